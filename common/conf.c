@@ -1,0 +1,537 @@
+/*
+ * conf: parse `key value` configuration files against the table in conf_table.c.
+ *
+ * Owns every struct as_conf it returns. The file is hostile input: lines, lists and numbers are
+ * bounded, and the first bad line stops the parse with file:line so nothing half-read is used.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/conf.h"
+
+static void set_error(struct as_conf_error *err, const char *file, unsigned line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+set_error(struct as_conf_error *err, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (err == NULL)
+		return;
+	if (line > 0)
+		n = snprintf(err->text, sizeof(err->text), "%s:%u: ", file, line);
+	else
+		n = snprintf(err->text, sizeof(err->text), "%s: ", file);
+	if (n < 0 || (size_t)n >= sizeof(err->text))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->text + n, sizeof(err->text) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+const struct as_conf_option *
+as_conf_find(const char *name)
+{
+	for (size_t i = 0; i < as_conf_option_count; i++)
+		if (strcmp(as_conf_options[i].name, name) == 0)
+			return &as_conf_options[i];
+	return NULL;
+}
+
+const char *
+as_conf_enum_word(const char *option_name, int value)
+{
+	const struct as_conf_option *opt = as_conf_find(option_name);
+
+	if (opt == NULL || opt->type != AS_CONF_ENUM || value < 0)
+		return "?";
+	for (int i = 0; opt->words[i] != NULL; i++)
+		if (i == value)
+			return opt->words[i];
+	return "?";
+}
+
+static void
+list_clear(struct as_conf_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->item[i]);
+	free(list->item);
+	list->item = NULL;
+	list->count = 0;
+}
+
+bool
+as_conf_list_has(const struct as_conf_list *list, const char *word)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (strcasecmp(list->item[i], word) == 0)
+			return true;
+	return false;
+}
+
+/* Number with an optional unit suffix; `units` maps suffix letters to multipliers. */
+struct unit {
+	char suffix;
+	long long factor;
+};
+
+static const struct unit duration_units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 },
+	{ 'd', 86400 }, { 'w', 604800 }, { 0, 0 } };
+static const struct unit size_units[] = { { 'k', 1024LL }, { 'm', 1024LL * 1024 },
+	{ 'g', 1024LL * 1024 * 1024 }, { 0, 0 } };
+
+static int
+parse_number(const char *text, const struct unit *units, int base, long long *out,
+    const char **why)
+{
+	char *end;
+	long long v, factor = 1;
+
+	if (*text == '\0' || isspace((unsigned char)*text)) {
+		*why = "expects a number";
+		return -1;
+	}
+	if (units != NULL && *text == '-') {
+		*why = "must not be negative";
+		return -1;
+	}
+	errno = 0;
+	v = strtoll(text, &end, base);
+	if (end == text) {
+		*why = "expects a number";
+		return -1;
+	}
+	if (errno == ERANGE) {
+		*why = "is out of range";
+		return -1;
+	}
+	if (*end != '\0') {
+		const struct unit *u = units;
+
+		for (; u != NULL && u->suffix != 0; u++)
+			if (tolower((unsigned char)*end) == u->suffix && end[1] == '\0')
+				break;
+		if (u == NULL || u->suffix == 0) {
+			*why = "has an unknown unit or trailing text";
+			return -1;
+		}
+		factor = u->factor;
+	}
+	if (v > LLONG_MAX / factor) {
+		*why = "is out of range";
+		return -1;
+	}
+	*out = v * factor;
+	return 0;
+}
+
+static int
+parse_bool(const char *text, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+
+	for (int i = 0; yes[i] != NULL; i++)
+		if (strcasecmp(text, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+	for (int i = 0; no[i] != NULL; i++)
+		if (strcasecmp(text, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+parse_list(const char *text, struct as_conf_list *out, const char **why)
+{
+	struct as_conf_list list = { NULL, 0 };
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t n;
+		char **grown;
+
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		n = strcspn(p, ", \t");
+		if (list.count >= AS_CONF_MAX_LIST) {
+			*why = "has too many items";
+			goto fail;
+		}
+		grown = realloc(list.item, (list.count + 1) * sizeof(*grown));
+		if (grown == NULL)
+			goto nomem;
+		list.item = grown;
+		list.item[list.count] = strndup(p, n);
+		if (list.item[list.count] == NULL)
+			goto nomem;
+		list.count++;
+		p += n;
+	}
+	list_clear(out);
+	*out = list; /* transferred */
+	return 0;
+nomem:
+	*why = "cannot be stored: out of memory";
+fail:
+	list_clear(&list);
+	return -1;
+}
+
+/* Apply one value to its field. Returns 0, or -1 with *why set. */
+static int
+apply_value(struct as_conf *conf, const struct as_conf_option *opt, const char *value,
+    const char **why)
+{
+	void *field = (char *)conf + opt->offset;
+	long long num;
+
+	switch (opt->type) {
+	case AS_CONF_BOOL:
+		if (parse_bool(value, field) < 0) {
+			*why = "expects yes or no";
+			return -1;
+		}
+		return 0;
+	case AS_CONF_INT:
+	case AS_CONF_DURATION:
+	case AS_CONF_SIZE:
+		if (parse_number(value,
+		        opt->type == AS_CONF_DURATION ? duration_units :
+		        opt->type == AS_CONF_SIZE ? size_units : NULL,
+		        opt->type == AS_CONF_INT ? 0 : 10, &num, why) < 0)
+			return -1;
+		if (num < opt->min || num > opt->max) {
+			*why = "is out of range";
+			return -1;
+		}
+		*(long long *)field = num;
+		return 0;
+	case AS_CONF_ENUM:
+		for (int i = 0; opt->words[i] != NULL; i++)
+			if (strcasecmp(value, opt->words[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		*why = "is not one of the allowed words";
+		return -1;
+	case AS_CONF_PATH:
+		if (*value != '\0' && *value != '/') {
+			*why = "must be an absolute path";
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case AS_CONF_STRING: {
+		char *copy = strdup(value);
+
+		if (copy == NULL) {
+			*why = "cannot be stored: out of memory";
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case AS_CONF_LIST:
+		return parse_list(value, field, why);
+	}
+	*why = "has an unknown type";
+	return -1;
+}
+
+void
+as_conf_free(struct as_conf *conf)
+{
+	if (conf == NULL)
+		return;
+	for (size_t i = 0; i < as_conf_option_count; i++) {
+		const struct as_conf_option *opt = &as_conf_options[i];
+		void *field = (char *)conf + opt->offset;
+
+		if (opt->type == AS_CONF_STRING || opt->type == AS_CONF_PATH)
+			free(*(char **)field);
+		else if (opt->type == AS_CONF_LIST)
+			list_clear(field);
+	}
+	free(conf);
+}
+
+struct as_conf *
+as_conf_defaults(void)
+{
+	struct as_conf *conf = calloc(1, sizeof(*conf));
+
+	if (conf == NULL)
+		return NULL;
+	for (size_t i = 0; i < as_conf_option_count; i++) {
+		const char *why = NULL;
+
+		/* A default that does not parse is a bug in the table; a unit test catches it. */
+		if (apply_value(conf, &as_conf_options[i], as_conf_options[i].default_value, &why) < 0) {
+			as_conf_free(conf);
+			return NULL;
+		}
+	}
+	return conf;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* A value may be wrapped in double quotes to keep spaces or to say "empty". */
+static int
+unquote(char *value, const char **why)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || value[0] != '"')
+		return 0;
+	if (n < 2 || value[n - 1] != '"') {
+		*why = "has an unterminated quote";
+		return -1;
+	}
+	memmove(value, value + 1, n - 2);
+	value[n - 2] = '\0';
+	return 0;
+}
+
+/* Read one line into buf (without its newline). Returns 1, 0 at end of file, or -1 with *why. */
+static int
+read_line(FILE *fp, char *buf, size_t cap, const char **why)
+{
+	size_t len = 0;
+	int c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (c == '\0') {
+			*why = "line contains a NUL byte";
+			return -1;
+		}
+		if (len + 1 >= cap) {
+			*why = "line is too long";
+			return -1;
+		}
+		buf[len++] = (char)c;
+	}
+	if (ferror(fp)) {
+		*why = "read error";
+		return -1;
+	}
+	buf[len] = '\0';
+	return (c == EOF && len == 0) ? 0 : 1;
+}
+
+struct as_conf *
+as_conf_load_stream(FILE *fp, const char *name, struct as_conf_error *err)
+{
+	struct as_conf *conf = as_conf_defaults();
+	unsigned *first_line = calloc(as_conf_option_count, sizeof(*first_line));
+	char buf[AS_CONF_MAX_LINE + 1];
+	unsigned lineno = 0;
+
+	if (conf == NULL || first_line == NULL) {
+		set_error(err, name, 0, "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		const struct as_conf_option *opt;
+		const char *why = NULL;
+		char *line, *key, *value;
+		int r;
+
+		lineno++;
+		r = read_line(fp, buf, sizeof(buf), &why);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			set_error(err, name, lineno, "%s", why);
+			goto fail;
+		}
+		line = trim(buf);
+		if (*line == '\0' || *line == '#')
+			continue;
+		key = line;
+		value = key + strcspn(key, " \t=");
+		if (*value != '\0') {
+			*value++ = '\0';
+			while (isspace((unsigned char)*value) || *value == '=')
+				value++;
+		}
+		opt = as_conf_find(key);
+		if (opt == NULL) {
+			set_error(err, name, lineno, "unknown option \"%.64s\"", key);
+			goto fail;
+		}
+		if (first_line[opt - as_conf_options] != 0) {
+			set_error(err, name, lineno, "duplicate option \"%s\" (first set on line %u)",
+			    key, first_line[opt - as_conf_options]);
+			goto fail;
+		}
+		first_line[opt - as_conf_options] = lineno;
+		if (*value == '\0') {
+			set_error(err, name, lineno, "option \"%s\" has no value (write \"\" for empty)",
+			    key);
+			goto fail;
+		}
+		if (unquote(value, &why) < 0 || apply_value(conf, opt, value, &why) < 0) {
+			set_error(err, name, lineno, "option \"%s\" value \"%.64s\" %s", key, value, why);
+			goto fail;
+		}
+	}
+	free(first_line);
+	if (as_conf_check(conf, name, err) < 0) {
+		as_conf_free(conf);
+		return NULL;
+	}
+	return conf;
+fail:
+	free(first_line);
+	as_conf_free(conf);
+	return NULL;
+}
+
+struct as_conf *
+as_conf_load(const char *path, struct as_conf_error *err)
+{
+	struct as_conf *conf;
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		set_error(err, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	conf = as_conf_load_stream(fp, path, err);
+	fclose(fp);
+	return conf;
+}
+
+/* An address is local-part@domain with both parts present and no white space. */
+static bool
+looks_like_address(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s) || iscntrl((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int
+as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error *err)
+{
+	if (conf->enrol_address[0] != '\0' && !looks_like_address(conf->enrol_address)) {
+		set_error(err, name, 0, "enrol_address \"%.64s\" is not a mail address",
+		    conf->enrol_address);
+		return -1;
+	}
+	if (strncmp(conf->socket, "unix:", 5) != 0 && strncmp(conf->socket, "local:", 6) != 0 &&
+	    strncmp(conf->socket, "inet:", 5) != 0 && strncmp(conf->socket, "inet6:", 6) != 0) {
+		set_error(err, name, 0, "socket \"%.64s\" must start with unix:, inet: or inet6:",
+		    conf->socket);
+		return -1;
+	}
+	if (conf->ca_base_url[0] != '\0' && strncmp(conf->ca_base_url, "http://", 7) != 0) {
+		set_error(err, name, 0, "ca_base_url must be an http:// URL (S/MIME BR 7.1.2.3)");
+		return -1;
+	}
+	if (conf->organization_country[0] != '\0' &&
+	    (strlen(conf->organization_country) != 2 ||
+	     !isupper((unsigned char)conf->organization_country[0]) ||
+	     !isupper((unsigned char)conf->organization_country[1]))) {
+		set_error(err, name, 0, "organization_country must be two capital letters");
+		return -1;
+	}
+	if (conf->memory_spool_limit > conf->message_size_limit) {
+		set_error(err, name, 0, "memory_spool_limit is larger than message_size_limit");
+		return -1;
+	}
+	if (conf->challenge_limit_hour > conf->challenge_limit_day) {
+		set_error(err, name, 0, "challenge_limit_hour is larger than challenge_limit_day");
+		return -1;
+	}
+	return 0;
+}
+
+/* Print a value so that the parser reads it back unchanged. */
+static void
+dump_string(FILE *out, const char *s)
+{
+	if (*s == '\0' || strpbrk(s, " \t") != NULL || s[0] == '"')
+		fprintf(out, "\"%s\"", s);
+	else
+		fputs(s, out);
+}
+
+void
+as_conf_dump(const struct as_conf *conf, FILE *out)
+{
+	for (size_t i = 0; i < as_conf_option_count; i++) {
+		const struct as_conf_option *opt = &as_conf_options[i];
+		const void *field = (const char *)conf + opt->offset;
+
+		fprintf(out, "%s ", opt->name);
+		switch (opt->type) {
+		case AS_CONF_BOOL:
+			fputs(*(const bool *)field ? "yes" : "no", out);
+			break;
+		case AS_CONF_INT:
+			if (strcmp(opt->name, "socket_mode") == 0)
+				fprintf(out, "0%llo", *(const long long *)field);
+			else
+				fprintf(out, "%lld", *(const long long *)field);
+			break;
+		case AS_CONF_DURATION:
+			fprintf(out, "%llds", *(const long long *)field);
+			break;
+		case AS_CONF_SIZE:
+			fprintf(out, "%lld", *(const long long *)field);
+			break;
+		case AS_CONF_ENUM:
+			fputs(opt->words[*(const int *)field], out);
+			break;
+		case AS_CONF_STRING:
+		case AS_CONF_PATH:
+			dump_string(out, *(char *const *)field);
+			break;
+		case AS_CONF_LIST: {
+			const struct as_conf_list *list = field;
+
+			if (list->count == 0)
+				fputs("\"\"", out);
+			for (size_t j = 0; j < list->count; j++)
+				fprintf(out, "%s%s", j ? " " : "", list->item[j]);
+			break;
+		}
+		}
+		fputc('\n', out);
+	}
+}

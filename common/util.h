@@ -1,0 +1,26 @@
+/*
+ * util: small helpers every module needs: secret wiping, constant-time comparison, the
+ * OpenSSL run-time version check, and the version string.
+ */
+#ifndef AUTOSMIME_UTIL_H
+#define AUTOSMIME_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Overwrite a secret so the compiler cannot drop the write. */
+void as_wipe(void *p, size_t n);
+
+/* Equal in time that depends only on n, never on where the bytes differ. */
+bool as_equal_ct(const void *a, const void *b, size_t n);
+
+/*
+ * The OpenSSL library loaded at run time must be the major version the program was built
+ * against and not older than the headers. Returns 0, or -1 with a reason in buf.
+ */
+int as_openssl_check(char *buf, size_t cap);
+
+/* "autosmime 0.1.0 (OpenSSL 3.0.x, Berkeley DB 5.3.x)". */
+const char *as_version_line(void);
+
+#endif
