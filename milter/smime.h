@@ -1,0 +1,96 @@
+/*
+ * smime: the S/MIME message engine. Turns a message (header fields + body) into
+ * multipart/signed (RFC 8551, detached CMS SignedData) and/or application/pkcs7-mime
+ * enveloped-data / authEnveloped-data, and back (verify, decrypt) for inbound mail.
+ *
+ * It knows MIME and CMS, nothing about libmilter, the CA store or policy: callers hand it
+ * keys and certificates. The result is expressed as edits to the outer header plus a new
+ * body, which is exactly what a milter can apply (chgheader/addheader/replacebody), and what
+ * offline mode applies to a file.
+ */
+#ifndef AUTOSMIME_SMIME_H
+#define AUTOSMIME_SMIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "milter/spool.h"
+
+/* Bounds on hostile input; the engine refuses (SMIME_SKIP, with a reason) beyond them. */
+#define SMIME_MAX_HEADERS 1000
+#define SMIME_MAX_HEADER_LEN (64 * 1024)
+#define SMIME_MAX_MIME_DEPTH 64
+
+/* One header field as the MTA gave it: name, and value with its folding (CRLF or LF kept). */
+struct smime_header {
+	char *name;
+	char *value;
+};
+
+/* The message being transformed. Lifetime: per message; owned by the caller. */
+struct smime_message {
+	const struct smime_header *headers;
+	size_t header_count;
+	struct spool *body;        /* raw body as received, any line ends */
+};
+
+/* Who signs. The engine borrows these; the caller (key cache) owns them. */
+struct smime_signer {
+	EVP_PKEY *key;
+	X509 *cert;
+	STACK_OF(X509) *chain;     /* issuing CA(s), without the root; may be NULL */
+};
+
+enum smime_cipher { SMIME_AES256_CBC, SMIME_AES256_GCM };
+
+struct smime_options {
+	bool header_protection;    /* copy From/To/Cc/Subject/Date into the signed entity */
+	enum smime_cipher cipher;
+	size_t mem_limit;          /* for the output spool */
+	const char *spool_dir;
+	size_t max_size;           /* for the output spool */
+};
+
+/*
+ * The outcome: remove every header named in `remove`, then add `add` in order, then replace
+ * the body with `body`. Owned by the caller after a successful call; free with
+ * smime_result_free.
+ */
+struct smime_result {
+	char **remove;
+	size_t remove_count;
+	struct smime_header *add;
+	size_t add_count;
+	struct spool *body;
+	unsigned char entity_sha256[32]; /* SHA-256 of the signed (or encrypted) entity, for audit */
+};
+
+enum smime_status {
+	SMIME_OK = 0,      /* result filled in */
+	SMIME_SKIP = 1,    /* leave the message untouched (already S/MIME, malformed); reason set */
+	SMIME_ERROR = -1,  /* internal failure; the milter answers a temporary failure */
+};
+
+/* Short reason for SKIP and ERROR, safe to log (never secret). */
+struct smime_error {
+	char text[256];
+};
+
+/* Sign: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256. */
+enum smime_status smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, struct smime_result *out, struct smime_error *err);
+
+/* Encrypt to every recipient certificate (RSA or EC); sign first when signer is not NULL. */
+enum smime_status smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer,
+    X509 *const *recipients, size_t recipient_count, const struct smime_options *opt,
+    struct smime_result *out, struct smime_error *err);
+
+/* Is this message already signed or encrypted (never wrap it again)? */
+bool smime_is_smime(const struct smime_message *msg);
+
+void smime_result_free(struct smime_result *res);
+
+#endif
