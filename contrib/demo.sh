@@ -1,0 +1,14 @@
+#!/bin/sh
+# The demo on a fresh Debian 12 machine, as root: install packages, build, then run
+# contrib/demo/run-demo.sh (a throwaway Postfix on loopback with the milter takes a message in
+# unsigned and delivers it signed, and the signature is verified).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+sh contrib/install-deps.sh
+[ -x configure ] || autoreconf -fi
+mkdir -p _build
+cd _build
+[ -f Makefile ] || ../configure -q
+make -j"$(nproc)" >/dev/null
+exec sh "$top/contrib/demo/run-demo.sh" "$top/_build"
