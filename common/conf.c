@@ -170,6 +170,10 @@ parse_list(const char *text, struct as_conf_list *out, const char **why)
 		if (*p == '\0')
 			break;
 		n = strcspn(p, ", \t");
+		if (memchr(p, '"', n) != NULL) {
+			*why = "has an item with a quote in it";
+			goto fail;
+		}
 		if (list.count >= AS_CONF_MAX_LIST) {
 			*why = "has too many items";
 			goto fail;
@@ -232,14 +236,14 @@ apply_value(struct as_conf *conf, const struct as_conf_option *opt, const char *
 		*why = "is not one of the allowed words";
 		return -1;
 	case AS_CONF_PATH:
-		if (*value != '\0' && *value != '/') {
+	case AS_CONF_STRING: {
+		char *copy;
+
+		if (opt->type == AS_CONF_PATH && *value != '\0' && *value != '/') {
 			*why = "must be an absolute path";
 			return -1;
 		}
-		/* FALLTHROUGH */
-	case AS_CONF_STRING: {
-		char *copy = strdup(value);
-
+		copy = strdup(value);
 		if (copy == NULL) {
 			*why = "cannot be stored: out of memory";
 			return -1;
@@ -485,7 +489,11 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 static void
 dump_string(FILE *out, const char *s)
 {
-	if (*s == '\0' || strpbrk(s, " \t") != NULL || s[0] == '"')
+	bool quote = *s == '\0' || s[0] == '"' || s[0] == '=';
+
+	for (const char *p = s; *p != '\0' && !quote; p++)
+		quote = isspace((unsigned char)*p);
+	if (quote)
 		fprintf(out, "\"%s\"", s);
 	else
 		fputs(s, out);

@@ -122,6 +122,9 @@ emit(int level, const char *line)
 	syslog(priorities[level], "%s", line);
 }
 
+static void vlog(int level, bool with_ssl, const char *qid, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 vlog(int level, bool with_ssl, const char *qid, const char *fmt, va_list ap)
 {

@@ -119,6 +119,7 @@ test_bad_input(void)
 	rejects("store_dir var/lib\n", 1, "absolute path", "a relative path");
 	rejects("user\n", 1, "no value", "a key without a value");
 	rejects("challenge_subject_prefix \"open\n", 1, "unterminated quote", "an unterminated quote");
+	rejects("local_domains a.example, \"b.example\n", 1, "quote", "a list item with a quote");
 	rejects("enrol_address nobody\n", 0, "not a mail address", "an enrolment address without @");
 	rejects("socket /tmp/x.sock\n", 0, "must start with", "a socket without a type");
 	rejects("ca_base_url https://ca.example/\n", 0, "http://", "an https CRL base URL");
