@@ -1,0 +1,251 @@
+/*
+ * milter-send: play the MTA to a milter. Sends one message file through the milter and writes
+ * the message as the milter left it, or (-n) sends many and prints throughput and latency.
+ * Used by the daemon's protocol tests and by the milter benchmark.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/tools/milter_wire.h"
+
+#define MAX_RCPT 100
+#define MAX_FILE (256u * 1024 * 1024)
+#define MAX_CONNECTIONS 256
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: milter-send -S socket -f from -r rcpt [-r rcpt...] [-a login] [-c client-ip]\n"
+	    "                   [-d daemon-name] [-q queue-id] [-o out.eml] [-t timeout] message.eml\n"
+	    "       milter-send -S socket -f from -r rcpt -n messages -j connections message.eml\n"
+	    "exit: 0 continue/accept, 3 tempfail, 4 reject, 5 discard, 1 error, 2 usage\n");
+	exit(2);
+}
+
+/* Shared by the benchmark threads; read-only after start. */
+struct bench {
+	const char *socket;
+	const struct mw_session *session;
+	const struct mw_message *msg;
+	int timeout;
+	long per_conn;
+	int index;
+	double *latency_ms;   /* one slot per message */
+	long failures;
+	char err[256];
+};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *
+bench_thread(void *arg)
+{
+	struct bench *b = arg;
+	struct mw_conn *c = mw_connect(b->socket, b->timeout, b->err, sizeof(b->err));
+
+	if (c == NULL || mw_open_session(c, b->session, b->err, sizeof(b->err)) < 0) {
+		b->failures = b->per_conn;
+		mw_close(c);
+		return NULL;
+	}
+	for (long i = 0; i < b->per_conn; i++) {
+		struct mw_result res;
+		char qid[32];
+		double t0 = now_ms();
+
+		snprintf(qid, sizeof(qid), "B%02d%07ld", b->index, i);
+		if (mw_send_message(c, b->session, qid, b->msg, &res, b->err, sizeof(b->err)) < 0) {
+			b->failures += b->per_conn - i;
+			break;
+		}
+		if (res.action != 'c' && res.action != 'a')
+			b->failures++;
+		b->latency_ms[i] = now_ms() - t0;
+		mw_result_free(&res);
+	}
+	mw_close(c);
+	return NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+run_bench(const char *socket, const struct mw_session *s, const struct mw_message *msg,
+    long messages, int conns, int timeout)
+{
+	struct bench *b = calloc((size_t)conns, sizeof(*b));
+	pthread_t *tid = calloc((size_t)conns, sizeof(*tid));
+	double *lat = calloc((size_t)messages, sizeof(*lat)), t0, secs;
+	long per = messages / conns, failures = 0;
+
+	if (b == NULL || tid == NULL || lat == NULL) {
+		fprintf(stderr, "milter-send: out of memory\n");
+		return 1;
+	}
+	t0 = now_ms();
+	for (int i = 0; i < conns; i++) {
+		b[i] = (struct bench){ socket, s, msg, timeout, per, i, lat + i * per, 0, "" };
+		if (pthread_create(&tid[i], NULL, bench_thread, &b[i]) != 0) {
+			fprintf(stderr, "milter-send: cannot start thread\n");
+			return 1;
+		}
+	}
+	for (int i = 0; i < conns; i++) {
+		pthread_join(tid[i], NULL);
+		failures += b[i].failures;
+		if (b[i].err[0])
+			fprintf(stderr, "milter-send: connection %d: %s\n", i, b[i].err);
+	}
+	secs = (now_ms() - t0) / 1e3;
+	if (failures > 0) {
+		printf("messages=%ld connections=%d failures=%ld\n", per * conns, conns, failures);
+	} else {
+		qsort(lat, (size_t)(per * conns), sizeof(*lat), cmp_double);
+		printf("messages=%ld connections=%d seconds=%.3f msgs_per_s=%.1f p50_ms=%.3f "
+		    "p99_ms=%.3f failures=0\n", per * conns, conns, secs, per * conns / secs,
+		    lat[(per * conns) / 2], lat[(per * conns) * 99 / 100]);
+	}
+	free(b);
+	free(tid);
+	free(lat);
+	return failures ? 1 : 0;
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	char *data;
+	size_t got = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || (size_t)st.st_size > MAX_FILE) {
+		fprintf(stderr, "milter-send: %s: %s\n", path, fd < 0 ? strerror(errno) : "too large");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	data = malloc((size_t)st.st_size + 1);
+	while (data != NULL && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return data;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mw_session s = { "client.test", "127.0.0.1", "client.test", NULL, "smtpd" };
+	const char *socket = NULL, *from = NULL, *out = "-", *qid = "T0000001";
+	const char *rcpt[MAX_RCPT];
+	size_t nrcpt = 0, len;
+	long messages = 0;
+	int conns = 1, timeout = 30, c, rc = 1;
+	struct mw_message msg;
+	struct mw_result res;
+	struct mw_conn *conn = NULL;
+	char err[256] = "", *data;
+
+	while ((c = getopt(argc, argv, "S:f:r:a:c:d:q:o:t:n:j:")) != -1) {
+		switch (c) {
+		case 'S': socket = optarg; break;
+		case 'f': from = optarg; break;
+		case 'r':
+			if (nrcpt >= MAX_RCPT)
+				usage();
+			rcpt[nrcpt++] = optarg;
+			break;
+		case 'a': s.auth_authen = optarg; break;
+		case 'c': s.client_addr = optarg; break;
+		case 'd': s.daemon_name = optarg; break;
+		case 'q': qid = optarg; break;
+		case 'o': out = optarg; break;
+		case 't': timeout = atoi(optarg); break;
+		case 'n': messages = atol(optarg); break;
+		case 'j': conns = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (socket == NULL || from == NULL || nrcpt == 0 || optind != argc - 1 || timeout <= 0 ||
+	    conns <= 0 || conns > MAX_CONNECTIONS || messages < 0 || (messages && messages < conns))
+		usage();
+	if ((data = read_file(argv[optind], &len)) == NULL)
+		return 1;
+	if (mw_message_parse(data, len, &msg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "milter-send: %s: %s\n", argv[optind], err);
+		free(data);
+		return 1;
+	}
+	free(data);
+	msg.envfrom = strdup(from);
+	msg.rcpt = calloc(nrcpt, sizeof(*msg.rcpt));
+	for (size_t i = 0; msg.rcpt != NULL && i < nrcpt; i++)
+		msg.rcpt[msg.rcpt_count++] = strdup(rcpt[i]);
+	if (messages > 0) {
+		rc = run_bench(socket, &s, &msg, messages, conns, timeout);
+		mw_message_free(&msg);
+		return rc;
+	}
+	conn = mw_connect(socket, timeout, err, sizeof(err));
+	if (conn == NULL || mw_open_session(conn, &s, err, sizeof(err)) < 0 ||
+	    mw_send_message(conn, &s, qid, &msg, &res, err, sizeof(err)) < 0) {
+		fprintf(stderr, "milter-send: %s\n", err);
+		goto out;
+	}
+	fprintf(stderr, "action=%c changes=%u%s%s\n", res.action, res.changes,
+	    res.reply[0] ? " reply=" : "", res.reply);
+	switch (res.action) {
+	case 'c':
+	case 'a': {
+		int fd = strcmp(out, "-") == 0 ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd < 0 || mw_message_write(&res.msg, fd) < 0) {
+			fprintf(stderr, "milter-send: %s: %s\n", out, strerror(errno));
+			rc = 1;
+		} else
+			rc = 0;
+		if (fd > 1)
+			close(fd);
+		break;
+	}
+	case 't': rc = 3; break;
+	case 'y': rc = res.reply[0] == '4' ? 3 : 4; break;
+	case 'r': rc = 4; break;
+	case 'd': rc = 5; break;
+	default: rc = 1; break;
+	}
+	mw_result_free(&res);
+out:
+	mw_close(conn);
+	mw_message_free(&msg);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/*
+ * milter_wire: the MTA side of the milter protocol (version 6), as Postfix and Sendmail speak
+ * it: option negotiation, macros, the SMTP-stage commands, and the end-of-message replies with
+ * their header and body modifications. Used by milter-send (tests and the milter benchmark).
+ *
+ * Lifetime: one struct mw_conn per milter connection; one struct mw_result per message.
+ * Not thread-safe; one thread per connection.
+ */
+#ifndef AUTOSMIME_MILTER_WIRE_H
+#define AUTOSMIME_MILTER_WIRE_H
+
+#include <stddef.h>
+
+/* Bounds on what the milter may send back. */
+#define MW_MAX_PACKET (16u * 1024 * 1024)
+#define MW_MAX_BODY (512u * 1024 * 1024)
+#define MW_MAX_HEADERS 10000
+
+struct mw_header {
+	char *name;
+	char *value; /* folded lines separated by "\n" + white space, as an MTA sends them */
+};
+
+/* A message as the MTA holds it: envelope, header fields, body in CRLF form. */
+struct mw_message {
+	char *envfrom;
+	char **rcpt;
+	size_t rcpt_count;
+	struct mw_header *headers;
+	size_t header_count;
+	char *body;
+	size_t body_len;
+};
+
+/* Per-connection identity the MTA reports in macros. */
+struct mw_session {
+	const char *client_name;
+	const char *client_addr;  /* IPv4 or IPv6 text */
+	const char *helo;
+	const char *auth_authen;  /* SASL login, NULL if none */
+	const char *daemon_name;
+};
+
+/* The milter's final word on a message and the message after its modifications. */
+struct mw_result {
+	char action;              /* 'c' continue, 'a' accept, 't' tempfail, 'r' reject, 'd' discard, 'y' reply */
+	char reply[512];          /* SMTP reply text for 'y' */
+	struct mw_message msg;    /* the message with modifications applied */
+	unsigned changes;         /* number of modification packets */
+};
+
+struct mw_conn;
+
+/* "unix:/path", "local:/path", "inet:PORT@HOST", "inet6:PORT@HOST". Timeout in seconds per I/O. */
+struct mw_conn *mw_connect(const char *socket_spec, int timeout, char *err, size_t errlen);
+
+/* Negotiate and send connect/helo. Returns 0, or -1 with err (the connection is then unusable). */
+int mw_open_session(struct mw_conn *c, const struct mw_session *s, char *err, size_t errlen);
+
+/* Send one message through the milter; the result owns its copy of the modified message. */
+int mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue_id,
+    const struct mw_message *msg, struct mw_result *out, char *err, size_t errlen);
+
+void mw_close(struct mw_conn *c);
+void mw_result_free(struct mw_result *r);
+void mw_message_free(struct mw_message *m);
+
+/* Parse an RFC 5322 file into header fields and a CRLF body. Returns 0 or -1 with err. */
+int mw_message_parse(const char *data, size_t len, struct mw_message *out, char *err, size_t errlen);
+
+/* Write the message as a file would hold it (CRLF line ends). */
+int mw_message_write(const struct mw_message *m, int fd);
+
+#endif
