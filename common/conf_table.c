@@ -138,13 +138,13 @@ const struct as_conf_option as_conf_options[] = {
 	  "table of mailbox to given name and surname, built by autosmimectl sponsors import" },
 	/* DNS and SPF */
 	{ "dns_resolver", AS_CONF_STRING, F(dns_resolver), "", 0, 0, NULL,
-	  "validating resolver address; empty means the resolvers of /etc/resolv.conf" },
+	  "validating resolver as ADDR or ADDR@PORT (IPv4 or IPv6); empty means /etc/resolv.conf" },
 	{ "dns_trust_anchor_file", AS_CONF_PATH, F(dns_trust_anchor_file), "/usr/share/dns/root.key",
 	  0, 0, NULL, "DNSSEC trust anchor (DS or DNSKEY records)" },
 	{ "caa_check", AS_CONF_BOOL, F(caa_check), "yes", 0, 0, NULL,
 	  "check CAA issuemail records before issuance" },
 	{ "spf_check", AS_CONF_BOOL, F(spf_check), "yes", 0, 0, NULL,
-	  "check SPF of enrolment replies from unauthenticated internal hosts" },
+	  "check SPF of enrolment replies from unauthenticated internal hosts (a loopback client never passes)" },
 	{ "allow_internal_unauthenticated", AS_CONF_BOOL, F(allow_internal_unauthenticated), "no", 0,
 	  0, NULL, "accept enrolment replies from internal hosts without SMTP authentication" },
 	/* inbound */
