@@ -68,6 +68,8 @@ struct ca_issue_request {
 	const char *pseudonym;
 	const char *validation_ref;      /* id of the validation record this issuance rests on */
 	const char *actor;               /* who asked: "cli:root", "enrol:milter", ... (audit) */
+	/* Added after the first contract; zero means "not used". */
+	const char *upn;                 /* UPN otherName; Multipurpose generation only */
 };
 
 /* What was issued. Free with ca_issued_free. */
@@ -113,5 +115,141 @@ int ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_
  */
 int ca_audit(struct ca *ca, const char *event, const char *actor, const char *fields,
     struct ca_error *err);
+
+/* ---------------------------------------------------------------- additions (CA engineer) */
+
+/* Reason codes of RFC 5280 5.3.1 accepted by ca_revoke (never unspecified). */
+enum ca_reason {
+	CA_REASON_KEY_COMPROMISE = 1, CA_REASON_CA_COMPROMISE = 2, CA_REASON_AFFILIATION_CHANGED = 3,
+	CA_REASON_SUPERSEDED = 4, CA_REASON_CESSATION = 5, CA_REASON_CERTIFICATE_HOLD = 6,
+	CA_REASON_PRIVILEGE_WITHDRAWN = 9, CA_REASON_AA_COMPROMISE = 10
+};
+
+/* Words for enums ("mailbox", "strict", "ec-p256", "keyCompromise"); NULL when out of range. */
+const char *ca_profile_name(enum ca_profile p);
+const char *ca_generation_name(enum ca_generation g);
+const char *ca_key_type_name(enum ca_key_type k);
+const char *ca_reason_name(int reason);
+/* Parse those words; -1 when unknown. */
+int ca_profile_parse(const char *word);
+int ca_generation_parse(const char *word);
+int ca_key_type_parse(const char *word);
+int ca_reason_parse(const char *word);
+
+/* Check a mailbox the way ca_issue does. CA_OK or CA_INVALID with the reason. */
+int ca_mailbox_check(const char *mailbox, struct ca_error *err);
+
+/* --- CA administration (autosmimectl ca ...) --- */
+struct ca_authority_request {
+	enum ca_key_type key_type;       /* of the CA keys; default CA_KEY_EC_P384 */
+	const char *common_name;         /* issuing CA CN; NULL: "<O> S/MIME Issuing CA <date>" */
+	const char *root_common_name;    /* ca_init only; NULL: "<O> S/MIME Root CA <date>" */
+	long long root_days;             /* root validity; 0: 20 years */
+	long long issuing_days;          /* issuing CA validity; 0: 5 years */
+	X509 *root_cert;                 /* ca_rotate: the root that signs (borrowed) */
+	EVP_PKEY *root_key;              /* ca_rotate: its key (borrowed) */
+	const char *actor;
+};
+
+/* What ca_init/ca_rotate made. root_key is only set by ca_init: the caller saves it and may
+ * remove it from the host; the CA keeps only the root certificate. Free with ca_authority_free. */
+struct ca_authority {
+	char id[41];                     /* hex subject key identifier of the issuing CA */
+	X509 *cert;                      /* issuing CA */
+	X509 *root;
+	EVP_PKEY *root_key;
+	X509_CRL *root_crl;              /* first CRL of the root (empty), for publication */
+	bool active;
+	time_t created;
+};
+void ca_authority_free(struct ca_authority *a);
+
+int ca_init(struct ca *ca, const struct ca_authority_request *req, struct ca_authority *out,
+    struct ca_error *err);
+int ca_rotate(struct ca *ca, const struct ca_authority_request *req, struct ca_authority *out,
+    struct ca_error *err);
+/* Import an issuing CA from the organisation's PKI: cert + key (borrowed), chain up to the root. */
+int ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *actor,
+    struct ca_authority *out, struct ca_error *err);
+/* Every issuing CA ever used, the active one flagged. cb returns non-zero to stop. */
+typedef int (*ca_authority_cb)(const struct ca_authority *a, void *arg);
+int ca_authority_foreach(struct ca *ca, ca_authority_cb cb, void *arg, struct ca_error *err);
+
+/* Read a private key file encrypted under the CA passphrase (or plain, for import). */
+int ca_read_key_file(struct ca *ca, const char *path, EVP_PKEY **out, struct ca_error *err);
+/* Write a key encrypted (AES-256) under the CA passphrase, mode 0600, never over a file. */
+int ca_write_key_file(struct ca *ca, const char *path, EVP_PKEY *key, struct ca_error *err);
+
+/*
+ * Read a secret file: a regular file without group/other access, at most 4 KiB, trailing
+ * white space cut. *out is malloc'd and NUL-terminated; wipe it (as_wipe) before free.
+ */
+int ca_secret_file_read(const char *path, const char *what, unsigned char **out, size_t *len,
+    struct ca_error *err);
+
+/* --- certificates --- */
+enum ca_status { CA_STATUS_VALID, CA_STATUS_REVOKED, CA_STATUS_EXPIRED };
+
+/* One stored certificate. Free with ca_cert_info_free (cert may be NULL in listings). */
+struct ca_cert_info {
+	char serial_hex[41];
+	char mailbox[256];
+	char ca_id[41];
+	enum ca_profile profile;
+	enum ca_generation generation;
+	enum ca_key_type key_type;
+	enum ca_status status;
+	time_t issued_at, not_before, not_after, revoked_at;
+	int reason;                      /* when revoked */
+	X509 *cert;
+};
+void ca_cert_info_free(struct ca_cert_info *info);
+
+/* By serial (hex, any case). CA_NOTFOUND when unknown. */
+int ca_cert_get(struct ca *ca, const char *serial_hex, struct ca_cert_info *out,
+    struct ca_error *err);
+
+struct ca_cert_filter {
+	const char *mailbox;             /* NULL: all */
+	const char *ca_id;               /* issuer; NULL: all */
+	int status;                      /* -1: all, else enum ca_status */
+	long long expiring_within;       /* seconds; 0: no filter; only valid certificates */
+};
+/* cb gets each match (info.cert is set); return non-zero to stop. */
+typedef int (*ca_cert_cb)(const struct ca_cert_info *info, void *arg);
+int ca_cert_foreach(struct ca *ca, const struct ca_cert_filter *f, ca_cert_cb cb, void *arg,
+    struct ca_error *err);
+
+/* Revoke with an RFC 5280 reason; certificateHold refused for Strict. Audit in the same txn. */
+int ca_revoke(struct ca *ca, const char *serial_hex, int reason, const char *actor,
+    struct ca_error *err);
+
+/* A new certificate for the same mailbox, profile and generation with a new CA-made key. */
+int ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca_issued *out,
+    struct ca_error *err);
+
+/* Store a recipient certificate (source: "import", "harvest", "smimea"). Must carry mailbox. */
+int ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
+    struct ca_error *err);
+
+/* --- CRL --- */
+/* Make (and sign) the next CRL of issuing CA `ca_id` (NULL: active); number is monotone. */
+int ca_crl_make(struct ca *ca, const char *ca_id, long long next_update_seconds, X509_CRL **out,
+    struct ca_error *err);
+
+/* --- audit --- */
+struct ca_audit_record {
+	uint64_t recno;
+	time_t time;
+	const char *event;
+	const char *actor;
+	const char *fields;
+	const char *prev_hash;           /* hex SHA-256 of the previous record */
+};
+typedef int (*ca_audit_cb)(const struct ca_audit_record *rec, void *arg);
+/* Every record in order (strings valid during the call). */
+int ca_audit_foreach(struct ca *ca, ca_audit_cb cb, void *arg, struct ca_error *err);
+/* Check the whole chain; CA_INVALID with the first bad record number in err when broken. */
+int ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err);
 
 #endif

@@ -1,15 +1,28 @@
 /*
  * autosmimectl: the administrator's command line over ca/ and policy/. This file parses the
- * global options and dispatches to one handler per command.
+ * global options and dispatches to one handler per command (cmd_*.c, one file per group).
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ca/ca.h"
+#include "cli/cli.h"
 #include "common/cmdline.h"
 #include "common/util.h"
+
+/* One handler per command; each lives in the cmd_*.c file of its group. */
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+} commands[] = {
+	{ "ca", cmd_ca }, { "issue", cmd_issue }, { "list", cmd_list }, { "show", cmd_show },
+	{ "revoke", cmd_revoke }, { "renew", cmd_renew }, { "crl", cmd_crl },
+	{ "export-p12", cmd_export_p12 }, { "import", cmd_import }, { "audit", cmd_audit },
+};
 
 static void
 usage(FILE *out)
@@ -21,15 +34,29 @@ usage(FILE *out)
 	    "  -n       check the configuration and exit\n"
 	    "  -V       print the version and exit\n"
 	    "commands:\n"
-	    "  version  print the version\n", AS_CONF_DEFAULT_PATH);
+	    "  version                     print the version\n"
+	    "  ca init|show|import|rotate  manage the root and issuing CAs\n"
+	    "  issue MAILBOX [options]     issue a certificate (generated key or --csr FILE)\n"
+	    "  list [filters]              list certificates\n"
+	    "  show SERIAL|MAILBOX         show certificates (--format text|pem|der)\n"
+	    "  revoke SERIAL --reason R    revoke a certificate\n"
+	    "  renew SERIAL                issue a successor with a new key\n"
+	    "  crl [--days N]              write the CRLs into crl_dir\n"
+	    "  export-p12 MAILBOX --out F  export key and certificate as PKCS#12\n"
+	    "  import MAILBOX CERTFILE     store a recipient certificate\n"
+	    "  audit verify|show|export    check or read the audit log\n"
+	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused\n", AS_CONF_DEFAULT_PATH);
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *path = AS_CONF_DEFAULT_PATH;
-	int path_given = 0, check = 0, dump = 0, c;
+	int path_given = 0, check = 0, dump = 0, c, rc;
 	char why[256];
+	struct cli cli;
+	struct passwd *pw;
+	size_t i;
 
 	while ((c = getopt(argc, argv, "+c:dhnV")) != -1) {
 		switch (c) {
@@ -69,6 +96,20 @@ main(int argc, char **argv)
 	if (strcmp(argv[optind], "version") == 0) {
 		printf("%s\n", as_version_line());
 		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		memset(&cli, 0, sizeof(cli));
+		cli.prog = "autosmimectl";
+		pw = getpwuid(getuid());
+		snprintf(cli.actor, sizeof(cli.actor), "cli:%.50s", pw != NULL ? pw->pw_name : "?");
+		if ((cli.conf = as_cmdline_load_conf("autosmimectl", path, path_given)) == NULL)
+			return 1;
+		rc = commands[i].fn(&cli, argc - optind, argv + optind);
+		ca_close(cli.ca);
+		as_conf_free(cli.conf);
+		return rc;
 	}
 	fprintf(stderr, "autosmimectl: unknown command \"%s\"\n", argv[optind]);
 	usage(stderr);

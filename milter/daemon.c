@@ -1,17 +1,208 @@
 /*
- * daemon: process set-up of autosmime-milter. Replaced by the libmilter service in the
- * milter issue; until then the binary only answers -V, -n and -d.
+ * daemon: runs autosmime-milter. Loads the configuration, opens the CA and the key cache, and
+ * either transforms one file (offline mode, -t) or serves libmilter: create the socket, then
+ * daemonise, write the pid file, drop privileges, start the signal thread and smfi_main.
+ * Owns the process runtime (snapshot, CA handle, key cache) for the life of the process.
  */
 #include "config.h"
 
+#include <libmilter/mfapi.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "ca/ca.h"
+#include "common/cmdline.h"
+#include "common/log.h"
 #include "milter/daemon.h"
+#include "milter/keycache.h"
+#include "milter/milterlib.h"
+#include "milter/offline.h"
+#include "milter/procsetup.h"
+#include "milter/runtime.h"
+#include "milter/signals.h"
+
+#define KEYCACHE_MAX_ENTRIES 10000
+
+static int
+open_ca(struct milter_runtime *rt, const struct as_conf *conf)
+{
+	struct ca_params params = { 0 };
+	struct ca_error err = { "" };
+	char safe[300];
+
+	params.store_dir = conf->store_dir;
+	params.kek_file = conf->key_encryption_key_file;
+	params.ca_passphrase_file = conf->ca_passphrase_file;
+	params.base_url = conf->ca_base_url;
+	params.crl_dir = conf->crl_dir;
+	params.organization_name = conf->organization_name;
+	params.organization_identifier = conf->organization_identifier;
+	params.organization_country = conf->organization_country;
+	if (ca_open(&params, &rt->ca, &err) != CA_OK) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed stage=ca reason=%s",
+		    as_log_value(err.text, safe, sizeof(safe)));
+		return -1;
+	}
+	rt->keys = keycache_new(rt->ca, rt->now, KEYCACHE_MAX_ENTRIES);
+	if (rt->keys == NULL) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed stage=keycache");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_ca(struct milter_runtime *rt)
+{
+	keycache_free(rt->keys);
+	rt->keys = NULL;
+	if (rt->ca != NULL)
+		ca_close(rt->ca);
+	rt->ca = NULL;
+}
+
+/* Socket, then the identity change; everything that needs root happens here. */
+static int
+open_socket(const struct as_conf *conf, const char **unix_path, uid_t *uid, gid_t *gid,
+    bool *drop)
+{
+	char safe[300];
+	int n;
+
+	*drop = false;
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (geteuid() == 0) {
+		if (procsetup_user(conf->user, uid, gid) < 0) {
+			as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"unknown user\" "
+			    "user=%s", as_log_value(conf->user, safe, sizeof(safe)));
+			return -1;
+		}
+		*drop = true;
+	}
+	if (smfi_setconn(conf->socket) != MI_SUCCESS ||
+	    smfi_settimeout((int)conf->milter_timeout) != MI_SUCCESS) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"bad socket\" socket=%s",
+		    as_log_value(conf->socket, safe, sizeof(safe)));
+		return -1;
+	}
+	umask(0077);
+	/* true: remove a stale unix socket first */
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"cannot create socket\" "
+		    "socket=%s", as_log_value(conf->socket, safe, sizeof(safe)));
+		return -1;
+	}
+	*unix_path = procsetup_unix_path(conf->socket);
+	if (*unix_path != NULL && procsetup_socket_perms(*unix_path, conf->socket_mode,
+	    *drop ? *uid : (uid_t)-1, *gid) < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"socket permissions\"");
+		return -1;
+	}
+	if (*unix_path == NULL) {
+		n = procsetup_nodelay_listeners();
+		as_log(AS_LEVEL_DEBUG, NULL, "event=nodelay listeners=%d", n);
+	}
+	return 0;
+}
+
+static int
+serve(struct milter_runtime *rt, const struct daemon_options *opts)
+{
+	const struct as_conf *conf = rt->current->conf;
+	const char *unix_path = NULL;
+	char safe[300];
+	uid_t uid;
+	gid_t gid;
+	bool drop, pidfile = false;
+	int r = 1;
+
+	if (procsetup_pidfile_check(conf->pid_file) < 0)
+		return 1;
+	if (milterlib_register(rt) < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"smfi_register\"");
+		return 1;
+	}
+	if (open_socket(conf, &unix_path, &uid, &gid, &drop) < 0)
+		return 1;
+	if (!opts->foreground && procsetup_daemonize() < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=daemonize");
+		return 1;
+	}
+	if (procsetup_pidfile_write(conf->pid_file) < 0)
+		as_log(AS_LEVEL_WARNING, NULL, "event=pidfile status=failed path=%s",
+		    as_log_value(conf->pid_file, safe, sizeof(safe)));
+	else
+		pidfile = true;
+	if (drop) {
+		if (procsetup_drop(conf->user, uid, gid) < 0) {
+			as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"cannot drop "
+			    "privileges\" user=%s", as_log_value(conf->user, safe, sizeof(safe)));
+			goto out;
+		}
+	} else
+		as_log(AS_LEVEL_NOTICE, NULL, "event=privileges status=kept reason=not-root uid=%ld",
+		    (long)getuid());
+	if (signals_block() < 0 || open_ca(rt, conf) < 0)
+		goto out;
+	if (signals_start(rt, opts->conf_path, opts->conf_path_given) < 0)
+		goto out;
+	as_log(AS_LEVEL_NOTICE, NULL, "event=start status=ok socket=%s version=%s",
+	    as_log_value(conf->socket, safe, sizeof(safe)), PACKAGE_VERSION);
+	procsetup_ready(1);
+	if (smfi_main() != MI_SUCCESS && !signals_stop_requested())
+		as_log(AS_LEVEL_ERR, NULL, "event=stop status=failed reason=smfi_main");
+	else
+		r = 0;
+	signals_stop();
+	as_log(AS_LEVEL_NOTICE, NULL, "event=stop status=ok");
+out:
+	procsetup_ready(0);
+	close_ca(rt);
+	if (pidfile && unlink(conf->pid_file) < 0)
+		as_log(AS_LEVEL_DEBUG, NULL, "event=pidfile status=kept");
+	return r;
+}
 
 int
 daemon_main(const struct daemon_options *opts)
 {
-	(void)opts;
-	fprintf(stderr, "autosmime-milter: this build has no milter service; use -n, -d or -V\n");
-	return 1;
+	struct milter_runtime rt = { 0 };
+	struct snapshot *snap;
+	struct as_conf *conf;
+	bool offline = opts->offline_file != NULL;
+	char why[512];
+	int r = 1;
+
+	if (offline && (opts->offline_sender == NULL || *opts->offline_sender == '\0')) {
+		fprintf(stderr, "autosmime-milter: -t needs -s sender\n");
+		return 2;
+	}
+	conf = as_cmdline_load_conf("autosmime-milter", opts->conf_path, opts->conf_path_given);
+	if (conf == NULL)
+		return 1;
+	as_log_open("autosmime-milter", conf->syslog_facility, conf->log_level,
+	    opts->foreground || offline);
+	snap = snapshot_new(conf, why, sizeof(why)); /* conf transferred */
+	if (snap == NULL) {
+		fprintf(stderr, "autosmime-milter: %s\n", why);
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=%s", why);
+		return 1;
+	}
+	if (runtime_init(&rt, snap) < 0)
+		return 1;
+	if (offline) {
+		struct offline_request req = { opts->offline_file, opts->offline_sender,
+			opts->recipients, opts->recipient_count };
+
+		if (open_ca(&rt, rt.current->conf) == 0)
+			r = offline_run(&rt, &req, stdout);
+		close_ca(&rt);
+	} else
+		r = serve(&rt, opts);
+	runtime_destroy(&rt);
+	as_log_close();
+	return r;
 }

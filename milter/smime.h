@@ -72,6 +72,7 @@ enum smime_status {
 	SMIME_OK = 0,      /* result filled in */
 	SMIME_SKIP = 1,    /* leave the message untouched (already S/MIME, malformed); reason set */
 	SMIME_ERROR = -1,  /* internal failure; the milter answers a temporary failure */
+	SMIME_FAIL = 2,    /* inbound only: the signature or encryption is bad; reason set */
 };
 
 /* Short reason for SKIP and ERROR, safe to log (never secret). */

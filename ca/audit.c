@@ -1,0 +1,271 @@
+/*
+ * audit: the append-only, hash-chained audit log (audit.db, a RECNO database).
+ *
+ * A record is one line of text: "1 TAB time TAB event TAB actor TAB fields TAB prev", where prev
+ * is the hex SHA-256 of the whole previous record (64 zeros for the first). meta.db holds the
+ * hash of the last record and the record count, updated in the same transaction, so removing
+ * the newest records is detected too. Owns audit.db and the meta words audit_head/audit_count.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "ca/ca_int.h"
+
+#define AUDIT_MAX 4096
+#define AUDIT_FIELD_MAX 2048
+#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* Copy a value, turning tabs, line breaks and other control bytes into spaces. */
+static void
+audit_clean(char *dst, size_t cap, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < cap; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
+static bool
+audit_event_ok(const char *e)
+{
+	size_t i;
+
+	if (e == NULL || e[0] == '\0' || strlen(e) > 32)
+		return false;
+	for (i = 0; e[i] != '\0'; i++)
+		if (!islower((unsigned char)e[i]) && !isdigit((unsigned char)e[i]) && e[i] != '-' &&
+		    e[i] != '_')
+			return false;
+	return true;
+}
+
+int
+ca_audit_append(struct ca *ca, DB_TXN *txn, const char *event, const char *actor,
+    const char *fields)
+{
+	char head[72], actor_c[128], *fields_c = NULL, *rec = NULL;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	uint64_t count;
+	db_recno_t recno = 0;
+	DBT k, d;
+	int n, ret = CA_ERR;
+
+	if (!audit_event_ok(event))
+		return CA_INVALID;
+	if ((fields_c = malloc(AUDIT_FIELD_MAX)) == NULL || (rec = malloc(AUDIT_MAX)) == NULL)
+		goto out;
+	/* RMW: appenders queue here, so the chain has one order. */
+	if ((ret = ca_meta_get_str(ca, txn, "audit_head", head, sizeof(head))) != 0 &&
+	    ret != DB_NOTFOUND)
+		goto out;
+	if (ret == DB_NOTFOUND || head[0] == '\0')
+		snprintf(head, sizeof(head), "%s", ZERO_HASH);
+	if ((ret = ca_meta_get_u64(ca, txn, "audit_count", &count, DB_RMW)) != 0)
+		goto out;
+	audit_clean(actor_c, sizeof(actor_c), actor != NULL ? actor : "-");
+	audit_clean(fields_c, AUDIT_FIELD_MAX, fields != NULL ? fields : "");
+	n = snprintf(rec, AUDIT_MAX, "1\t%lld\t%s\t%s\t%s\t%s", (long long)ca_now(ca), event,
+	    actor_c, fields_c, head);
+	if (n < 0 || n >= AUDIT_MAX) {
+		ret = CA_INVALID;
+		goto out;
+	}
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = &recno;
+	k.ulen = sizeof(recno);
+	k.flags = DB_DBT_USERMEM;
+	d.data = rec;
+	d.size = (u_int32_t)n;
+	if ((ret = ca->audit->put(ca->audit, txn, &k, &d, DB_APPEND)) != 0)
+		goto out;
+	SHA256((unsigned char *)rec, (size_t)n, md);
+	ca_hex(md, sizeof(md), head);
+	if ((ret = ca_meta_put_str(ca, txn, "audit_head", head)) != 0)
+		goto out;
+	ret = ca_meta_put_u64(ca, txn, "audit_count", count + 1);
+out:
+	free(fields_c);
+	free(rec);
+	return ret;
+}
+
+struct audit_append_arg {
+	struct ca *ca;
+	const char *event, *actor, *fields;
+};
+
+static int
+audit_append_txn(DB_TXN *txn, void *argp)
+{
+	struct audit_append_arg *a = argp;
+
+	return ca_audit_append(a->ca, txn, a->event, a->actor, a->fields);
+}
+
+int
+ca_audit(struct ca *ca, const char *event, const char *actor, const char *fields,
+    struct ca_error *err)
+{
+	struct audit_append_arg a = { ca, event, actor, fields };
+	int ret;
+
+	if (!audit_event_ok(event)) {
+		ca_seterr(err, "audit event must be a lower-case word");
+		return CA_INVALID;
+	}
+	ret = store_txn_run(ca->st, audit_append_txn, &a);
+	if (ret == 0)
+		ca_after_commit(ca);
+	if (ret == CA_INVALID)
+		ca_seterr(err, "audit record too long");
+	return ca_db_result(ret, err, "audit");
+}
+
+/* Split a record in place into its six fields. */
+static int
+audit_parse(char *rec, struct ca_audit_record *out)
+{
+	char *f[6], *p = rec;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		f[i] = p;
+		p = strchr(p, '\t');
+		if (i < 5) {
+			if (p == NULL)
+				return -1;
+			*p++ = '\0';
+		}
+	}
+	if (strcmp(f[0], "1") != 0 || strlen(f[5]) != 64)
+		return -1;
+	out->time = (time_t)strtoll(f[1], NULL, 10);
+	out->event = f[2];
+	out->actor = f[3];
+	out->fields = f[4];
+	out->prev_hash = f[5];
+	return 0;
+}
+
+/*
+ * Walk the log in one transaction. With verify, check the chain, the record numbers and the
+ * head in meta; `bad` gets the first record that fails (0 when the tail is what is wrong).
+ */
+static int
+audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, uint64_t *count,
+    uint64_t *bad, struct ca_error *err)
+{
+	DB_TXN *txn = NULL;
+	DBC *cur = NULL;
+	DBT k, d;
+	db_recno_t recno;
+	char prev[72], head[72], *copy = NULL;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	struct ca_audit_record rec;
+	uint64_t n = 0, meta_count;
+	int ret, r = CA_ERR;
+
+	snprintf(prev, sizeof(prev), "%s", ZERO_HASH);
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	if ((ret = store_txn_begin(ca->st, &txn)) != 0 ||
+	    (ret = ca->audit->cursor(ca->audit, txn, &cur, 0)) != 0) {
+		r = ca_db_result(ret, err, "audit");
+		goto out;
+	}
+	k.data = &recno;
+	k.ulen = sizeof(recno);
+	k.flags = DB_DBT_USERMEM;
+	d.flags = DB_DBT_REALLOC;
+	while ((ret = cur->get(cur, &k, &d, DB_NEXT)) == 0) {
+		n++;
+		if (d.size > AUDIT_MAX) {
+			*bad = n;
+			ca_seterr(err, "audit record %llu is oversized", (unsigned long long)n);
+			r = CA_INVALID;
+			goto out;
+		}
+		free(copy);
+		if ((copy = malloc(d.size + 1)) == NULL)
+			goto out;
+		memcpy(copy, d.data, d.size);
+		copy[d.size] = '\0';
+		if (verify && (recno != n || audit_parse(copy, &rec) < 0 ||
+		    strcmp(rec.prev_hash, prev) != 0)) {
+			*bad = n;
+			ca_seterr(err, "audit chain broken at record %llu", (unsigned long long)n);
+			r = CA_INVALID;
+			goto out;
+		}
+		SHA256(d.data, d.size, md);
+		ca_hex(md, sizeof(md), prev);
+		if (!verify) {
+			if (audit_parse(copy, &rec) < 0)
+				continue;
+			rec.recno = recno;
+			if (cb != NULL && cb(&rec, arg) != 0)
+				break;
+		}
+	}
+	if (ret != 0 && ret != DB_NOTFOUND) {
+		r = ca_db_result(ret, err, "audit");
+		goto out;
+	}
+	if (verify) {
+		if ((ret = ca_meta_get_str(ca, txn, "audit_head", head, sizeof(head))) != 0 &&
+		    ret != DB_NOTFOUND) {
+			r = ca_db_result(ret, err, "audit");
+			goto out;
+		}
+		if (head[0] == '\0')
+			snprintf(head, sizeof(head), "%s", ZERO_HASH);
+		if ((ret = ca_meta_get_u64(ca, txn, "audit_count", &meta_count, 0)) != 0) {
+			r = ca_db_result(ret, err, "audit");
+			goto out;
+		}
+		if (strcmp(head, prev) != 0 || meta_count != n) {
+			*bad = 0;
+			ca_seterr(err, "audit log ends at record %llu but %llu were written",
+			    (unsigned long long)n, (unsigned long long)meta_count);
+			r = CA_INVALID;
+			goto out;
+		}
+	}
+	*count = n;
+	r = CA_OK;
+out:
+	free(copy);
+	free(d.data);
+	if (cur != NULL)
+		cur->close(cur);
+	if (txn != NULL)
+		store_txn_commit(txn);
+	return r;
+}
+
+int
+ca_audit_foreach(struct ca *ca, ca_audit_cb cb, void *arg, struct ca_error *err)
+{
+	uint64_t n, bad;
+
+	return audit_walk(ca, cb, arg, false, &n, &bad, err);
+}
+
+int
+ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err)
+{
+	uint64_t bad = 0, n = 0;
+	int r = audit_walk(ca, NULL, NULL, true, &n, &bad, err);
+
+	if (count != NULL)
+		*count = n;
+	return r;
+}

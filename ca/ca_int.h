@@ -1,0 +1,150 @@
+/*
+ * ca_int: what the files of ca/ share and nobody else sees: the struct ca, the record formats of
+ * the CA's databases, and the helpers one file offers another.
+ *
+ * Databases (files in store_dir, each owned by ca/):
+ *   certs.db       serial hex -> cert record (header + DER)
+ *   certs_mbox.db  secondary index: normalised mailbox -> serial hex (DB_DUPSORT)
+ *   keys.db        serial hex -> PKCS#8 EncryptedPrivateKeyInfo (AES-256) of the user key
+ *   revoked.db     serial hex -> revocation record
+ *   recipients.db  normalised mailbox -> recipient record (header + DER)
+ *   meta.db        word -> value (generation, crl number per CA, active CA, audit head)
+ *   audit.db       recno -> audit record text (append only, hash chained)
+ *   cas.db         CA id -> issuing CA record (header + cert DER + root DER)
+ * CA private keys live in store_dir/ca/<id>.key, encrypted PEM, 0600.
+ */
+#ifndef AUTOSMIME_CA_INT_H
+#define AUTOSMIME_CA_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "ca/ca.h"
+#include "ca/store.h"
+
+#define CA_MAILBOX_MAX 254
+#define CA_CSR_MAX (16 * 1024)
+#define CA_MAX_VALIDITY (825LL * 86400)
+#define CA_SERIAL_BYTES 16
+
+/* Fixed header of a cert record; followed by der_len bytes of DER. */
+struct ca_cert_rec {
+	uint8_t version;
+	uint8_t profile, generation, key_type;
+	int64_t issued_at, not_before, not_after;
+	char ca_id[41];
+	char mailbox[CA_MAILBOX_MAX + 2];
+	uint32_t der_len;
+};
+
+struct ca_revoke_rec {
+	int64_t time;
+	int32_t reason;
+	char ca_id[41];
+};
+
+struct ca_recipient_rec {
+	int64_t stored_at;
+	char source[32];
+	uint32_t der_len;
+};
+
+struct ca_cas_rec {
+	int64_t created;
+	uint32_t cert_len, root_len;
+};
+
+/* A loaded issuing CA: certificate, root and (unless read-only) key. Lifetime: the struct ca. */
+struct ca_issuer {
+	char id[41];
+	X509 *cert;
+	X509 *root;
+	EVP_PKEY *key;
+	time_t created;
+};
+
+/* Per process; see ca.h. `lock` guards `issuers` (the cache of loaded CA keys). */
+struct ca {
+	struct store *st;
+	DB *certs, *by_mailbox, *keys, *revoked, *recipients, *meta, *audit, *cas;
+	char *store_dir, *kek_file, *pass_file, *base_url, *crl_dir;
+	char *org_name, *org_id, *org_country;
+	bool read_only;
+	time_t (*now)(void);
+	pthread_mutex_t lock;
+	struct ca_issuer *issuers[64];
+	size_t n_issuers;
+	unsigned char *kek;        /* hex text of the key-encryption key; wiped on close */
+	size_t kek_len;
+	unsigned long commits;
+};
+
+/* ca.c */
+void ca_seterr(struct ca_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ca_seterr_ssl(struct ca_error *err, const char *what);
+time_t ca_now(struct ca *ca);
+int ca_db_result(int ret, struct ca_error *err, const char *what);
+void ca_after_commit(struct ca *ca);
+int ca_meta_get_u64(struct ca *ca, DB_TXN *txn, const char *key, uint64_t *out, u_int32_t flags);
+int ca_meta_put_u64(struct ca *ca, DB_TXN *txn, const char *key, uint64_t v);
+int ca_meta_get_str(struct ca *ca, DB_TXN *txn, const char *key, char *buf, size_t cap);
+int ca_meta_put_str(struct ca *ca, DB_TXN *txn, const char *key, const char *v);
+int ca_bump_generation(struct ca *ca, DB_TXN *txn);
+void ca_hex(const unsigned char *p, size_t n, char *out);
+
+/* audit.c: append inside the caller's transaction. */
+int ca_audit_append(struct ca *ca, DB_TXN *txn, const char *event, const char *actor,
+    const char *fields);
+
+/* keys.c */
+int ca_kek_load(struct ca *ca, struct ca_error *err);
+int ca_key_wrap(struct ca *ca, EVP_PKEY *key, unsigned char **der, size_t *len,
+    struct ca_error *err);
+int ca_key_unwrap(struct ca *ca, const unsigned char *der, size_t len, EVP_PKEY **out,
+    struct ca_error *err);
+EVP_PKEY *ca_keygen(enum ca_key_type type, struct ca_error *err);
+int ca_key_classify(EVP_PKEY *key, enum ca_key_type *out, struct ca_error *err);
+int ca_ca_key_path(struct ca *ca, const char *id, char *buf, size_t cap);
+
+/* mailbox.c */
+int ca_mailbox_normalise(const char *mailbox, char *out, size_t cap, struct ca_error *err);
+bool ca_mailbox_ascii_local(const char *mailbox);
+bool ca_utf8_valid(const char *s, size_t maxlen);
+
+/* profile.c: build and sign a leaf; check.c: the BR 7.1 checker. */
+struct ca_leaf_spec {
+	const struct ca_issue_request *req;
+	const char *mailbox;       /* normalised */
+	EVP_PKEY *pubkey;
+	time_t not_before, not_after;
+};
+int ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_spec *spec,
+    X509 **out, struct ca_error *err);
+int ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *der,
+    size_t len, const struct ca_leaf_spec *spec, struct ca_error *err);
+int ca_sign_cert(X509 *x, EVP_PKEY *key, bool pss, struct ca_error *err);
+int ca_ski(X509 *x, unsigned char out[20]);
+int ca_url(struct ca *ca, const char *id, const char *suffix, char *buf, size_t cap);
+int ca_add_ext_conf(X509 *x, X509 *issuer, int nid, const char *value, struct ca_error *err);
+const EVP_MD *ca_sig_md(EVP_PKEY *signer);
+int ca_add_policies(X509 *x, const char *oids_comma_separated, struct ca_error *err);
+int ca_base_url_check(struct ca *ca, struct ca_error *err);
+int ca_rand_serial(ASN1_INTEGER **out);
+const char *ca_policy_oid(enum ca_profile p, enum ca_generation g);
+
+/* authority.c */
+int ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **out,
+    struct ca_error *err);
+int ca_active_id(struct ca *ca, char id[41], struct ca_error *err);
+
+/* lookup.c */
+int ca_cert_rec_load(struct ca *ca, DB_TXN *txn, const char *serial, struct ca_cert_info *out,
+    bool want_cert, struct ca_error *err);
+int ca_by_mailbox_cb(DB *sdb, const DBT *pkey, const DBT *pdata, DBT *skey);
+int ca_serial_normalise(const char *in, char out[41]);
+
+/* issue.c: the shared body of ca_issue and ca_renew. */
+int ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const char *event,
+    const char *extra_fields, struct ca_issued *out, struct ca_error *err);
+
+#endif

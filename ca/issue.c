@@ -1,0 +1,348 @@
+/*
+ * issue: ca_issue and ca_renew. Checks the request (mailbox, names, validity, CSR or key type),
+ * builds the certificate (profile.c), re-checks it (check.c) and stores certificate, encrypted
+ * key, mailbox index, generation counter and audit record in one transaction. Owns certs.db and
+ * keys.db writes.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "ca/ca_int.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define DEFAULT_VALIDITY (365LL * 86400)
+
+void
+ca_issued_free(struct ca_issued *issued)
+{
+	if (issued == NULL)
+		return;
+	X509_free(issued->cert);
+	sk_X509_pop_free(issued->chain, X509_free);
+	memset(issued, 0, sizeof(*issued));
+}
+
+/* A subject name value: UTF-8, no control bytes, 1..64 octets, not only '.', '-', ' '. */
+static int
+name_ok(const char *what, const char *v, struct ca_error *err)
+{
+	size_t i, len;
+	bool meta = true;
+
+	if (v == NULL)
+		return CA_OK;
+	len = strnlen(v, 65);
+	if (len == 0 || len > 64 || !ca_utf8_valid(v, 64)) {
+		ca_seterr(err, "%s must be 1..64 octets of UTF-8", what);
+		return CA_INVALID;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			ca_seterr(err, "%s has a control character", what);
+			return CA_INVALID;
+		}
+		if (v[i] != '.' && v[i] != '-' && v[i] != ' ')
+			meta = false;
+	}
+	if (meta) {
+		ca_seterr(err, "%s holds no name", what);
+		return CA_INVALID;
+	}
+	return CA_OK;
+}
+
+static int
+check_request(struct ca *ca, const struct ca_issue_request *req, struct ca_error *err)
+{
+	if ((unsigned)req->profile > CA_PROFILE_ORGANIZATION ||
+	    (unsigned)req->generation > CA_GEN_MULTIPURPOSE ||
+	    (unsigned)req->key_type > CA_KEY_RSA4096) {
+		ca_seterr(err, "unknown profile, generation or key type");
+		return CA_INVALID;
+	}
+	if (req->validity_seconds < 0 || req->validity_seconds > CA_MAX_VALIDITY ||
+	    (req->validity_seconds > 0 && req->validity_seconds < 3600)) {
+		ca_seterr(err, "validity must be between one hour and 825 days");
+		return CA_INVALID;
+	}
+	if (req->profile != CA_PROFILE_MAILBOX) {
+		if (ca->org_name == NULL || ca->org_id == NULL) {
+			ca_seterr(err, "organization_name and organization_identifier must be set for "
+			    "the %s profile", ca_profile_name(req->profile));
+			return CA_INVALID;
+		}
+		if (name_ok("organization_name", ca->org_name, err) != CA_OK ||
+		    name_ok("organization_identifier", ca->org_id, err) != CA_OK)
+			return CA_INVALID;
+		if (ca->org_country != NULL && strlen(ca->org_country) != 2) {
+			ca_seterr(err, "organization_country must be two letters");
+			return CA_INVALID;
+		}
+	}
+	if (req->profile == CA_PROFILE_SPONSOR) {
+		if (req->pseudonym != NULL && (req->given_name != NULL || req->surname != NULL)) {
+			ca_seterr(err, "a pseudonym excludes given name and surname");
+			return CA_INVALID;
+		}
+		if (req->pseudonym == NULL && req->given_name == NULL && req->surname == NULL) {
+			ca_seterr(err, "the sponsor profile needs a given name/surname or a pseudonym");
+			return CA_INVALID;
+		}
+		if (name_ok("given name", req->given_name, err) != CA_OK ||
+		    name_ok("surname", req->surname, err) != CA_OK ||
+		    name_ok("pseudonym", req->pseudonym, err) != CA_OK)
+			return CA_INVALID;
+	} else if (req->given_name != NULL || req->surname != NULL || req->pseudonym != NULL) {
+		ca_seterr(err, "personal names belong to the sponsor profile only");
+		return CA_INVALID;
+	}
+	if (req->upn != NULL && (req->generation != CA_GEN_MULTIPURPOSE ||
+	    strlen(req->upn) > CA_MAILBOX_MAX || !ca_utf8_valid(req->upn, CA_MAILBOX_MAX) ||
+	    strchr(req->upn, '@') == NULL)) {
+		ca_seterr(err, "a UPN (user@realm) is allowed only in the Multipurpose generation");
+		return CA_INVALID;
+	}
+	return ca_base_url_check(ca, err);
+}
+
+/* The public key of a PKCS#10 request whose own signature verifies; other fields ignored. */
+static int
+csr_key(const unsigned char *der, size_t len, EVP_PKEY **out, struct ca_error *err)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = NULL;
+	EVP_PKEY *key;
+	int r = CA_INVALID;
+
+	*out = NULL;
+	if (len == 0 || len > CA_CSR_MAX) {
+		ca_seterr(err, "the CSR is empty or larger than %d bytes", CA_CSR_MAX);
+		return CA_INVALID;
+	}
+	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL || p != der + len) {
+		ca_seterr_ssl(err, "the CSR is not a DER PKCS#10 request");
+		goto out;
+	}
+	if ((key = X509_REQ_get_pubkey(req)) == NULL) {
+		ca_seterr_ssl(err, "the CSR has no usable public key");
+		goto out;
+	}
+	if (X509_REQ_verify(req, key) != 1) {
+		EVP_PKEY_free(key);
+		ca_seterr_ssl(err, "the CSR signature does not verify");
+		goto out;
+	}
+	*out = key; /* transferred */
+	r = CA_OK;
+out:
+	X509_REQ_free(req);
+	return r;
+}
+
+struct issue_txn_arg {
+	struct ca *ca;
+	const char *serial;
+	const unsigned char *rec, *key;
+	size_t rec_len, key_len;
+	const char *event, *actor, *fields;
+};
+
+static int
+issue_txn(DB_TXN *txn, void *argp)
+{
+	struct issue_txn_arg *a = argp;
+	DBT k, d;
+	int ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)a->serial;
+	k.size = (u_int32_t)strlen(a->serial);
+	d.data = (void *)a->rec;
+	d.size = (u_int32_t)a->rec_len;
+	if ((ret = a->ca->certs->put(a->ca->certs, txn, &k, &d, DB_NOOVERWRITE)) != 0)
+		return ret;
+	if (a->key != NULL) {
+		d.data = (void *)a->key;
+		d.size = (u_int32_t)a->key_len;
+		if ((ret = a->ca->keys->put(a->ca->keys, txn, &k, &d, DB_NOOVERWRITE)) != 0)
+			return ret;
+	}
+	if ((ret = ca_bump_generation(a->ca, txn)) != 0)
+		return ret;
+	return ca_audit_append(a->ca, txn, a->event, a->actor, a->fields);
+}
+
+int
+ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const char *event,
+    const char *extra_fields, struct ca_issued *out, struct ca_error *err)
+{
+	char mailbox[CA_MAILBOX_MAX + 2], id[41], fields[1024], vb[300], ab[80], refb[160];
+	struct ca_leaf_spec spec;
+	struct ca_issuer *iss;
+	struct ca_cert_rec h;
+	struct issue_txn_arg a;
+	enum ca_key_type kt = req->key_type;
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	unsigned char *der = NULL, *rec = NULL, *wrapped = NULL;
+	size_t wrapped_len = 0;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	long long validity = req->validity_seconds > 0 ? req->validity_seconds : DEFAULT_VALIDITY;
+	int der_len, r, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ca->read_only) {
+		ca_seterr(err, "the CA was opened read-only");
+		return CA_INVALID;
+	}
+	if ((r = ca_mailbox_normalise(req->mailbox, mailbox, sizeof(mailbox), err)) != CA_OK ||
+	    (r = check_request(ca, req, err)) != CA_OK)
+		return r;
+	if (req->csr_der != NULL) {
+		if ((r = csr_key(req->csr_der, req->csr_len, &key, err)) != CA_OK ||
+		    (r = ca_key_classify(key, &kt, err)) != CA_OK)
+			goto out;
+	} else if ((key = ca_keygen(req->key_type, err)) == NULL) {
+		r = CA_ERR;
+		goto out;
+	}
+	if ((r = ca_active_id(ca, id, err)) != CA_OK ||
+	    (r = ca_issuer_get(ca, id, true, &iss, err)) != CA_OK)
+		goto out;
+	r = CA_ERR;
+	memset(&spec, 0, sizeof(spec));
+	spec.req = req;
+	spec.mailbox = mailbox;
+	spec.pubkey = key;
+	spec.not_before = ca_now(ca);
+	/* notAfter is inclusive (RFC 5280), so the last second is not counted twice. */
+	spec.not_after = spec.not_before + (time_t)validity - 1;
+	if (X509_cmp_time(X509_get0_notAfter(iss->cert), &spec.not_after) < 0) {
+		ca_seterr(err, "the issuing CA expires before the certificate would: ca rotate");
+		r = CA_INVALID;
+		goto out;
+	}
+	if ((r = ca_leaf_build(ca, iss, &spec, &x, err)) != CA_OK)
+		goto out;
+	r = CA_ERR;
+	if ((der_len = i2d_X509(x, &der)) <= 0) {
+		ca_seterr_ssl(err, "cannot encode the certificate");
+		goto out;
+	}
+	if ((r = ca_leaf_check(ca, iss, der, (size_t)der_len, &spec, err)) != CA_OK)
+		goto out;
+	r = CA_ERR;
+	if (req->csr_der == NULL && ca_key_wrap(ca, key, &wrapped, &wrapped_len, err) != CA_OK)
+		goto out;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL || ca_serial_normalise(hex, out->serial_hex) < 0)
+		goto out;
+	memset(&h, 0, sizeof(h));
+	h.version = 1;
+	h.profile = (uint8_t)req->profile;
+	h.generation = (uint8_t)req->generation;
+	h.key_type = (uint8_t)kt;
+	h.issued_at = spec.not_before;
+	h.not_before = spec.not_before;
+	h.not_after = spec.not_after;
+	memcpy(h.ca_id, id, sizeof(h.ca_id));
+	snprintf(h.mailbox, sizeof(h.mailbox), "%s", mailbox);
+	h.der_len = (uint32_t)der_len;
+	if ((rec = malloc(sizeof(h) + (size_t)der_len)) == NULL)
+		goto out;
+	memcpy(rec, &h, sizeof(h));
+	memcpy(rec + sizeof(h), der, (size_t)der_len);
+	snprintf(fields, sizeof(fields), "serial=%s mailbox=%s profile=%s generation=%s "
+	    "key=%s csr=%s ca_id=%s validation=%s%s%s", out->serial_hex,
+	    as_log_value(mailbox, vb, sizeof(vb)), ca_profile_name(req->profile),
+	    ca_generation_name(req->generation), ca_key_type_name(kt),
+	    req->csr_der != NULL ? "yes" : "no", id,
+	    as_log_value(req->validation_ref != NULL ? req->validation_ref : "-", refb,
+	    sizeof(refb)), extra_fields != NULL ? " " : "", extra_fields != NULL ? extra_fields : "");
+	a = (struct issue_txn_arg){ ca, out->serial_hex, rec, wrapped, sizeof(h) + (size_t)der_len,
+		wrapped_len, event, as_log_value(req->actor != NULL ? req->actor : "-", ab,
+		sizeof(ab)), fields };
+	if ((ret = store_txn_run(ca->st, issue_txn, &a)) != 0) {
+		r = ca_db_result(ret, err, "issue");
+		goto out;
+	}
+	ca_after_commit(ca);
+	out->cert = x; /* transferred */
+	x = NULL;
+	out->not_after = spec.not_after;
+	if ((out->chain = sk_X509_new_null()) == NULL || !X509_up_ref(iss->cert) ||
+	    !sk_X509_push(out->chain, iss->cert)) {
+		ca_seterr(err, "out of memory");
+		goto out; /* issued and stored; the caller sees CA_ERR but can look it up */
+	}
+	r = CA_OK;
+out:
+	if (r != CA_OK && r != CA_ERR)
+		memset(out->serial_hex, 0, sizeof(out->serial_hex));
+	EVP_PKEY_free(key);
+	X509_free(x);
+	OPENSSL_free(der);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	free(rec);
+	OPENSSL_free(wrapped);
+	return r;
+}
+
+int
+ca_issue(struct ca *ca, const struct ca_issue_request *req, struct ca_issued *out,
+    struct ca_error *err)
+{
+	return ca_issue_with_event(ca, req, "issue", NULL, out, err);
+}
+
+/* Copy a subject attribute of the old certificate into buf; NULL when absent. */
+static const char *
+subject_attr(X509 *x, int nid, char *buf, size_t cap)
+{
+	int i = X509_NAME_get_index_by_NID(X509_get_subject_name(x), nid, -1);
+	const ASN1_STRING *s;
+
+	if (i < 0)
+		return NULL;
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(X509_get_subject_name(x), i));
+	snprintf(buf, cap, "%.*s", ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
+	return buf;
+}
+
+int
+ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca_issued *out,
+    struct ca_error *err)
+{
+	struct ca_issue_request req;
+	struct ca_cert_info old;
+	char gn[80], sn[80], ps[80], extra[80];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = ca_cert_get(ca, serial_hex, &old, err)) != CA_OK)
+		return r;
+	memset(&req, 0, sizeof(req));
+	req.mailbox = old.mailbox;
+	req.profile = old.profile;
+	req.generation = old.generation;
+	req.key_type = old.key_type;
+	req.actor = actor;
+	if (old.profile == CA_PROFILE_SPONSOR) {
+		req.given_name = subject_attr(old.cert, NID_givenName, gn, sizeof(gn));
+		req.surname = subject_attr(old.cert, NID_surname, sn, sizeof(sn));
+		req.pseudonym = subject_attr(old.cert, NID_pseudonym, ps, sizeof(ps));
+	}
+	snprintf(extra, sizeof(extra), "renews=%s", old.serial_hex);
+	r = ca_issue_with_event(ca, &req, "renew", extra, out, err);
+	ca_cert_info_free(&old);
+	return r;
+}

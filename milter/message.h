@@ -1,0 +1,57 @@
+/*
+ * message: the per-connection and per-message contexts the callbacks fill in, with the
+ * bounds that keep hostile sessions from growing them without limit.
+ *
+ * A connection context points to an optional message context; msg_free is the one reset,
+ * used at end of message, abort, the next MAIL FROM and close.
+ */
+#ifndef AUTOSMIME_MILTER_MESSAGE_H
+#define AUTOSMIME_MILTER_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "milter/smime.h"
+#include "milter/runtime.h"
+
+#define MSG_MAX_RCPTS 1000          /* beyond this a message is signed but never encrypted */
+#define MSG_MAX_QID 64
+#define MSG_MAX_LOGIN 256
+#define MSG_MAX_ADDR 256
+
+/* Lifetime: from MAIL FROM to end of message or abort. Owned by its connection. */
+struct msg_ctx {
+	char qid[MSG_MAX_QID];      /* "i" macro, or "NOQUEUE" */
+	char *login;                /* {auth_authen}; NULL when not authenticated */
+	char **rcpts;               /* bare addresses, without angle brackets */
+	size_t rcpt_count;
+	bool rcpts_overflow;
+	struct smime_header *headers;
+	size_t header_count;
+	size_t header_cap;
+	size_t header_bytes;
+	bool headers_overflow;      /* too many or too long: the message passes untouched */
+	struct spool *body;         /* created at the first body chunk */
+	size_t size;                /* header and body bytes seen */
+};
+
+/* Lifetime: from connect to close. Owned by libmilter's private pointer. */
+struct conn_ctx {
+	struct snapshot *snap;      /* held for the whole connection, even across a reload */
+	bool internal;              /* client address in internal_networks */
+	char client[64];            /* client address text, for logs */
+	struct msg_ctx *msg;
+};
+
+struct msg_ctx *msg_new(void);
+void msg_free(struct msg_ctx *msg);
+
+/* Append; return 0, or -1 when out of memory. Past the bounds they set the overflow flags. */
+int msg_add_rcpt(struct msg_ctx *msg, const char *rcpt);
+int msg_add_header(struct msg_ctx *msg, const char *name, const char *value);
+
+/* The value of the n-th (from 1) header named `name`, NULL when there is none. */
+const char *msg_header(const struct msg_ctx *msg, const char *name, size_t n);
+size_t msg_header_count(const struct msg_ctx *msg, const char *name);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * mime_enc: quoted-printable and base64 encoders (see mime_enc.h). Owns nothing but the
+ * small per-part state in the caller's structs.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "milter/mime_enc.h"
+
+static const char hex[] = "0123456789ABCDEF";
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+qp_init(struct qp_enc *q)
+{
+	q->col = 0;
+	q->held = -1;
+}
+
+/* Emit `n` encoded characters, breaking softly first if they would pass the limit. */
+static void
+qp_put(struct qp_enc *q, struct mime_out *o, const char *s, size_t n)
+{
+	if (q->col + n > MIME_ENC_LINE - 1) {	/* leave room for the '=' of a soft break */
+		mime_out_text(o, "=", 1);
+		mime_out_nl(o);
+		q->col = 0;
+	}
+	mime_out_text(o, s, n);
+	q->col += n;
+}
+
+static void
+qp_byte(struct qp_enc *q, struct mime_out *o, unsigned char c, int encode)
+{
+	if (encode) {
+		char e[3] = { '=', hex[c >> 4], hex[c & 15] };
+
+		qp_put(q, o, e, 3);
+	} else {
+		char ch = (char)c;
+
+		qp_put(q, o, &ch, 1);
+	}
+}
+
+void
+qp_data(struct qp_enc *q, struct mime_out *o, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (q->held >= 0) {
+			qp_byte(q, o, (unsigned char)q->held, 0);
+			q->held = -1;
+		}
+		if (c == ' ' || c == '\t')
+			q->held = c;
+		else if (c >= 33 && c <= 126 && c != '=' &&
+		    !(c == '.' && q->col == 0) && !(c == '-' && q->col == 0))
+			qp_byte(q, o, c, 0);	/* leading '.'/'-' encoded: no dot-stuffing or delimiter look-alikes */
+		else
+			qp_byte(q, o, c, 1);
+	}
+}
+
+void
+qp_eol(struct qp_enc *q, struct mime_out *o)
+{
+	if (q->held >= 0) {
+		qp_byte(q, o, (unsigned char)q->held, 1);
+		q->held = -1;
+	}
+	mime_out_nl(o);
+	q->col = 0;
+}
+
+void
+b64_init(struct b64_enc *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+b64_group(struct b64_enc *b, struct mime_out *o, const unsigned char *in, size_t n)
+{
+	char e[4];
+
+	e[0] = b64chars[in[0] >> 2];
+	e[1] = b64chars[((in[0] & 3) << 4) | (n > 1 ? in[1] >> 4 : 0)];
+	e[2] = n > 1 ? b64chars[((in[1] & 15) << 2) | (n > 2 ? in[2] >> 6 : 0)] : '=';
+	e[3] = n > 2 ? b64chars[in[2] & 63] : '=';
+	mime_out_text(o, e, 4);
+	b->col += 4;
+	if (b->col >= MIME_ENC_LINE) {
+		mime_out_nl(o);
+		b->col = 0;
+	}
+}
+
+void
+b64_data(struct b64_enc *b, struct mime_out *o, const unsigned char *p, size_t n)
+{
+	while (n > 0 && b->npend > 0 && b->npend < 3) {
+		b->pend[b->npend++] = *p++;
+		n--;
+	}
+	if (b->npend == 3) {
+		b64_group(b, o, b->pend, 3);
+		b->npend = 0;
+	}
+	while (n >= 3) {
+		b64_group(b, o, p, 3);
+		p += 3;
+		n -= 3;
+	}
+	while (n > 0) {
+		b->pend[b->npend++] = *p++;
+		n--;
+	}
+}
+
+void
+b64_final(struct b64_enc *b, struct mime_out *o)
+{
+	if (b->npend > 0)
+		b64_group(b, o, b->pend, b->npend);
+	b->npend = 0;
+	if (b->col > 0)
+		mime_out_nl(o);
+	b->col = 0;
+}

@@ -1,0 +1,291 @@
+/*
+ * process: end-of-message decision and transformation (see process.h). Owns the recipient
+ * certificates it looks up and the engine result until it hands the result to the caller.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "milter/decide.h"
+#include "milter/keycache.h"
+#include "milter/process.h"
+
+#define OUTPUT_SLACK (1024 * 1024)
+
+void
+process_outcome_free(struct process_outcome *out)
+{
+	if (out->action == PROCESS_MODIFY)
+		smime_result_free(&out->result);
+	memset(out, 0, sizeof(*out));
+}
+
+void
+process_fail(const struct snapshot *snap, struct process_outcome *out)
+{
+	switch (snap->conf->on_error) {
+	case AS_ACT_ACCEPT:
+		out->action = PROCESS_PASS;
+		break;
+	case AS_ACT_REJECT:
+		out->action = PROCESS_REJECT;
+		out->rcode = "550";
+		out->xcode = "5.3.0";
+		out->text = "S/MIME processing failed";
+		break;
+	default:
+		out->action = PROCESS_TEMPFAIL;
+		out->rcode = "451";
+		out->xcode = "4.3.0";
+		out->text = "S/MIME processing failed temporarily, try again later";
+		break;
+	}
+}
+
+void
+process_oversize(const struct snapshot *snap, struct process_outcome *out)
+{
+	switch (snap->conf->oversize_action) {
+	case AS_ACT_ACCEPT:
+		out->action = PROCESS_PASS;
+		break;
+	case AS_ACT_REJECT:
+		out->action = PROCESS_REJECT;
+		out->rcode = "552";
+		out->xcode = "5.3.4";
+		out->text = "message too big for S/MIME processing";
+		break;
+	default:
+		out->action = PROCESS_TEMPFAIL;
+		out->rcode = "452";
+		out->xcode = "4.3.4";
+		out->text = "message too big for S/MIME processing now";
+		break;
+	}
+}
+
+int
+process_from(const struct msg_ctx *msg, char *out, size_t cap)
+{
+	const char *from;
+
+	if (msg_header_count(msg, "From") != 1)
+		return -1;
+	from = msg_header(msg, "From", 1);
+	return decide_from_mailbox(from, out, cap);
+}
+
+static void
+hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/*
+ * Recipient certificates for encryption: every recipient's plus the sender's own. Returns the
+ * count (> 0) when all were found, 0 when one is missing (sign only), -1 on a CA failure.
+ */
+static int
+recipient_certs(struct milter_runtime *rt, const struct msg_ctx *msg, X509 *sender_cert,
+    X509 ***out, struct ca_error *err)
+{
+	X509 **certs = calloc(msg->rcpt_count + 1, sizeof(*certs));
+	size_t n = 0;
+	int r = -1;
+
+	*out = NULL;
+	if (certs == NULL) {
+		snprintf(err->text, sizeof(err->text), "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < msg->rcpt_count; i++) {
+		int rc = ca_recipient_cert(rt->ca, msg->rcpts[i], &certs[n], err);
+
+		if (rc == CA_NOTFOUND || rc == CA_INVALID) {
+			r = 0;
+			goto out;
+		}
+		if (rc != CA_OK)
+			goto out;
+		n++;
+	}
+	if (X509_up_ref(sender_cert) != 1)
+		goto out;
+	certs[n++] = sender_cert;
+	*out = certs;
+	certs = NULL; /* transferred */
+	r = (int)n;
+out:
+	if (certs != NULL) {
+		for (size_t i = 0; i < n; i++)
+			X509_free(certs[i]);
+		free(certs);
+	}
+	return r;
+}
+
+static void
+free_certs(X509 **certs, int n)
+{
+	for (int i = 0; i < n; i++)
+		X509_free(certs[i]);
+	free(certs);
+}
+
+static void
+log_pass(const struct msg_ctx *msg, enum decide_verdict v, const char *from)
+{
+	char f[300], l[300];
+	int level = (v == DECIDE_NOT_OUTBOUND || v == DECIDE_FOREIGN_FROM) ? AS_LEVEL_DEBUG :
+	    v == DECIDE_UNAUTHORISED_FROM ? AS_LEVEL_NOTICE : AS_LEVEL_INFO;
+
+	as_log(level, msg->qid, "event=pass reason=%s from=%s login=%s", decide_reason(v),
+	    as_log_value(from, f, sizeof(f)), as_log_value(msg->login, l, sizeof(l)));
+}
+
+static int
+audit_and_log(struct milter_runtime *rt, const struct msg_ctx *msg, const char *from,
+    const struct ca_signer *signer, const struct smime_result *res, bool encrypted,
+    struct ca_error *err)
+{
+	char sha[65], mid[300], f[300], fields[1200];
+	const char *message_id = msg_header(msg, "Message-ID", 1);
+
+	hex(res->entity_sha256, sizeof(res->entity_sha256), sha);
+	as_log_value(message_id != NULL ? message_id : "", mid, sizeof(mid));
+	as_log_value(from, f, sizeof(f));
+	snprintf(fields, sizeof(fields),
+	    "qid=%s message_id=%s sender=%s recipients=%zu sha256=%s serial=%s encrypted=%s",
+	    msg->qid, mid, f, msg->rcpt_count, sha, signer->serial_hex, encrypted ? "yes" : "no");
+	if (ca_audit(rt->ca, "sign", "milter", fields, err) != CA_OK)
+		return -1;
+	as_log(AS_LEVEL_INFO, msg->qid,
+	    "event=sign sender=%s recipients=%zu serial=%s sha256=%s encrypted=%s message_id=%s",
+	    f, msg->rcpt_count, signer->serial_hex, sha, encrypted ? "yes" : "no", mid);
+	return 0;
+}
+
+void
+process_message(struct milter_runtime *rt, const struct snapshot *snap,
+    const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out)
+{
+	const struct as_conf *conf = snap->conf;
+	struct decide_input in = { msg->login, conn->internal, NULL, false };
+	struct smime_message sm = { msg->headers, msg->header_count, msg->body };
+	struct smime_options opt = { 0 };
+	struct smime_signer sg = { 0 };
+	struct smime_error serr = { "" };
+	struct ca_error cerr = { "" };
+	struct keycache_entry *entry = NULL;
+	struct spool *empty = NULL;
+	const struct ca_signer *signer;
+	enum decide_verdict v;
+	enum smime_status st;
+	X509 **certs = NULL;
+	int ncerts = 0, rc;
+	char from[DECIDE_MAX_ADDR], safe[600];
+	const char *stage = "decide";
+
+	memset(out, 0, sizeof(*out));
+	out->action = PROCESS_PASS;
+	if (msg->headers_overflow) {
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
+		return;
+	}
+	if (sm.body == NULL) {
+		/* a message without body: the engine still wants a spool */
+		empty = spool_new(4096, conf->spool_dir, 0);
+		if (empty == NULL)
+			goto fail;
+		sm.body = empty;
+	}
+	if (process_from(msg, from, sizeof(from)) == 0)
+		in.from = from;
+	in.already_smime = in.from != NULL && smime_is_smime(&sm);
+	v = decide(&in, &conf->local_domains, snap->map);
+	if (v != DECIDE_SIGN) {
+		log_pass(msg, v, in.from);
+		goto out;
+	}
+	stage = "signer";
+	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, &entry, &cerr);
+	if (rc == CA_NOTFOUND) {
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=not-enrolled from=%s action=%s",
+		    as_log_value(from, safe, sizeof(safe)),
+		    as_conf_enum_word("unenrolled_action", conf->unenrolled_action));
+		if (conf->unenrolled_action == AS_UNENROLLED_TEMPFAIL) {
+			out->action = PROCESS_TEMPFAIL;
+			out->rcode = "451";
+			out->xcode = "4.7.0";
+			out->text = "sender has no S/MIME certificate yet";
+		} else if (conf->unenrolled_action == AS_UNENROLLED_REJECT) {
+			out->action = PROCESS_REJECT;
+			out->rcode = "550";
+			out->xcode = "5.7.0";
+			out->text = "sender has no S/MIME certificate";
+		}
+		goto out;
+	}
+	if (rc != CA_OK)
+		goto fail;
+	signer = keycache_signer(entry);
+	sg.key = signer->key;
+	sg.cert = signer->cert;
+	sg.chain = signer->chain;
+	opt.header_protection = conf->header_protection;
+	opt.cipher = conf->cipher == AS_CIPHER_AES256_GCM ? SMIME_AES256_GCM : SMIME_AES256_CBC;
+	opt.mem_limit = (size_t)conf->memory_spool_limit;
+	opt.spool_dir = conf->spool_dir;
+	opt.max_size = (size_t)conf->message_size_limit * 2 + OUTPUT_SLACK;
+	if (conf->encrypt == AS_ENCRYPT_WHEN_POSSIBLE && msg->rcpt_count > 0 &&
+	    !msg->rcpts_overflow) {
+		stage = "recipients";
+		ncerts = recipient_certs(rt, msg, signer->cert, &certs, &cerr);
+		if (ncerts < 0)
+			goto fail;
+	}
+	if (!conf->sign && ncerts == 0) {
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=signing-disabled");
+		goto out;
+	}
+	stage = "engine";
+	if (ncerts > 0)
+		st = smime_encrypt(&sm, conf->sign ? &sg : NULL, certs, (size_t)ncerts, &opt,
+		    &out->result, &serr);
+	else
+		st = smime_sign(&sm, &sg, &opt, &out->result, &serr);
+	if (st == SMIME_SKIP) {
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=engine-skip detail=%s",
+		    as_log_value(serr.text, safe, sizeof(safe)));
+		goto out;
+	}
+	if (st != SMIME_OK)
+		goto fail;
+	out->action = PROCESS_MODIFY;
+	out->encrypted = ncerts > 0;
+	stage = "audit";
+	if (audit_and_log(rt, msg, from, signer, &out->result, out->encrypted, &cerr) < 0)
+		goto fail;
+	goto out;
+fail:
+	if (out->action == PROCESS_MODIFY)
+		smime_result_free(&out->result);
+	memset(out, 0, sizeof(*out));
+	process_fail(snap, out);
+	as_log_ssl(AS_LEVEL_ERR, msg->qid, "event=error stage=%s reason=%s action=%s", stage,
+	    as_log_value(serr.text[0] ? serr.text : cerr.text[0] ? cerr.text : "internal failure",
+	    safe, sizeof(safe)), as_conf_enum_word("on_error", conf->on_error));
+out:
+	free_certs(certs, ncerts);
+	keycache_put(rt->keys, entry);
+	spool_free(empty);
+}

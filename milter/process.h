@@ -1,0 +1,49 @@
+/*
+ * process: what happens to one complete message at end of data: decide, look up the signer
+ * and recipient certificates, sign or encrypt through the engine, write the audit record and
+ * the log line. The whole result is computed here before the caller applies a single edit,
+ * so a failure never leaves a half-rewritten message.
+ *
+ * Shared by the libmilter callbacks and offline mode; knows nothing of libmilter.
+ */
+#ifndef AUTOSMIME_MILTER_PROCESS_H
+#define AUTOSMIME_MILTER_PROCESS_H
+
+#include <stdbool.h>
+
+#include "milter/message.h"
+#include "milter/runtime.h"
+#include "milter/smime.h"
+
+enum process_action {
+	PROCESS_PASS,      /* leave the message as it is */
+	PROCESS_MODIFY,    /* apply `result` */
+	PROCESS_TEMPFAIL,  /* answer rcode/xcode/text */
+	PROCESS_REJECT,
+};
+
+/* Lifetime: one end-of-message; free with process_outcome_free. */
+struct process_outcome {
+	enum process_action action;
+	struct smime_result result;  /* PROCESS_MODIFY only */
+	const char *rcode;           /* static strings, for TEMPFAIL and REJECT */
+	const char *xcode;
+	const char *text;
+	bool encrypted;
+};
+
+void process_message(struct milter_runtime *rt, const struct snapshot *snap,
+    const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out);
+
+/* The answer for an internal failure, per on_error (accept means pass). */
+void process_fail(const struct snapshot *snap, struct process_outcome *out);
+
+/* The answer for a message above message_size_limit, per oversize_action. */
+void process_oversize(const struct snapshot *snap, struct process_outcome *out);
+
+void process_outcome_free(struct process_outcome *out);
+
+/* The From: mailbox of a message per decide_from_mailbox; -1 when none or several From:. */
+int process_from(const struct msg_ctx *msg, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * session: the milter callbacks over struct mfi_ops (see session.h). Owns the connection and
+ * message contexts it hangs on the MTA's private pointer.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "milter/decide.h"
+#include "milter/message.h"
+#include "milter/process.h"
+#include "milter/session.h"
+
+static enum mfi_status
+answer(const struct mfi_ops *ops, void *ctx, const struct process_outcome *out)
+{
+	switch (out->action) {
+	case PROCESS_TEMPFAIL:
+		ops->setreply(ctx, out->rcode, out->xcode, out->text);
+		return MFI_TEMPFAIL;
+	case PROCESS_REJECT:
+		ops->setreply(ctx, out->rcode, out->xcode, out->text);
+		return MFI_REJECT;
+	case PROCESS_PASS:
+		return MFI_ACCEPT;
+	case PROCESS_MODIFY:
+		break;
+	}
+	return MFI_CONTINUE;
+}
+
+/* Internal failure before end of data: the on_error answer. */
+static enum mfi_status
+fail(const struct mfi_ops *ops, void *ctx, const struct snapshot *snap, const char *qid,
+    const char *stage)
+{
+	struct process_outcome out = { 0 };
+
+	if (snap != NULL)
+		process_fail(snap, &out);
+	else {
+		out.action = PROCESS_TEMPFAIL;
+		out.rcode = "451";
+		out.xcode = "4.3.0";
+		out.text = "S/MIME processing failed temporarily, try again later";
+	}
+	as_log(AS_LEVEL_ERR, qid, "event=error stage=%s reason=\"internal failure\"", stage);
+	return answer(ops, ctx, &out);
+}
+
+static struct conn_ctx *
+conn_of(const struct mfi_ops *ops, void *ctx)
+{
+	return ops->getpriv(ctx);
+}
+
+enum mfi_status
+session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const char *hostname, const struct sockaddr *addr)
+{
+	struct conn_ctx *conn = calloc(1, sizeof(*conn));
+
+	if (conn == NULL)
+		return fail(ops, ctx, NULL, NULL, "connect");
+	conn->snap = runtime_acquire(rt);
+	conn->internal = netlist_match(conn->snap->nets, addr);
+	strcpy(conn->client, "unknown");
+	if (addr != NULL && addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)addr)->sin_addr,
+		    conn->client, sizeof(conn->client));
+	else if (addr != NULL && addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr,
+		    conn->client, sizeof(conn->client));
+	if (ops->setpriv(ctx, conn) != 0) {
+		struct snapshot *snap = conn->snap;
+		enum mfi_status st = fail(ops, ctx, snap, NULL, "connect");
+
+		free(conn);
+		runtime_release(rt, snap);
+		return st;
+	}
+	(void)hostname;
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_helo(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, const char *helo)
+{
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, char **argv)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+	const char *qid, *login;
+	struct msg_ctx *msg;
+	char safe[300];
+
+	if (conn == NULL)
+		return fail(ops, ctx, NULL, NULL, "envfrom");
+	msg_free(conn->msg);
+	conn->msg = msg = msg_new();
+	if (msg == NULL)
+		return fail(ops, ctx, conn->snap, NULL, "envfrom");
+	qid = ops->getsymval(ctx, "i");
+	if (qid != NULL && *qid != '\0')
+		snprintf(msg->qid, sizeof(msg->qid), "%s", qid);
+	login = ops->getsymval(ctx, "{auth_authen}");
+	if (login != NULL && *login != '\0') {
+		if (strlen(login) >= MSG_MAX_LOGIN) {
+			as_log(AS_LEVEL_NOTICE, msg->qid, "event=pass reason=login-too-long");
+			return MFI_ACCEPT;
+		}
+		msg->login = strdup(login);
+		if (msg->login == NULL)
+			return fail(ops, ctx, conn->snap, msg->qid, "envfrom");
+	} else if (!conn->internal) {
+		/* inbound or relayed: never touched, never spooled */
+		as_log(AS_LEVEL_DEBUG, msg->qid, "event=pass reason=not-outbound client=%s",
+		    as_log_value(conn->client, safe, sizeof(safe)));
+		return MFI_ACCEPT;
+	}
+	(void)argv;
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_envrcpt(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, char **argv)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "envrcpt");
+	if (argv != NULL && argv[0] != NULL && msg_add_rcpt(conn->msg, argv[0]) < 0)
+		return fail(ops, ctx, conn->snap, conn->msg->qid, "envrcpt");
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_header(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const char *name, const char *value)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "header");
+	if (msg_add_header(conn->msg, name != NULL ? name : "", value != NULL ? value : "") < 0)
+		return fail(ops, ctx, conn->snap, conn->msg->qid, "header");
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+	struct msg_ctx *msg;
+	struct decide_input in = { 0 };
+	enum decide_verdict v;
+	char from[DECIDE_MAX_ADDR], f[300], l[300];
+
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eoh");
+	msg = conn->msg;
+	if (msg->headers_overflow) {
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
+		return MFI_ACCEPT;
+	}
+	/* decide early what needs no body, so untouched mail is never spooled */
+	in.login = msg->login;
+	in.internal = conn->internal;
+	in.from = process_from(msg, from, sizeof(from)) == 0 ? from : NULL;
+	v = decide(&in, &conn->snap->conf->local_domains, conn->snap->map);
+	if (v == DECIDE_SIGN)
+		return MFI_CONTINUE;
+	as_log(v == DECIDE_UNAUTHORISED_FROM ? AS_LEVEL_NOTICE :
+	    v == DECIDE_NO_FROM ? AS_LEVEL_INFO : AS_LEVEL_DEBUG, msg->qid,
+	    "event=pass reason=%s from=%s login=%s", decide_reason(v),
+	    as_log_value(in.from, f, sizeof(f)), as_log_value(msg->login, l, sizeof(l)));
+	return MFI_ACCEPT;
+}
+
+static enum mfi_status
+oversize(const struct mfi_ops *ops, void *ctx, struct conn_ctx *conn)
+{
+	struct process_outcome out = { 0 };
+
+	process_oversize(conn->snap, &out);
+	as_log(AS_LEVEL_NOTICE, conn->msg->qid, "event=oversize size=%zu limit=%lld action=%s",
+	    conn->msg->size, conn->snap->conf->message_size_limit,
+	    as_conf_enum_word("oversize_action", conn->snap->conf->oversize_action));
+	return answer(ops, ctx, &out);
+}
+
+enum mfi_status
+session_body(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const unsigned char *data, size_t len)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+	const struct as_conf *conf;
+	struct msg_ctx *msg;
+	int rc;
+
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "body");
+	msg = conn->msg;
+	conf = conn->snap->conf;
+	msg->size += len;
+	if (msg->size > (size_t)conf->message_size_limit)
+		return oversize(ops, ctx, conn);
+	if (msg->body == NULL) {
+		msg->body = spool_new((size_t)conf->memory_spool_limit, conf->spool_dir,
+		    (size_t)conf->message_size_limit);
+		if (msg->body == NULL)
+			return fail(ops, ctx, conn->snap, msg->qid, "spool");
+	}
+	rc = spool_write(msg->body, data, len);
+	if (rc == SPOOL_TOO_BIG)
+		return oversize(ops, ctx, conn);
+	if (rc != 0)
+		return fail(ops, ctx, conn->snap, msg->qid, "spool");
+	return MFI_CONTINUE;
+}
+
+/* Header values go to the MTA with bare LF folding, as libmilter expects. */
+static int
+add_header(const struct mfi_ops *ops, void *ctx, const struct smime_header *h)
+{
+	size_t n = strlen(h->value), o = 0;
+	char *v = malloc(n + 1);
+	int r;
+
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(h->value[i] == '\r' && h->value[i + 1] == '\n'))
+			v[o++] = h->value[i];
+	v[o] = '\0';
+	r = ops->addheader(ctx, h->name, v);
+	free(v);
+	return r;
+}
+
+static int
+apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
+    const struct smime_result *res)
+{
+	unsigned char *buf = NULL;
+	ssize_t n;
+	int r = -1;
+
+	for (size_t i = 0; i < res->remove_count; i++)
+		for (size_t k = msg_header_count(msg, res->remove[i]); k > 0; k--)
+			if (ops->chgheader(ctx, res->remove[i], (int)k, NULL) != 0)
+				goto out;
+	for (size_t i = 0; i < res->add_count; i++)
+		if (add_header(ops, ctx, &res->add[i]) != 0)
+			goto out;
+	buf = malloc(SESSION_BODY_CHUNK);
+	if (buf == NULL || spool_rewind(res->body) != 0)
+		goto out;
+	while ((n = spool_read(res->body, buf, SESSION_BODY_CHUNK)) > 0)
+		if (ops->replacebody(ctx, buf, (size_t)n) != 0)
+			goto out;
+	if (n < 0)
+		goto out;
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+enum mfi_status
+session_eom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+	struct process_outcome out = { 0 };
+	enum mfi_status st;
+	const char *qid;
+
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eom");
+	if (strcmp(conn->msg->qid, "NOQUEUE") == 0 && (qid = ops->getsymval(ctx, "i")) != NULL &&
+	    *qid != '\0')
+		snprintf(conn->msg->qid, sizeof(conn->msg->qid), "%s", qid);
+	process_message(rt, conn->snap, conn, conn->msg, &out);
+	if (out.action == PROCESS_MODIFY && apply(ops, ctx, conn->msg, &out.result) != 0) {
+		/* the MTA drops edits of a message it answers with a failure */
+		st = fail(ops, ctx, conn->snap, conn->msg->qid, "apply");
+	} else
+		st = answer(ops, ctx, &out);
+	if (st == MFI_ACCEPT || st == MFI_CONTINUE)
+		st = MFI_CONTINUE;
+	process_outcome_free(&out);
+	msg_free(conn->msg);
+	conn->msg = NULL;
+	return st;
+}
+
+enum mfi_status
+session_abort(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	if (conn != NULL) {
+		msg_free(conn->msg);
+		conn->msg = NULL;
+	}
+	return MFI_CONTINUE;
+}
+
+enum mfi_status
+session_close(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	if (conn == NULL)
+		return MFI_CONTINUE;
+	ops->setpriv(ctx, NULL);
+	msg_free(conn->msg);
+	runtime_release(rt, conn->snap);
+	free(conn);
+	return MFI_CONTINUE;
+}

@@ -1,0 +1,39 @@
+/*
+ * session: the milter callbacks, written against struct mfi_ops so that libmilter, offline
+ * mode and unit tests drive the same code. Each callback is thin: it records what the MTA
+ * tells it into the connection/message context and hands the complete message to process.c
+ * at end of data, then applies the computed edits.
+ *
+ * Every callback is safe with a missing private pointer (the MTA may skip steps, or close a
+ * connection whose connect callback failed).
+ */
+#ifndef AUTOSMIME_MILTER_SESSION_H
+#define AUTOSMIME_MILTER_SESSION_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "milter/mfi.h"
+#include "milter/runtime.h"
+
+/* Bytes per replacebody call. */
+#define SESSION_BODY_CHUNK 65536
+
+enum mfi_status session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const char *hostname, const struct sockaddr *addr);
+enum mfi_status session_helo(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const char *helo);
+enum mfi_status session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    char **argv);
+enum mfi_status session_envrcpt(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    char **argv);
+enum mfi_status session_header(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const char *name, const char *value);
+enum mfi_status session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx);
+enum mfi_status session_body(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
+    const unsigned char *data, size_t len);
+enum mfi_status session_eom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx);
+enum mfi_status session_abort(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx);
+enum mfi_status session_close(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * smime_inbound: verify and decrypt inbound S/MIME (see smime_inbound.h). The message is fed
+ * to OpenSSL's S/MIME reader as its Content-* header fields followed by the body spool; the
+ * output goes straight into a result spool. Owns nothing beyond one call.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+
+#include "milter/mime_canon.h"
+#include "milter/smime_bio.h"
+#include "milter/smime_inbound.h"
+
+static void
+set_err(struct smime_error *err, const char *text)
+{
+	if (err != NULL)
+		snprintf(err->text, sizeof(err->text), "%s", text);
+}
+
+/* The message as OpenSSL's reader wants it: Content-* fields, empty line, body. */
+static BIO *
+message_bio(const struct smime_message *msg)
+{
+	size_t len = 3;
+	char *prefix, *p;
+	BIO *src, *buf;
+
+	for (size_t i = 0; i < msg->header_count; i++)
+		if (mime_canon_is_moved(msg->headers[i].name))
+			len += strlen(msg->headers[i].name) + strlen(msg->headers[i].value) + 4;
+	if (len > SMIME_MAX_HEADER_LEN * 4 || (prefix = malloc(len)) == NULL)
+		return NULL;
+	p = prefix;
+	for (size_t i = 0; i < msg->header_count; i++)
+		if (mime_canon_is_moved(msg->headers[i].name))
+			p += sprintf(p, "%s: %s\r\n", msg->headers[i].name, msg->headers[i].value);
+	p += sprintf(p, "\r\n");
+	src = smime_bio_spool_source(msg->body, prefix, (size_t)(p - prefix));
+	free(prefix);
+	if (src == NULL)
+		return NULL;
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL) {
+		BIO_free(src);
+		return NULL;
+	}
+	return BIO_push(buf, src);
+}
+
+static enum smime_status
+read_cms(const struct smime_message *msg, const struct smime_options *opt, bool want_signed,
+    CMS_ContentInfo **cms, BIO **bcont, struct spool **content, BIO **sink,
+    struct smime_error *err)
+{
+	struct mime_ct ct;
+	BIO *in = NULL;
+	bool ok;
+
+	*cms = NULL;
+	*bcont = NULL;
+	*sink = NULL;
+	*content = NULL;
+	if (msg == NULL || msg->body == NULL || opt == NULL) {
+		set_err(err, "invalid arguments");
+		return SMIME_ERROR;
+	}
+	mime_canon_top_ct(msg, &ct);
+	if (want_signed)
+		ok = mime_ct_is(&ct, "multipart", "signed") ||
+		    ((mime_ct_is(&ct, "application", "pkcs7-mime") ||
+		    mime_ct_is(&ct, "application", "x-pkcs7-mime")) &&
+		    strcmp(ct.smime_type, "signed-data") == 0);
+	else
+		ok = (mime_ct_is(&ct, "application", "pkcs7-mime") ||
+		    mime_ct_is(&ct, "application", "x-pkcs7-mime")) &&
+		    strcmp(ct.smime_type, "signed-data") != 0 &&
+		    strcmp(ct.smime_type, "certs-only") != 0 &&
+		    strcmp(ct.smime_type, "compressed-data") != 0;
+	if (!ok) {
+		set_err(err, want_signed ? "not a signed message" : "not an encrypted message");
+		return SMIME_SKIP;
+	}
+	if ((in = message_bio(msg)) == NULL) {
+		set_err(err, "out of memory");
+		return SMIME_ERROR;
+	}
+	*cms = SMIME_read_CMS(in, bcont);
+	BIO_free_all(in);
+	if (*cms == NULL) {
+		set_err(err, "malformed S/MIME structure");
+		return SMIME_FAIL;
+	}
+	if ((*content = spool_new(opt->mem_limit, opt->spool_dir, opt->max_size)) == NULL ||
+	    (*sink = smime_bio_spool_sink(*content, 0)) == NULL) {
+		set_err(err, "out of memory");
+		return SMIME_ERROR;
+	}
+	return SMIME_OK;
+}
+
+enum smime_status
+smime_verify(const struct smime_message *msg, X509_STORE *store, const struct smime_options *opt,
+    X509 **signer, struct spool **content, struct smime_error *err)
+{
+	CMS_ContentInfo *cms = NULL;
+	BIO *bcont = NULL, *sink = NULL;
+	STACK_OF(X509) *signers = NULL;
+	enum smime_status st;
+
+	*signer = NULL;
+	st = read_cms(msg, opt, true, &cms, &bcont, content, &sink, err);
+	if (st != SMIME_OK)
+		goto out;
+	if (CMS_get0_type(cms) == NULL || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		set_err(err, "not CMS SignedData");
+		st = SMIME_FAIL;
+		goto out;
+	}
+	if (CMS_verify(cms, NULL, store, bcont, sink, CMS_BINARY) != 1 ||
+	    smime_bio_b64_finish(sink) != 0) {
+		set_err(err, "signature or signer certificate does not verify");
+		st = SMIME_FAIL;
+		goto out;
+	}
+	signers = CMS_get0_signers(cms);
+	if (signers == NULL || sk_X509_num(signers) < 1) {
+		set_err(err, "no signer certificate");
+		st = SMIME_FAIL;
+		goto out;
+	}
+	*signer = sk_X509_value(signers, 0);
+	X509_up_ref(*signer);
+	st = SMIME_OK;
+out:
+	if (st != SMIME_OK) {
+		spool_free(*content);
+		*content = NULL;
+	} else {
+		ERR_clear_error();
+	}
+	sk_X509_free(signers);
+	BIO_free(sink);
+	BIO_free(bcont);
+	CMS_ContentInfo_free(cms);
+	return st;
+}
+
+enum smime_status
+smime_decrypt(const struct smime_message *msg, EVP_PKEY *key, X509 *cert,
+    const struct smime_options *opt, struct spool **content, struct smime_error *err)
+{
+	CMS_ContentInfo *cms = NULL;
+	BIO *bcont = NULL, *sink = NULL;
+	enum smime_status st;
+
+	st = read_cms(msg, opt, false, &cms, &bcont, content, &sink, err);
+	if (st != SMIME_OK)
+		goto out;
+	if (key == NULL) {
+		set_err(err, "no key");
+		st = SMIME_ERROR;
+		goto out;
+	}
+	if (CMS_decrypt(cms, key, cert, NULL, sink, CMS_BINARY) != 1 ||
+	    smime_bio_b64_finish(sink) != 0) {
+		set_err(err, "cannot decrypt (not for this key, or corrupt)");
+		st = SMIME_FAIL;
+		goto out;
+	}
+	st = SMIME_OK;
+	ERR_clear_error();
+out:
+	if (st != SMIME_OK) {
+		spool_free(*content);
+		*content = NULL;
+	}
+	BIO_free(sink);
+	BIO_free(bcont);
+	CMS_ContentInfo_free(cms);
+	return st;
+}

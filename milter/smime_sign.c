@@ -1,0 +1,482 @@
+/*
+ * smime_sign: outbound S/MIME: smime_sign (multipart/signed with detached CMS SignedData,
+ * RFC 8551 3.5.3), smime_encrypt (application/pkcs7-mime enveloped-data or, with AES-GCM,
+ * authEnveloped-data per RFC 5083; signed first when a signer is given), smime_is_smime
+ * and smime_result_free.
+ *
+ * The inner entity is streamed once from mime_canon through three consumers at the same
+ * time: the result spool, the CMS digest BIO chain (CMS_dataInit/CMS_dataFinal) and, for
+ * encryption, a SHA-256 context. Keys and certificates are borrowed from the caller.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pkcs7.h>
+#include <openssl/rand.h>
+
+#include "milter/mime_canon.h"
+#include "milter/smime.h"
+#include "milter/smime_bio.h"
+
+#define BOUNDARY_LEN 40
+
+/* Where the entity bytes go. Lifetime: one entity build. */
+struct tee {
+	struct spool *sp;
+	BIO *cms;		/* may be NULL */
+	EVP_MD_CTX *md;		/* may be NULL */
+};
+
+static int
+tee_write(void *arg, const void *p, size_t n)
+{
+	struct tee *t = arg;
+
+	if (t->sp != NULL && spool_write(t->sp, p, n) != 0)
+		return -1;
+	if (t->cms != NULL && n > 0 && BIO_write(t->cms, p, (int)n) != (int)n)
+		return -1;
+	if (t->md != NULL && EVP_DigestUpdate(t->md, p, n) != 1)
+		return -1;
+	return 0;
+}
+
+static void
+set_err(struct smime_error *err, const char *text)
+{
+	if (err != NULL)
+		snprintf(err->text, sizeof(err->text), "%s", text);
+}
+
+static int
+put(struct spool *sp, const char *s)
+{
+	return spool_write(sp, s, strlen(s)) == 0 ? 0 : -1;
+}
+
+static int
+make_boundary(char *b, size_t cap)
+{
+	static const char hexd[] = "0123456789abcdef";
+	unsigned char rnd[16];
+	size_t o;
+
+	if (cap < BOUNDARY_LEN + 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	o = (size_t)snprintf(b, cap, "smime-");
+	for (size_t i = 0; i < sizeof(rnd) && o + 2 < cap; i++) {
+		b[o++] = hexd[rnd[i] >> 4];
+		b[o++] = hexd[rnd[i] & 15];
+	}
+	b[o] = '\0';
+	return 0;
+}
+
+/* SMIMEEncryptionKeyPreference ::= [0] IMPLICIT IssuerAndSerialNumber (RFC 8551 2.5.3). */
+static int
+add_key_preference(CMS_SignerInfo *si, X509 *cert)
+{
+	unsigned char *name = NULL, *serial = NULL, *der = NULL, *p;
+	int nl, sl, r = -1;
+	size_t body, hdr, total;
+
+	nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
+	sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
+	if (nl <= 0 || sl <= 0)
+		goto out;
+	body = (size_t)nl + (size_t)sl;
+	hdr = body < 128 ? 2 : body < 256 ? 3 : 4;
+	if (body > 65535)
+		goto out;
+	total = hdr + body;
+	if ((der = malloc(total)) == NULL)
+		goto out;
+	p = der;
+	*p++ = 0xA0;
+	if (body < 128) {
+		*p++ = (unsigned char)body;
+	} else if (body < 256) {
+		*p++ = 0x81;
+		*p++ = (unsigned char)body;
+	} else {
+		*p++ = 0x82;
+		*p++ = (unsigned char)(body >> 8);
+		*p++ = (unsigned char)body;
+	}
+	memcpy(p, name, (size_t)nl);
+	memcpy(p + nl, serial, (size_t)sl);
+	if (CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_encrypKeyPref, V_ASN1_SEQUENCE, der,
+	    (int)total) != 1)
+		goto out;
+	r = 0;
+out:
+	OPENSSL_free(name);
+	OPENSSL_free(serial);
+	free(der);
+	return r;
+}
+
+static int
+add_capabilities(CMS_SignerInfo *si)
+{
+	static const int nids[] = { NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
+		NID_aes_192_cbc, NID_aes_128_cbc };
+	STACK_OF(X509_ALGOR) *caps = sk_X509_ALGOR_new_null();
+	int r = -1;
+
+	if (caps == NULL)
+		return -1;
+	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++)
+		if (PKCS7_simple_smimecap(caps, nids[i], -1) != 1)
+			goto out;
+	if (CMS_add_smimecap(si, caps) != 1)
+		goto out;
+	r = 0;
+out:
+	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	return r;
+}
+
+/* A SignedData ready for its content: signer, chain and signed attributes set. */
+static CMS_ContentInfo *
+new_signed(const struct smime_signer *signer)
+{
+	const unsigned int flags = CMS_DETACHED | CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+	CMS_SignerInfo *si;
+
+	if (cms == NULL)
+		return NULL;
+	si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(), flags);
+	if (si == NULL || add_capabilities(si) != 0 || add_key_preference(si, signer->cert) != 0)
+		goto fail;
+	for (int i = 0; signer->chain != NULL && i < sk_X509_num(signer->chain); i++) {
+		X509 *c = sk_X509_value(signer->chain, i);
+
+		if (X509_cmp(c, signer->cert) != 0 && CMS_add1_cert(cms, c) != 1)
+			goto fail;
+	}
+	return cms;
+fail:
+	CMS_ContentInfo_free(cms);
+	return NULL;
+}
+
+/*
+ * Write a multipart/signed body to `out` (boundary given), signing the canonical entity.
+ * `sha` receives the entity's SHA-256 (the CMS messageDigest).
+ */
+static enum smime_status
+sign_body(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, const char *boundary, struct spool *out,
+    unsigned char sha[32], struct smime_error *err)
+{
+	enum smime_status st = SMIME_ERROR;
+	CMS_ContentInfo *cms = NULL;
+	BIO *chain = NULL, *sink = NULL;
+	unsigned char *der = NULL;
+	int derlen;
+	struct tee t = { out, NULL, NULL };
+	struct mime_out o = { tee_write, &t, false, false };
+	char line[128];
+	ASN1_OCTET_STRING *md;
+
+	if ((cms = new_signed(signer)) == NULL || (chain = CMS_dataInit(cms, NULL)) == NULL) {
+		set_err(err, "cannot set up CMS signing (key and certificate match?)");
+		goto out;
+	}
+	t.cms = chain;
+	snprintf(line, sizeof(line), "This is an S/MIME signed message.\r\n\r\n--%s\r\n", boundary);
+	if (put(out, line) != 0) {
+		set_err(err, "cannot write the result (size limit?)");
+		goto out;
+	}
+	st = mime_canon_entity(msg, opt->header_protection, &o, err);
+	if (st != SMIME_OK)
+		goto out;
+	st = SMIME_ERROR;
+	if (CMS_dataFinal(cms, chain) != 1) {
+		set_err(err, "CMS signing failed");
+		goto out;
+	}
+	md = CMS_signed_get0_data_by_OBJ(CMS_get0_SignerInfos(cms) ?
+	    sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0) : NULL,
+	    OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING);
+	if (md == NULL || ASN1_STRING_length(md) != 32) {
+		set_err(err, "CMS signature without a SHA-256 digest");
+		goto out;
+	}
+	memcpy(sha, ASN1_STRING_get0_data(md), 32);
+	if ((derlen = i2d_CMS_ContentInfo(cms, &der)) <= 0) {
+		set_err(err, "cannot encode the CMS signature");
+		goto out;
+	}
+	snprintf(line, sizeof(line), "\r\n--%s\r\n", boundary);
+	if (put(out, line) != 0 ||
+	    put(out, "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
+	    "Content-Description: S/MIME Cryptographic Signature\r\n\r\n") != 0 ||
+	    (sink = smime_bio_spool_sink(out, 1)) == NULL ||
+	    BIO_write(sink, der, derlen) != derlen || smime_bio_b64_finish(sink) != 0) {
+		set_err(err, "cannot write the result (size limit?)");
+		goto out;
+	}
+	snprintf(line, sizeof(line), "\r\n--%s--\r\n", boundary);
+	if (put(out, line) != 0) {
+		set_err(err, "cannot write the result (size limit?)");
+		goto out;
+	}
+	st = SMIME_OK;
+out:
+	if (chain != NULL)
+		BIO_free_all(chain);
+	BIO_free(sink);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	return st;
+}
+
+bool
+smime_is_smime(const struct smime_message *msg)
+{
+	struct mime_ct ct;
+
+	mime_canon_top_ct(msg, &ct);
+	if (!ct.present)
+		return false;
+	return mime_ct_is(&ct, "multipart", "signed") ||
+	    mime_ct_is(&ct, "application", "pkcs7-mime") ||
+	    mime_ct_is(&ct, "application", "x-pkcs7-mime") ||
+	    mime_ct_is(&ct, "application", "pkcs7-signature") ||
+	    mime_ct_is(&ct, "application", "x-pkcs7-signature");
+}
+
+void
+smime_result_free(struct smime_result *res)
+{
+	if (res == NULL)
+		return;
+	for (size_t i = 0; i < res->remove_count; i++)
+		free(res->remove[i]);
+	free(res->remove);
+	for (size_t i = 0; i < res->add_count; i++) {
+		free(res->add[i].name);
+		free(res->add[i].value);
+	}
+	free(res->add);
+	spool_free(res->body);
+	memset(res, 0, sizeof(*res));
+}
+
+static int
+add_edit(struct smime_result *res, const char *name, const char *value)
+{
+	struct smime_header *na = realloc(res->add, (res->add_count + 1) * sizeof(*na));
+
+	if (na == NULL)
+		return -1;
+	res->add = na;
+	na[res->add_count].name = strdup(name);
+	na[res->add_count].value = strdup(value);
+	res->add_count++;
+	return na[res->add_count - 1].name && na[res->add_count - 1].value ? 0 : -1;
+}
+
+static int
+remove_edit(struct smime_result *res, const char *name)
+{
+	char **nr;
+
+	for (size_t i = 0; i < res->remove_count; i++)
+		if (strcasecmp(res->remove[i], name) == 0)
+			return 0;
+	if ((nr = realloc(res->remove, (res->remove_count + 1) * sizeof(*nr))) == NULL)
+		return -1;
+	res->remove = nr;
+	nr[res->remove_count] = strdup(name);
+	return nr[res->remove_count++] != NULL ? 0 : -1;
+}
+
+/* Remove Content-*, keep exactly one MIME-Version, add `ct` and the other fields given. */
+static int
+header_edits(const struct smime_message *msg, struct smime_result *res, const char *ct,
+    bool encrypted)
+{
+	size_t mv = 0;
+
+	for (size_t i = 0; i < msg->header_count; i++) {
+		if (mime_canon_is_moved(msg->headers[i].name) &&
+		    remove_edit(res, msg->headers[i].name) != 0)
+			return -1;
+		if (strcasecmp(msg->headers[i].name, "MIME-Version") == 0)
+			mv++;
+	}
+	if (mv > 1 && remove_edit(res, "MIME-Version") != 0)
+		return -1;
+	if (mv != 1 && add_edit(res, "MIME-Version", "1.0") != 0)
+		return -1;
+	if (add_edit(res, "Content-Type", ct) != 0)
+		return -1;
+	if (encrypted && (add_edit(res, "Content-Transfer-Encoding", "base64") != 0 ||
+	    add_edit(res, "Content-Disposition", "attachment; filename=\"smime.p7m\"") != 0 ||
+	    add_edit(res, "Content-Description", "S/MIME Encrypted Message") != 0))
+		return -1;
+	return 0;
+}
+
+static enum smime_status
+precheck(const struct smime_message *msg, const struct smime_options *opt,
+    struct smime_result *out, struct smime_error *err)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (err != NULL)
+		err->text[0] = '\0';
+	if (msg == NULL || opt == NULL || out == NULL || msg->body == NULL ||
+	    (msg->headers == NULL && msg->header_count > 0)) {
+		set_err(err, "invalid arguments");
+		return SMIME_ERROR;
+	}
+	if (msg->header_count > SMIME_MAX_HEADERS) {
+		set_err(err, "too many header fields");
+		return SMIME_SKIP;
+	}
+	if (smime_is_smime(msg)) {
+		set_err(err, "already S/MIME");
+		return SMIME_SKIP;
+	}
+	return SMIME_OK;
+}
+
+enum smime_status
+smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, struct smime_result *out, struct smime_error *err)
+{
+	enum smime_status st = precheck(msg, opt, out, err);
+	char boundary[BOUNDARY_LEN + 1], ct[256];
+
+	if (st != SMIME_OK)
+		return st;
+	st = SMIME_ERROR;
+	if (signer == NULL || signer->key == NULL || signer->cert == NULL) {
+		set_err(err, "no signer");
+		goto out;
+	}
+	if (make_boundary(boundary, sizeof(boundary)) != 0 ||
+	    (out->body = spool_new(opt->mem_limit, opt->spool_dir, opt->max_size)) == NULL) {
+		set_err(err, "out of memory or no randomness");
+		goto out;
+	}
+	st = sign_body(msg, signer, opt, boundary, out->body, out->entity_sha256, err);
+	if (st != SMIME_OK)
+		goto out;
+	snprintf(ct, sizeof(ct), "multipart/signed; protocol=\"application/pkcs7-signature\"; "
+	    "micalg=sha-256; boundary=\"%s\"", boundary);
+	if (header_edits(msg, out, ct, false) != 0) {
+		set_err(err, "out of memory");
+		st = SMIME_ERROR;
+	}
+out:
+	if (st != SMIME_OK)
+		smime_result_free(out);
+	else
+		ERR_clear_error();
+	return st;
+}
+
+enum smime_status
+smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer,
+    X509 *const *recipients, size_t recipient_count, const struct smime_options *opt,
+    struct smime_result *out, struct smime_error *err)
+{
+	enum smime_status st = precheck(msg, opt, out, err);
+	const bool gcm = opt != NULL && opt->cipher == SMIME_AES256_GCM;
+	STACK_OF(X509) *rcpts = NULL;
+	CMS_ContentInfo *cms = NULL;
+	struct spool *inner = NULL;
+	BIO *src = NULL, *sink = NULL;
+	EVP_MD_CTX *md = NULL;
+	char boundary[BOUNDARY_LEN + 1], ct[256], prefix[256];
+	size_t plen = 0;
+
+	if (st != SMIME_OK)
+		return st;
+	st = SMIME_ERROR;
+	if (recipients == NULL || recipient_count == 0) {
+		set_err(err, "no recipient certificates");
+		goto out;
+	}
+	if ((rcpts = sk_X509_new_null()) == NULL)
+		goto out;
+	for (size_t i = 0; i < recipient_count; i++)
+		if (recipients[i] == NULL || !sk_X509_push(rcpts, recipients[i]))
+			goto out;
+	inner = spool_new(opt->mem_limit, opt->spool_dir, opt->max_size);
+	out->body = spool_new(opt->mem_limit, opt->spool_dir, opt->max_size);
+	if (inner == NULL || out->body == NULL)
+		goto out;
+	if (signer != NULL) {
+		if (signer->key == NULL || signer->cert == NULL ||
+		    make_boundary(boundary, sizeof(boundary)) != 0)
+			goto out;
+		plen = (size_t)snprintf(prefix, sizeof(prefix), "Content-Type: multipart/signed; "
+		    "protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n"
+		    "\tboundary=\"%s\"\r\n\r\n", boundary);
+		st = sign_body(msg, signer, opt, boundary, inner, out->entity_sha256, err);
+	} else {
+		struct tee t = { inner, NULL, NULL };
+		struct mime_out o = { tee_write, &t, false, false };
+		unsigned int mdlen = 0;
+
+		if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+			goto out;
+		t.md = md;
+		st = mime_canon_entity(msg, opt->header_protection, &o, err);
+		if (st == SMIME_OK && EVP_DigestFinal_ex(md, out->entity_sha256, &mdlen) != 1)
+			st = SMIME_ERROR;
+	}
+	if (st != SMIME_OK)
+		goto out;
+	st = SMIME_ERROR;
+	cms = CMS_encrypt(rcpts, NULL, gcm ? EVP_aes_256_gcm() : EVP_aes_256_cbc(),
+	    CMS_BINARY | CMS_PARTIAL | CMS_STREAM);
+	if (cms == NULL) {
+		set_err(err, "cannot set up CMS encryption (unusable recipient certificate?)");
+		goto out;
+	}
+	if ((src = smime_bio_spool_source(inner, prefix, plen)) == NULL ||
+	    (sink = smime_bio_spool_sink(out->body, 1)) == NULL)
+		goto out;
+	if (i2d_CMS_bio_stream(sink, cms, src, CMS_BINARY | CMS_STREAM) != 1 ||
+	    smime_bio_b64_finish(sink) != 0) {
+		set_err(err, "CMS encryption failed");
+		goto out;
+	}
+	snprintf(ct, sizeof(ct), "application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"",
+	    gcm ? "authEnveloped-data" : "enveloped-data");
+	if (header_edits(msg, out, ct, true) != 0) {
+		set_err(err, "out of memory");
+		goto out;
+	}
+	st = SMIME_OK;
+out:
+	if (st == SMIME_ERROR && err != NULL && err->text[0] == '\0')
+		set_err(err, "internal error while encrypting");
+	if (st != SMIME_OK)
+		smime_result_free(out);
+	BIO_free(src);
+	BIO_free(sink);
+	EVP_MD_CTX_free(md);
+	CMS_ContentInfo_free(cms);
+	spool_free(inner);
+	sk_X509_free(rcpts);
+	if (st == SMIME_OK)
+		ERR_clear_error();
+	return st;
+}

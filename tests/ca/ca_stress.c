@@ -1,0 +1,211 @@
+/*
+ * ca_stress: a helper for the crash, concurrency and tamper tests (not a test itself).
+ *   ca_stress issue DIR COUNT THREADS TAG  issue COUNT certificates per thread (P-256)
+ *   ca_stress check DIR [EXPECT]           every indexed certificate has its key and exactly
+ *                                          one audit record; the audit chain verifies;
+ *                                          prints "certs=N"; with EXPECT the count must match
+ *   ca_stress tamper DIR edit|remove|reorder|remove-last  change audit.db as an intruder would
+ * DIR holds kek, pass and store (set up by `autosmimectl ca init`).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca/ca_int.h"
+
+static struct ca *ca;
+static int count;
+static const char *tag;
+static int failures;
+
+static void *
+issuer_thread(void *arg)
+{
+	long t = (long)arg;
+	struct ca_issue_request req;
+	struct ca_issued is;
+	struct ca_error err;
+	char mb[128];
+	int i;
+
+	for (i = 0; i < count; i++) {
+		memset(&req, 0, sizeof(req));
+		snprintf(mb, sizeof(mb), "%s.t%ld.n%d@example.org", tag, t, i % 7);
+		req.mailbox = mb;
+		req.actor = "stress";
+		if (ca_issue(ca, &req, &is, &err) != CA_OK) {
+			fprintf(stderr, "issue: %s\n", err.text);
+			__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		printf("issued %s\n", is.serial_hex);
+		fflush(stdout);
+		ca_issued_free(&is);
+	}
+	return NULL;
+}
+
+struct audit_count {
+	char serial[41];
+	int hits;
+	int issues;
+};
+
+static int
+audit_cb(const struct ca_audit_record *rec, void *arg)
+{
+	struct audit_count *a = arg;
+	char want[64];
+
+	if (strcmp(rec->event, "issue") != 0)
+		return 0;
+	a->issues++;
+	snprintf(want, sizeof(want), "serial=%s ", a->serial);
+	if (strncmp(rec->fields, want, strlen(want)) == 0)
+		a->hits++;
+	return 0;
+}
+
+static int
+check_cb(const struct ca_cert_info *info, void *arg)
+{
+	int *bad = arg;
+	struct audit_count a;
+	struct ca_error err;
+	DBT k, d;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)info->serial_hex;
+	k.size = (u_int32_t)strlen(info->serial_hex);
+	d.flags = DB_DBT_MALLOC;
+	if (ca->keys->get(ca->keys, NULL, &k, &d, 0) != 0) {
+		fprintf(stderr, "certificate %s has no key\n", info->serial_hex);
+		(*bad)++;
+	}
+	free(d.data);
+	memset(&a, 0, sizeof(a));
+	memcpy(a.serial, info->serial_hex, sizeof(a.serial));
+	ca_audit_foreach(ca, audit_cb, &a, &err);
+	if (a.hits != 1) {
+		fprintf(stderr, "certificate %s has %d audit records\n", info->serial_hex, a.hits);
+		(*bad)++;
+	}
+	(*(bad + 1))++;
+	return 0;
+}
+
+static int
+tamper(const char *how)
+{
+	DB_TXN *txn = NULL;
+	DBT k, d, d2;
+	db_recno_t r1 = 2, r2 = 3;
+	char *copy;
+	int ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	memset(&d2, 0, sizeof(d2));
+	k.data = &r1;
+	k.size = sizeof(r1);
+	d.flags = DB_DBT_MALLOC;
+	d2.flags = DB_DBT_MALLOC;
+	if (store_txn_begin(ca->st, &txn) != 0 || ca->audit->get(ca->audit, txn, &k, &d, 0) != 0)
+		return 1;
+	if (strcmp(how, "edit") == 0) {
+		copy = d.data;
+		copy[d.size > 20 ? 20 : 0] ^= 1; /* one bit of record 2 */
+		ret = ca->audit->put(ca->audit, txn, &k, &d, 0);
+	} else if (strcmp(how, "remove") == 0) {
+		ret = ca->audit->del(ca->audit, txn, &k, 0);
+	} else if (strcmp(how, "remove-last") == 0) {
+		DBC *cur = NULL;
+
+		if ((ret = ca->audit->cursor(ca->audit, txn, &cur, 0)) == 0) {
+			free(d2.data);
+			d2.data = NULL;
+			if ((ret = cur->get(cur, &k, &d2, DB_LAST)) == 0)
+				ret = cur->del(cur, 0);
+			cur->close(cur);
+		}
+	} else {
+		k.data = &r2;
+		if ((ret = ca->audit->get(ca->audit, txn, &k, &d2, 0)) == 0 &&
+		    (ret = ca->audit->put(ca->audit, txn, &k, &d, 0)) == 0) {
+			k.data = &r1;
+			ret = ca->audit->put(ca->audit, txn, &k, &d2, 0);
+		}
+	}
+	free(d.data);
+	free(d2.data);
+	if (ret != 0) {
+		store_txn_abort(txn);
+		return 1;
+	}
+	return store_txn_commit(txn) != 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char kek[512], pass[512], store[512];
+	struct ca_params p;
+	struct ca_error err = { "" };
+	pthread_t th[64];
+	long t, threads;
+	int r, stats[2] = { 0, 0 };
+	uint64_t n;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: ca_stress issue|check|tamper DIR ...\n");
+		return 2;
+	}
+	snprintf(kek, sizeof(kek), "%s/kek", argv[2]);
+	snprintf(pass, sizeof(pass), "%s/pass", argv[2]);
+	snprintf(store, sizeof(store), "%s/store", argv[2]);
+	memset(&p, 0, sizeof(p));
+	p.store_dir = store;
+	p.kek_file = kek;
+	p.ca_passphrase_file = pass;
+	p.base_url = "http://ca.example.org/pub";
+	p.organization_name = "Example Org";
+	p.organization_country = "GB";
+	if (ca_open(&p, &ca, &err) != CA_OK) {
+		fprintf(stderr, "ca_open: %s\n", err.text);
+		return 1;
+	}
+	r = 0;
+	if (strcmp(argv[1], "issue") == 0 && argc == 6) {
+		count = atoi(argv[3]);
+		threads = atol(argv[4]);
+		tag = argv[5];
+		if (threads < 1 || threads > 64)
+			threads = 1;
+		for (t = 0; t < threads; t++)
+			pthread_create(&th[t], NULL, issuer_thread, (void *)t);
+		for (t = 0; t < threads; t++)
+			pthread_join(th[t], NULL);
+		r = failures != 0;
+	} else if (strcmp(argv[1], "check") == 0) {
+		if (ca_cert_foreach(ca, NULL, check_cb, stats, &err) != CA_OK) {
+			fprintf(stderr, "list: %s\n", err.text);
+			r = 1;
+		}
+		if (ca_audit_verify(ca, &n, &err) != CA_OK) {
+			fprintf(stderr, "audit: %s\n", err.text);
+			r = 1;
+		}
+		printf("certs=%d bad=%d\n", stats[1], stats[0]);
+		if (stats[0] != 0 || (argc == 4 && stats[1] != atoi(argv[3])))
+			r = 1;
+	} else if (strcmp(argv[1], "tamper") == 0 && argc == 4) {
+		r = tamper(argv[3]);
+	} else
+		r = 2;
+	ca_close(ca);
+	return r;
+}

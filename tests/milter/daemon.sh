@@ -1,0 +1,145 @@
+#!/bin/sh
+# daemon: the real autosmime-milter in the foreground on a unix socket and then an inet
+# socket, driven by milterclient over the milter protocol: signing through the socket,
+# privilege drop, pid file, SIGHUP reload, SIGTERM shutdown, SIGKILL in mid-session and a
+# restart over the stale socket, and TCP_NODELAY on inet sockets (timed).
+set -u
+b="$top_builddir"
+milter="$b/milter/autosmime-milter"
+client="$b/tests/milter/milterclient"
+tmp=$(mktemp -d) || exit 1
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() { n=$((n + 1)); echo "not ok $n - $1"; }
+check() { if eval "$2"; then ok "$1"; else fail "$1"; echo "# log:"; sed 's/^/#   /' "$tmp/log" | tail -5; fi; }
+
+command -v openssl >/dev/null || { echo "1..0 # SKIP openssl not installed"; exit 0; }
+"$b/tests/milter/fixture" "$tmp" alice@example.org bob@example.net >/dev/null || {
+  echo "1..1"; echo "not ok 1 - fixture"; exit 1; }
+chmod 755 "$tmp"
+if [ "$(id -u)" = 0 ]; then
+  user=nobody
+  chown -R nobody "$tmp"
+else
+  user=$(id -un)
+fi
+echo "user $user" >> "$tmp/autosmime.conf"
+sock="$tmp/milter.sock"
+cat > "$tmp/msg.eml" <<'MSG'
+From: Alice <alice@example.org>
+To: Bob <bob@example.net>
+Subject: protocol test
+Message-ID: <p1@example.org>
+
+Hello over the milter protocol.
+MSG
+
+start() { # start [extra config]; waits for the socket (10 s at most)
+  "$milter" -f -c "$tmp/autosmime.conf" 2>>"$tmp/log" &
+  pid=$!
+  i=0
+  while [ $i -lt 100 ]; do
+    case "$(grep -c 'event=start status=ok' "$tmp/log" 2>/dev/null)" in
+      "$1") return 0 ;;
+    esac
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+stop() { # SIGTERM and wait at most 10 s
+  kill -TERM "$pid"
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -0 "$pid" 2>/dev/null && return 1
+  wait "$pid"; rc=$?; pid=""
+  return $rc
+}
+
+check "the daemon starts on a unix socket" 'start 1'
+check "the socket exists with mode 0660" '[ "$(stat -c %a "$sock")" = 660 ]'
+check "the pid file holds the daemon's pid" '[ "$(cat "$tmp/milter.pid")" = "$pid" ]'
+if [ "$user" = nobody ]; then
+  check "it runs as the configured user after creating the socket" \
+    '[ "$(ps -o user= -p "$pid")" = nobody ] && [ "$(stat -c %U "$sock")" = nobody ]'
+else
+  check "not root: it keeps its user and says so" 'grep -q "event=privileges status=kept" "$tmp/log"'
+fi
+
+"$client" -a alice -o "$tmp/out1.eml" "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c1"
+check "an authenticated session is answered continue with a new body" \
+  'grep -q "action=continue modified=yes" "$tmp/c1"'
+check "the result verifies with openssl cms -verify" \
+  'openssl cms -verify -in "$tmp/out1.eml" -CAfile "$tmp/root.pem" -purpose any -out "$tmp/c1.txt" 2>/dev/null &&
+   grep -q "Hello over the milter protocol" "$tmp/c1.txt"'
+check "one event=sign log line with the queue id, serial and hash" \
+  'grep -q "4QTEST: event=sign sender=alice@example.org recipients=1 serial=[0-9a-fA-F]* sha256=[0-9a-f]\{64\}" "$tmp/log"'
+"$client" -a alice -r bob@example.net -o "$tmp/out2.eml" "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c2"
+check "to bob, whose certificate is known, the mail is encrypted" \
+  'grep -qi "application/pkcs7-mime" "$tmp/out2.eml" &&
+   openssl cms -decrypt -in "$tmp/out2.eml" -recip "$tmp/bob@example.net.pem" -inkey "$tmp/bob@example.net.key" -out /dev/null 2>/dev/null'
+"$client" -o "$tmp/out3.eml" "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c3"
+check "an unauthenticated external client gets accept and no edits" \
+  'grep -q "action=accept modified=no" "$tmp/c3" && cmp -s "$tmp/out3.eml" "$tmp/msg.eml"'
+"$client" -a bob -o "$tmp/out4.eml" "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c4"
+check "a login using someone else's From: passes unsigned with a log line" \
+  'grep -q "action=accept modified=no" "$tmp/c4" && grep -q "reason=unauthorised-from" "$tmp/log"'
+
+# SIGHUP: a new snapshot for new connections, an invalid file keeps the old one
+cp "$tmp/autosmime.conf" "$tmp/good.conf"
+sed -i 's/^local_domains .*/local_domains example.net/' "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+"$client" -a alice -o /dev/null "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c5"
+check "SIGHUP reloads: example.org is no longer local" \
+  'grep -q "event=reload status=ok generation=2" "$tmp/log" && grep -q "action=accept modified=no" "$tmp/c5"'
+echo "bogus_option 1" >> "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+check "a broken file on SIGHUP is refused, the daemon keeps running" \
+  'grep -q "event=reload status=failed" "$tmp/log" && kill -0 "$pid"'
+cp "$tmp/good.conf" "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+"$client" -a alice -o /dev/null "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c6"
+check "after fixing it, SIGHUP brings signing back" 'grep -q "modified=yes" "$tmp/c6"'
+
+# SIGKILL in the middle of a session: the MTA side sees the milter go away
+"$client" -a alice -p 3 -o /dev/null "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c7" &
+cpid=$!
+sleep 1
+kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=""
+wait "$cpid"; crc=$?
+check "SIGKILL mid-session: the client sees the connection lost (MTA tempfails)" \
+  '[ $crc -eq 3 ] && grep -q "action=lost" "$tmp/c7"'
+check "after SIGKILL a restart removes the stale socket and serves again" 'start 2'
+"$client" -a alice -o "$tmp/out8.eml" "unix:$sock" "$tmp/msg.eml" 2>"$tmp/c8"
+check "the restarted daemon signs" 'grep -q "modified=yes" "$tmp/c8"'
+check "SIGTERM stops it cleanly with exit 0" 'stop'
+check "and it logged event=stop" 'grep -q "event=stop status=ok" "$tmp/log"'
+
+# a second instance refuses to start while the first runs
+check "restart for the double-start check" 'start 3'
+"$milter" -f -c "$tmp/autosmime.conf" 2>"$tmp/dup"; drc=$?
+check "a second daemon with the same pid file refuses to start" \
+  '[ $drc -eq 1 ] && grep -q "already running" "$tmp/dup"'
+check "stop" 'stop'
+
+# inet socket: TCP_NODELAY keeps small replies from waiting for delayed ACKs
+port=$((20000 + $$ % 20000))
+sed -i "s|^socket .*|socket inet:$port@127.0.0.1|" "$tmp/autosmime.conf"
+check "the daemon starts on an inet socket" 'start 4'
+t0=$(date +%s%N)
+"$client" -a alice -n 50 -o "$tmp/out9.eml" "inet:$port@127.0.0.1" "$tmp/msg.eml" 2>"$tmp/c9"
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+echo "# 50 signed messages over one inet connection: $ms ms"
+check "50 signed messages on one inet connection in under 1.5 s (no delayed-ACK stalls)" \
+  '[ $ms -lt 1500 ] && grep -q "modified=yes" "$tmp/c9"'
+check "the last one verifies" \
+  'openssl cms -verify -in "$tmp/out9.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
+check "stop (inet)" 'stop'
+echo "1..$n"

@@ -1,0 +1,450 @@
+/*
+ * test_session: the milter callbacks driven through struct mfi_ops by a recording MTA side
+ * (this test's view of libmilter: it hands over macros, keeps the private pointer, and
+ * applies the header and body edits the callbacks ask for). The CA and S/MIME engine are the
+ * real ones, with a CA state made by the fixture program; signed results are checked with
+ * `openssl cms -verify` and encrypted ones decrypted with `openssl cms -decrypt`.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "common/log.h"
+#include "milter/keycache.h"
+#include "milter/message.h"
+#include "milter/runtime.h"
+#include "milter/session.h"
+#include "tests/tap.h"
+
+#define MAXH 64
+
+/* The recording MTA side. Lifetime: one simulated SMTP connection. */
+struct mta {
+	const char *login;
+	const char *qid;
+	void *priv;
+	char *hname[MAXH], *hvalue[MAXH];
+	int deleted[MAXH];
+	int nh;
+	char *body;
+	size_t body_len;
+	int replaced;
+	int edits;
+	int fail_replacebody;
+	char reply[256];
+};
+
+static const char *
+m_getsymval(void *ctx, const char *name)
+{
+	struct mta *m = ctx;
+
+	if (strcmp(name, "{auth_authen}") == 0)
+		return m->login;
+	if (strcmp(name, "i") == 0)
+		return m->qid;
+	return NULL;
+}
+
+static void *
+m_getpriv(void *ctx)
+{
+	return ((struct mta *)ctx)->priv;
+}
+
+static int
+m_setpriv(void *ctx, void *p)
+{
+	((struct mta *)ctx)->priv = p;
+	return 0;
+}
+
+static int
+m_setreply(void *ctx, const char *r, const char *x, const char *t)
+{
+	snprintf(((struct mta *)ctx)->reply, 256, "%s %s %s", r, x, t);
+	return 0;
+}
+
+static int
+m_chgheader(void *ctx, const char *name, int idx, const char *value)
+{
+	struct mta *m = ctx;
+	int seen = 0;
+
+	m->edits++;
+	for (int i = 0; i < m->nh; i++)
+		if (!m->deleted[i] && strcasecmp(m->hname[i], name) == 0 && ++seen == idx) {
+			if (value == NULL)
+				m->deleted[i] = 1;
+			else {
+				free(m->hvalue[i]);
+				m->hvalue[i] = strdup(value);
+			}
+			return 0;
+		}
+	return 0;
+}
+
+static int
+m_addheader(void *ctx, const char *name, const char *value)
+{
+	struct mta *m = ctx;
+
+	m->edits++;
+	if (m->nh >= MAXH)
+		return -1;
+	m->hname[m->nh] = strdup(name);
+	m->hvalue[m->nh++] = strdup(value);
+	return 0;
+}
+
+static int
+m_replacebody(void *ctx, const unsigned char *data, size_t len)
+{
+	struct mta *m = ctx;
+
+	m->edits++;
+	if (m->fail_replacebody)
+		return -1;
+	if (!m->replaced) {
+		m->body_len = 0;
+		m->replaced = 1;
+	}
+	m->body = realloc(m->body, m->body_len + len + 1);
+	memcpy(m->body + m->body_len, data, len);
+	m->body_len += len;
+	m->body[m->body_len] = '\0';
+	return 0;
+}
+
+static const struct mfi_ops ops = {
+	m_getsymval, m_getpriv, m_setpriv, m_setreply, m_chgheader, m_addheader, m_replacebody,
+};
+
+static struct milter_runtime rt;
+static char dir[] = "/tmp/test_session.XXXXXX";
+
+static void
+mta_free(struct mta *m)
+{
+	for (int i = 0; i < m->nh; i++) {
+		free(m->hname[i]);
+		free(m->hvalue[i]);
+	}
+	free(m->body);
+	memset(m, 0, sizeof(*m));
+}
+
+/* One message: headers "Name: value" lines, body with LF; returns the eom answer. */
+static enum mfi_status
+run(struct mta *m, const char *client, const char *login, const char *const *hdrs,
+    const char *const *rcpts, const char *body, enum mfi_status *early)
+{
+	struct sockaddr_in sin = { 0 };
+	char *argv[2] = { (char *)"<sender@example.org>", NULL };
+	enum mfi_status st;
+	char crlf[65536];
+	size_t o = 0;
+
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, client, &sin.sin_addr);
+	m->login = login;
+	m->qid = "TESTQID";
+	*early = MFI_CONTINUE;
+	if ((st = session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin)) != MFI_CONTINUE ||
+	    (st = session_envfrom(&rt, &ops, m, argv)) != MFI_CONTINUE)
+		goto early;
+	for (int i = 0; rcpts != NULL && rcpts[i] != NULL; i++) {
+		char *r[2] = { (char *)rcpts[i], NULL };
+
+		if ((st = session_envrcpt(&rt, &ops, m, r)) != MFI_CONTINUE)
+			goto early;
+	}
+	for (int i = 0; hdrs[i] != NULL; i++) {
+		const char *colon = strchr(hdrs[i], ':');
+
+		m->hname[m->nh] = strndup(hdrs[i], (size_t)(colon - hdrs[i]));
+		m->hvalue[m->nh] = strdup(colon + 2);
+		if ((st = session_header(&rt, &ops, m, m->hname[m->nh], m->hvalue[m->nh])) !=
+		    MFI_CONTINUE) {
+			m->nh++;
+			goto early;
+		}
+		m->nh++;
+	}
+	if ((st = session_eoh(&rt, &ops, m)) != MFI_CONTINUE)
+		goto early;
+	for (const char *p = body; *p != '\0' && o < sizeof(crlf) - 2; p++) {
+		if (*p == '\n')
+			crlf[o++] = '\r';
+		crlf[o++] = *p;
+	}
+	m->body = strndup(crlf, o);
+	m->body_len = o;
+	if ((st = session_body(&rt, &ops, m, (unsigned char *)crlf, o)) != MFI_CONTINUE)
+		goto early;
+	st = session_eom(&rt, &ops, m);
+	session_close(&rt, &ops, m);
+	return st;
+early:
+	*early = st;
+	session_close(&rt, &ops, m);
+	return st;
+}
+
+/* Write the message as the MTA would deliver it. */
+static void
+save(const struct mta *m, const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	for (int i = 0; i < m->nh; i++)
+		if (!m->deleted[i])
+			fprintf(fp, "%s: %s\n", m->hname[i], m->hvalue[i]);
+	fputc('\n', fp);
+	for (size_t i = 0; i < m->body_len; i++)
+		if (m->body[i] != '\r')
+			fputc(m->body[i], fp);
+	fclose(fp);
+}
+
+/* Run a shell command; every "%s" in it stands for the test directory. */
+static int
+sh(const char *pattern, const char *unused)
+{
+	char cmd[2048];
+	size_t o = 0;
+
+	(void)unused;
+	for (const char *p = pattern; *p != '\0' && o + strlen(dir) + 1 < sizeof(cmd); p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			memcpy(cmd + o, dir, strlen(dir));
+			o += strlen(dir);
+			p++;
+		} else
+			cmd[o++] = *p;
+	}
+	cmd[o] = '\0';
+	return system(cmd) == 0;
+}
+
+static struct snapshot *
+snap_with(const char *extra)
+{
+	char path[512], why[1200];
+	struct as_conf_error err;
+	struct as_conf *conf;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/test.conf", dir);
+	/* an option given in `extra` replaces the fixture's line (options may appear once) */
+	snprintf(why, sizeof(why), "grep -v '^%.*s ' %s/autosmime.conf > %s",
+	    (int)strcspn(extra, " "), *extra ? extra : "-", dir, path);
+	if (system(why) != 0)
+		return NULL;
+	fp = fopen(path, "a");
+	fputs(extra, fp);
+	fclose(fp);
+	conf = as_conf_load(path, &err);
+	if (conf == NULL) {
+		tap_diag("%s", err.text);
+		return NULL;
+	}
+	return snapshot_new(conf, why, sizeof(why));
+}
+
+static const char *const plain[] = { "From: Alice <alice@example.org>",
+	"To: Bob <bob@example.net>", "Subject: quarterly numbers", "Message-ID: <1@example.org>",
+	"Date: Mon, 02 Mar 2026 10:00:00 +0000", NULL };
+static const char *const body = "Hello Bob,\n\nthe numbers are attached. Caf\xc3\xa9.\n";
+
+int
+main(void)
+{
+	struct mta m = { 0 };
+	struct ca_params params = { 0 };
+	struct ca_error err;
+	struct snapshot *snap;
+	enum mfi_status st, early;
+	char path[512], store[512], kek[512], pass[512], cmd[1024];
+	const char *fixture = getenv("top_builddir");
+	const char *rcpt_bob[] = { "<bob@example.net>", NULL };
+	const char *rcpt_foreign[] = { "<bob@example.net>", "<x@elsewhere.example>", NULL };
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "%s/tests/milter/fixture %s alice@example.org bob@example.net "
+	    ">/dev/null", fixture != NULL ? fixture : "../..", dir);
+	if (system(cmd) != 0) {
+		tap_ok(0, "the fixture builds a CA state");
+		return tap_done();
+	}
+	as_log_open("test_session", 0, AS_LEVEL_ERR, true);
+	snap = snap_with("");
+	tap_ok(snap != NULL, "the fixture configuration loads");
+	if (snap == NULL)
+		return tap_done();
+	runtime_init(&rt, snap);
+	snprintf(store, sizeof(store), "%s/store", dir);
+	snprintf(kek, sizeof(kek), "%s/kek", dir);
+	snprintf(pass, sizeof(pass), "%s/ca.pass", dir);
+	params.store_dir = store;
+	params.kek_file = kek;
+	params.ca_passphrase_file = pass;
+	tap_ok(ca_open(&params, &rt.ca, &err) == CA_OK, "the CA opens");
+	rt.keys = keycache_new(rt.ca, NULL, 100);
+
+	/* close without a private pointer, and callbacks without a connection */
+	tap_ok(session_close(&rt, &ops, &m) == MFI_CONTINUE, "close is safe with a NULL private");
+	tap_ok(session_eom(&rt, &ops, &m) == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "eom without a connection answers the on_error tempfail");
+	mta_free(&m);
+
+	/* inbound: untouched, decided at MAIL FROM */
+	run(&m, "192.0.2.1", NULL, plain, rcpt_bob, body, &early);
+	tap_ok(early == MFI_ACCEPT && m.edits == 0, "unauthenticated external client: accepted untouched");
+	mta_free(&m);
+
+	/* authenticated alice: signed */
+	st = run(&m, "192.0.2.1", "alice", plain, NULL, body, &early);
+	tap_ok(st == MFI_CONTINUE && early == MFI_CONTINUE && m.replaced, "alice's mail is rewritten");
+	snprintf(path, sizeof(path), "%s/signed.eml", dir);
+	save(&m, path);
+	tap_ok(sh("grep -qi '^Content-Type: multipart/signed' %s/signed.eml", NULL),
+	    "the result is multipart/signed");
+	tap_ok(sh("openssl cms -verify -in %s/signed.eml -CAfile %s/root.pem -out %s/content "
+	    "-purpose any 2>/dev/null", NULL) && sh("grep -q 'Caf' %s/content", NULL),
+	    "openssl cms -verify accepts it and the content is there");
+	tap_ok(sh("test $(grep -ci '^From:' %s/signed.eml) -eq 1 && grep -q '^Subject: quarterly' "
+	    "%s/signed.eml", NULL), "routing headers stay outside, once");
+	mta_free(&m);
+
+	/* to a recipient with a certificate: encrypted to bob and alice */
+	st = run(&m, "192.0.2.1", "alice", plain, rcpt_bob, body, &early);
+	save(&m, path);
+	tap_ok(st == MFI_CONTINUE && sh("grep -qi 'application/pkcs7-mime' %s/signed.eml", NULL),
+	    "with bob's certificate known the result is encrypted");
+	tap_ok(sh("openssl cms -decrypt -in %s/signed.eml -recip %s/bob@example.net.pem "
+	    "-inkey %s/bob@example.net.key -out %s/inner 2>/dev/null", NULL) &&
+	    sh("openssl cms -verify -in %s/inner -CAfile %s/root.pem -purpose any -out /dev/null "
+	    "2>/dev/null", NULL), "bob decrypts it and the inner signature verifies");
+	tap_ok(sh("openssl cms -decrypt -in %s/signed.eml -recip %s/alice@example.org.pem "
+	    "-inkey %s/alice@example.org.key -out /dev/null 2>/dev/null", NULL),
+	    "the sender can decrypt her own copy");
+	mta_free(&m);
+
+	/* a recipient without a certificate: signed only */
+	run(&m, "192.0.2.1", "alice", plain, rcpt_foreign, body, &early);
+	save(&m, path);
+	tap_ok(sh("grep -qi '^Content-Type: multipart/signed' %s/signed.eml", NULL),
+	    "one recipient without a certificate: signed, not encrypted");
+	mta_free(&m);
+
+	/* someone else's From: */
+	{
+		const char *const h[] = { "From: bob@example.org", "Subject: x", NULL };
+
+		run(&m, "192.0.2.1", "alice", h, NULL, body, &early);
+		tap_ok(early == MFI_ACCEPT && m.edits == 0, "alice may not sign as bob: untouched");
+		mta_free(&m);
+	}
+	/* internal host, no login */
+	run(&m, "127.0.0.1", NULL, plain, NULL, body, &early);
+	tap_ok(early == MFI_CONTINUE && m.replaced, "internal client without login: signed");
+	mta_free(&m);
+	/* a local sender without certificate */
+	{
+		const char *const h[] = { "From: carol@example.org", "Subject: x", NULL };
+
+		st = run(&m, "192.0.2.1", "carol", h, NULL, body, &early);
+		tap_ok(st == MFI_CONTINUE && m.edits == 0, "an unenrolled sender passes unsigned");
+		mta_free(&m);
+	}
+	/* already signed */
+	{
+		const char *const h[] = { "From: alice@example.org", "MIME-Version: 1.0",
+			"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+			"micalg=sha-256; boundary=\"b\"", NULL };
+
+		st = run(&m, "192.0.2.1", "alice", h, NULL, "--b\n\nx\n--b--\n", &early);
+		tap_ok(st == MFI_CONTINUE && m.edits == 0, "already signed mail is not wrapped again");
+		mta_free(&m);
+	}
+	/* the MTA refuses an edit: tempfail, never a half-rewritten message */
+	m.fail_replacebody = 1;
+	st = run(&m, "192.0.2.1", "alice", plain, NULL, body, &early);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "a failed edit answers 451 4.3.0");
+	mta_free(&m);
+
+	/* oversize: tempfail by default */
+	{
+		static char big[9000];
+
+		memset(big, 'x', sizeof(big) - 1);
+		for (size_t i = 70; i < sizeof(big) - 1; i += 71)
+			big[i] = '\n';
+		runtime_swap(&rt, snap_with("message_size_limit 4k\n"));
+		run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
+		tap_ok(early == MFI_TEMPFAIL && strncmp(m.reply, "452 4.3.4", 9) == 0,
+		    "above message_size_limit: 452 4.3.4");
+		mta_free(&m);
+		runtime_swap(&rt, snap_with("message_size_limit 4k\noversize_action accept\n"));
+		run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
+		tap_ok(early == MFI_ACCEPT && m.edits == 0, "oversize_action accept passes it untouched");
+		mta_free(&m);
+	}
+	/* unenrolled_action tempfail */
+	{
+		const char *const h[] = { "From: carol@example.org", "Subject: x", NULL };
+
+		runtime_swap(&rt, snap_with("unenrolled_action tempfail\n"));
+		st = run(&m, "192.0.2.1", "carol", h, NULL, body, &early);
+		tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.7.0", 9) == 0,
+		    "unenrolled_action tempfail answers 451 4.7.0");
+		mta_free(&m);
+	}
+	/* reload: a running connection keeps its snapshot */
+	{
+		struct mta m2 = { 0 };
+		struct sockaddr_in sin = { 0 };
+		char *argv[2] = { (char *)"<a@example.org>", NULL };
+		struct conn_ctx *conn;
+
+		runtime_swap(&rt, snap_with(""));
+		sin.sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+		m2.login = "alice";
+		session_connect(&rt, &ops, &m2, "c", (struct sockaddr *)&sin);
+		conn = m2.priv;
+		runtime_swap(&rt, snap_with("local_domains other.example\n"));
+		tap_ok(conn->snap != rt.current && conn->snap->refs == 1,
+		    "after a reload the old snapshot lives on in its connection");
+		session_envfrom(&rt, &ops, &m2, argv);
+		session_header(&rt, &ops, &m2, "From", "alice@example.org");
+		tap_ok(session_eoh(&rt, &ops, &m2) == MFI_CONTINUE,
+		    "and the connection still decides by it");
+		tap_ok(session_abort(&rt, &ops, &m2) == MFI_CONTINUE && conn->msg == NULL,
+		    "abort resets the message");
+		session_close(&rt, &ops, &m2);
+		tap_ok(m2.priv == NULL, "close clears the private pointer");
+		run(&m, "192.0.2.1", "alice", plain, NULL, body, &early);
+		tap_ok(early == MFI_ACCEPT, "a new connection uses the new rules");
+		mta_free(&m);
+	}
+	keycache_free(rt.keys);
+	ca_close(rt.ca);
+	runtime_destroy(&rt);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		tap_diag("could not remove %s", dir);
+	return tap_done();
+}

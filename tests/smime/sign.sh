@@ -1,0 +1,92 @@
+#!/bin/sh
+# sign.sh: engine golden tests. Signs every corpus message (EC P-256 and RSA-2048 signers,
+# with and without header protection); every output must verify with `openssl cms -verify
+# -purpose smimesign` and with `gpgsm --verify`, its signed entity must be 7bit-clean CRLF with
+# lines <= 998, decode to the original content, and keep routing/identity headers outside.
+# Already signed or encrypted mail is never wrapped again. Also a CPU budget for 2 KB.
+. "${top_srcdir:-../..}/tests/smime/common.sh"
+make_pki || { echo "Bail out! cannot create the test PKI"; cat "$T/pki.log"; exit 1; }
+have_gpgsm=no
+if command -v gpgsm >/dev/null; then
+	have_gpgsm=yes
+	export GNUPGHOME="$T/gnupg"
+	mkdir -m 700 "$GNUPGHOME"
+	printf 'disable-crl-checks\ndisable-policy-checks\n' > "$GNUPGHOME/gpgsm.conf"
+	gpgsm --batch --import "$T/root.pem" "$T/int.pem" >/dev/null 2>&1
+	echo "$(openssl x509 -in "$T/root.pem" -noout -fingerprint -sha1 | sed 's/.*=//') S relax" \
+	    > "$GNUPGHOME/trustlist.txt"
+fi
+
+for signer in ec rsa; do
+	for f in "$CORPUS"/*.eml; do
+		name=$(basename "$f" .eml)
+		hp=""; [ "$signer" = rsa ] && hp="-H"
+		o="$T/$signer-$name"
+		"$TOOL" sign $hp -k "$T/$signer.key" -c "$T/$signer.pem" -C "$T/int.pem" "$f" "$o.eml" 2>"$o.err"
+		ok $? "$signer $name: signed"
+		openssl cms -verify -in "$o.eml" -CAfile "$T/root.pem" -purpose smimesign -out "$o.ossl" >/dev/null 2>&1
+		ok $? "$signer $name: openssl cms -verify"
+		$CHECK split "$o.eml" "$o.content" "$o.p7s"
+		ok $? "$signer $name: multipart/signed with two parts"
+		$CHECK clean "$o.content"
+		ok $? "$signer $name: signed entity is 7bit, CRLF, lines <= 998"
+		$CHECK compare "$f" "$o.content" 2>"$o.cmp"
+		ok $? "$signer $name: signed entity decodes to the original content"
+		if [ $have_gpgsm = yes ]; then
+			gpgsm --batch --verify "$o.p7s" "$o.content" >/dev/null 2>"$o.gpgsm"
+			ok $? "$signer $name: gpgsm --verify"
+		fi
+		# header placement: identity headers outside unchanged, one MIME-Version, no Content-* besides ours
+		hdr() { perl -0777 -pe 's/\r\n?/\n/g' "$1" | sed -n '1,/^$/p'; }
+		r=0
+		for h in From To Subject Date Message-ID Received DKIM-Signature; do
+			[ "$(hdr "$f" | grep -i "^$h:")" = "$(hdr "$o.eml" | grep -i "^$h:")" ] || r=1
+		done
+		[ "$(hdr "$o.eml" | grep -ci '^MIME-Version:')" = 1 ] || r=1
+		[ "$(hdr "$o.eml" | grep -ci '^Content-')" = 1 ] || r=1
+		hdr "$o.eml" | grep -qi '^Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary=' || r=1
+		ok $r "$signer $name: outer header edits"
+	done
+done
+
+# header protection puts From/Subject inside the signed entity
+grep -q '^Subject: plain' "$T/rsa-01-plain.content"
+ok $? "header protection copies Subject into the entity"
+! grep -q '^Subject:' "$T/ec-01-plain.content"
+ok $? "no header protection: entity has only Content-* fields"
+# signed attributes
+openssl cms -cmsout -print -noout -in "$T/ec-01-plain.eml" > "$T/attrs.txt" 2>&1
+for a in contentType signingTime messageDigest "S/MIME Capabilities" id-smime-aa-encrypKeyPref aes-256-gcm aes-256-cbc aes-128-cbc; do
+	grep -qi "$a" "$T/attrs.txt"
+	ok $? "signed attributes include $a"
+done
+grep -q "CN=autosmime test issuing CA" "$T/attrs.txt"
+ok $? "issuing CA certificate included"
+# never wrap twice
+"$TOOL" sign -k "$T/ec.key" -c "$T/ec.pem" "$T/ec-01-plain.eml" "$T/twice.eml" 2>"$T/twice.err"
+[ $? = 2 ] && grep -q "already S/MIME" "$T/twice.err"
+ok $? "already signed mail is skipped, not wrapped again"
+"$TOOL" encrypt -r "$T/rsa.pem" "$T/ec-01-plain.eml" "$T/twice.eml" 2>/dev/null
+ok $([ $? = 2 ]; echo $?) "already signed mail is not encrypted again"
+
+# inbound verification through the engine
+"$TOOL" verify -A "$T/root.pem" "$T/ec-07-nested.eml" "$T/in.content" >/dev/null 2>&1 &&
+    cmp -s "$T/in.content" "$T/ec-07-nested.content"
+ok $? "smime_verify returns the signed entity"
+"$TOOL" verify -A "$T/int.pem" "$T/ec-07-nested.eml" "$T/in.content" >/dev/null 2>&1
+ok $([ $? = 3 ]; echo $?) "smime_verify fails against the wrong trust anchor"
+sed 's/plain ascii attachment/plain ascii attachmenX/' "$T/ec-07-nested.eml" > "$T/tampered.eml"
+"$TOOL" verify -A "$T/root.pem" "$T/tampered.eml" "$T/in.content" >/dev/null 2>&1
+ok $([ $? = 3 ]; echo $?) "smime_verify detects a modified body"
+
+# CPU budget: 2 KB message, P-256 key, key parsed once
+head -c 2048 "$CORPUS/04-inline-image.eml" > "$T/2k.eml"
+if is_sanitized; then
+	echo "ok $((n = n + 1)) - # SKIP CPU budget not measured in the sanitizer build"
+else
+	us=$("$TOOL" sign -n 2000 -k "$T/ec.key" -c "$T/ec.pem" -C "$T/int.pem" "$T/2k.eml" "$T/2k.out" | sed -n 's/cpu_us_per_message=//p')
+	echo "# signing 2 KB with P-256: ${us:-?} us CPU per message"
+	awk -v u="${us:-99999}" 'BEGIN { exit !(u < 500) }'
+	ok $? "signing a 2 KB message costs under 0.5 ms CPU"
+fi
+done_testing
