@@ -65,7 +65,7 @@ issue_run(struct ca *ca, enum ca_key_type kt, int n)
 int
 main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 1000, nr = n / 10, i;
+	int n = argc > 1 ? atoi(argv[1]) : 1000, nr = n / 40, i;
 	char dir[] = "/tmp/bench-ca-XXXXXX", kek[64], pass[64], store[64], cmd[96];
 	struct ca_params p;
 	struct ca_authority_request areq;
