@@ -11,4 +11,4 @@ mkdir -p _build
 cd _build
 [ -f Makefile ] || ../configure -q
 make -j"$(nproc)" >/dev/null
-exec sh "$top/contrib/demo/run-demo.sh" "$top/_build"
+exec bash "$top/contrib/demo/run-demo.sh" "$top/_build"

@@ -111,7 +111,9 @@ open_socket(const struct as_conf *conf, const char **unix_path, uid_t *uid, gid_
 static int
 serve(struct milter_runtime *rt, const struct daemon_options *opts)
 {
-	const struct as_conf *conf = rt->current->conf;
+	/* our own reference: a SIGHUP may replace the current snapshot while we serve */
+	struct snapshot *snap = runtime_acquire(rt);
+	const struct as_conf *conf = snap->conf;
 	const char *unix_path = NULL;
 	char safe[300];
 	uid_t uid;
@@ -120,16 +122,16 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	int r = 1;
 
 	if (procsetup_pidfile_check(conf->pid_file) < 0)
-		return 1;
+		goto out;
 	if (milterlib_register(rt) < 0) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"smfi_register\"");
-		return 1;
+		goto out;
 	}
 	if (open_socket(conf, &unix_path, &uid, &gid, &drop) < 0)
-		return 1;
+		goto out;
 	if (!opts->foreground && procsetup_daemonize() < 0) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=daemonize");
-		return 1;
+		goto out;
 	}
 	if (procsetup_pidfile_write(conf->pid_file) < 0)
 		as_log(AS_LEVEL_WARNING, NULL, "event=pidfile status=failed path=%s",
@@ -163,6 +165,7 @@ out:
 	close_ca(rt);
 	if (pidfile && unlink(conf->pid_file) < 0)
 		as_log(AS_LEVEL_DEBUG, NULL, "event=pidfile status=kept");
+	runtime_release(rt, snap);
 	return r;
 }
 

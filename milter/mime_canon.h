@@ -17,7 +17,7 @@
 /* Most entities (parts) one message may have; more answers SMIME_SKIP. */
 #define MIME_CANON_MAX_PARTS 10000
 
-/* Write the entity to `o` (which must end with mime_out_flush by the caller). */
+/* Write the entity to `o`, ending with its final CRLF (the writer is flushed). */
 enum smime_status mime_canon_entity(const struct smime_message *msg, bool header_protection,
     struct mime_out *o, struct smime_error *err);
 

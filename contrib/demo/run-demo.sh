@@ -6,6 +6,8 @@
 # and the milter's privilege drop) and the test tools: postfix, swaks, sasl2-bin, openssl.
 # Everything lives in one temporary directory and every process it starts is stopped at exit.
 #   usage: contrib/demo/run-demo.sh [BUILDDIR]    (default: the source tree itself)
+# The harness is bash; started with sh (as contrib/demo.sh does), re-run under bash first.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=$(cd "$here/../.." && pwd)

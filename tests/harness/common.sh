@@ -9,7 +9,9 @@
 #   h_free_port           print a TCP/UDP port on 127.0.0.1 that nobody uses (random, checked)
 #   h_port_listening PORT true when something listens on 127.0.0.1:PORT (TCP)
 #   h_wait SECS CMD...    run CMD every 0.1 s until it succeeds; false after SECS seconds
-#   h_kill_pid PID [NAME] TERM, wait up to 5 s, then KILL; only the given pid
+#   h_kill_pid PID        TERM, wait up to 10 s, then KILL; only the given pid
+#   h_proc_id PID / h_proc_alive_id ID   a process identity (pid + start time) that survives
+#                         pid reuse, and whether that very process still runs
 #   h_need_root / h_need_cmd CMD...   print "1..0 # SKIP why" and exit 0 when unmet
 #   tap_ok COND_STATUS DESC, tap_check DESC CMD..., tap_is GOT WANT DESC, tap_diag TEXT,
 #   tap_skip DESC WHY, tap_done (prints the plan; exit status 1 when a test failed)
@@ -125,6 +127,19 @@ h_pid_alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# Process identity that survives pid reuse (pid_max may be small): "PID:START_TIME".
+h_proc_id() {
+	local st
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }')
+	[ -n "$st" ] && echo "$1:$st"
+}
+
+# True while the process with this identity exists and is not a zombie.
+h_proc_alive_id() {
+	local pid=${1%%:*}
+	[ "$(h_proc_id "$pid")" = "$1" ] && h_pid_alive "$pid"
+}
+
 h_kill_pid() {
 	local pid=$1
 	h_pid_alive "$pid" || return 0
@@ -136,7 +151,7 @@ h_kill_pid() {
 
 h_need_root() {
 	if [ "$(id -u)" != 0 ]; then
-		echo "1..0 # SKIP needs root (private Postfix/DNS instances)"
+		echo "1..0 # SKIP needs root (private Postfix instance, milter privilege drop)"
 		exit 0
 	fi
 }

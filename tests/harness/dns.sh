@@ -20,6 +20,7 @@
 # certificate) for $DNS_SMIMEA_USER@ZONE; the certificate and key are $DNS_DIR/smimea/ADDR.{crt,key}.
 #
 # Functions:
+#   dns_running_pids           identities (h_proc_id) of the servers' processes
 #   dns_start / dns_stop       start both servers (ports picked, checked, retried) / stop them
 #   dns_add_rr ZONE 'RR'       add one RR in zone-file syntax (owner relative to ZONE or absolute),
 #                              re-sign, reload nsd, flush unbound's cache; waits for the new serial
@@ -294,9 +295,12 @@ dns_stop() {
 	return 0
 }
 
+# Identities (h_proc_id) of nsd (and its children) and unbound.
 dns_running_pids() {
-	h_pid_alive "$_dns_nsd_pid" && echo "$_dns_nsd_pid"
-	h_pid_alive "$_dns_unbound_pid" && echo "$_dns_unbound_pid"
+	local p
+	for p in $_dns_nsd_pid $(pgrep -P "${_dns_nsd_pid:-0}" 2>/dev/null) $_dns_unbound_pid; do
+		h_pid_alive "$p" && h_proc_id "$p"
+	done
 	return 0
 }
 

@@ -16,9 +16,11 @@
 #   ms_start / ms_stop    start in the foreground (background job), wait for the socket / TERM then KILL
 #   ms_kill9              SIGKILL the daemon (crash test); ms_start starts it again
 #   ms_pid                the daemon's pid (empty when not running)
+#   ms_sanitizer_clean    true when $MS_LOG has no AddressSanitizer/LeakSanitizer/UBSan/valgrind error report
 #   ms_missing            prints what is not there yet (binaries, ca init, issue, libmilter service);
 #                         prints nothing when the product is complete enough for end-to-end tests
-# Variables: MS_BUILDDIR (default $top_builddir) MS_MILTER MS_CTL MS_USER (postfix) MS_DIR MS_CONF
+# Variables: MS_WRAPPER (a command prefix for the daemon; $MS_VALGRIND is valgrind with the
+#   Berkeley DB suppressions of valgrind-bdb.supp) MS_BUILDDIR (default $top_builddir) MS_MILTER MS_CTL MS_USER (postfix) MS_DIR MS_CONF
 #   MS_LOG MS_SOCKET MS_PF_SOCKET MS_LOCAL_DOMAINS (default $PF_LOCAL_DOMAINS or local.test)
 
 _ms_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,8 +31,11 @@ MS_MILTER=${MS_MILTER:-$MS_BUILDDIR/milter/autosmime-milter}
 MS_CTL=${MS_CTL:-$MS_BUILDDIR/cli/autosmimectl}
 MS_USER=${MS_USER:-postfix}
 MS_AUTHSERV_ID=${MS_AUTHSERV_ID:-gw.autosmime.test}
+# A ready-made MS_WRAPPER for valgrind runs: MS_WRAPPER=$MS_VALGRIND make check TESTS=milter_e2e.sh
+MS_VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --suppressions=$_ms_here/valgrind-bdb.supp"
 MS_DIR=
 _ms_pid=
+_ms_log_off=0
 
 ms_init() {
 	local kind=${1:-unix} port
@@ -116,15 +121,19 @@ _ms_socket_up() {
 	esac
 }
 
+_ms_started_ok() { tail -c "+$((_ms_log_off + 1))" "$MS_LOG" 2>/dev/null | grep -q 'event=start status=ok'; }
+
 ms_start() {
 	[ -n "$(ms_pid)" ] && return 0
 	[ -x "$MS_MILTER" ] || { h_die "no $MS_MILTER (build first)"; return 1; }
 	case "$MS_SOCKET" in unix:*) rm -f "${MS_SOCKET#unix:}" ;; esac
 	rm -f "$MS_DIR/run/milter.pid"
-	"$MS_MILTER" -f -c "$MS_CONF" >> "$MS_LOG" 2>&1 &
+	_ms_log_off=$(stat -c %s "$MS_LOG" 2>/dev/null || echo 0)
+	${MS_WRAPPER:-} "$MS_MILTER" -f -c "$MS_CONF" >> "$MS_LOG" 2>&1 &
 	_ms_pid=$!
-	if ! h_wait 10 _ms_socket_up || ! h_pid_alive "$_ms_pid"; then
-		h_die "autosmime-milter did not open $MS_SOCKET; see $MS_LOG"
+	# The socket exists before the CA is opened: wait for the daemon's own start line too.
+	if ! h_wait 30 _ms_socket_up || ! h_wait 30 _ms_started_ok || ! h_pid_alive "$_ms_pid"; then
+		h_die "autosmime-milter did not start on $MS_SOCKET; see $MS_LOG"
 		tail -n 5 "$MS_LOG" 2>/dev/null | sed 's/^/# /' >&2
 		ms_stop
 		return 1
@@ -146,6 +155,10 @@ ms_kill9() {
 	wait "$_ms_pid" 2>/dev/null
 	_ms_pid=
 	return 0
+}
+
+ms_sanitizer_clean() {
+	! grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|[0-9,]+ bytes in [0-9,]+ blocks are definitely)' "$MS_LOG" 2>/dev/null
 }
 
 # What keeps the end-to-end tests from running; one line per missing part.
@@ -171,7 +184,7 @@ ms_missing() {
 		if ! ms_start 2>/dev/null; then
 			echo "autosmime-milter does not serve libmilter on a unix socket yet: $(tail -n1 "$MS_LOG" 2>/dev/null)"
 		fi
-		ms_stop
+		ms_kill9   # a throw-away probe: no need to wait for libmilter's shutdown poll
 	)
 	rm -rf "$sub"
 	MS_DIR=$save_dir

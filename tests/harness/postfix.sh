@@ -15,7 +15,8 @@
 #                                 inet:127.0.0.1:port), milter_default_action = tempfail
 #   pf_start / pf_stop            start (smtp-sink + Postfix, ports checked, retried on a port
 #                                 clash) / stop and kill every process of this instance
-#   pf_reload                     postfix reload, then wait until the listeners answer
+#   pf_reload                     SIGHUP to master, wait until the old children are gone
+#   pf_running_pids               identities (h_proc_id) of every process of this instance
 #   pf_send FROM TO FILE [USER PASS] [PORT]   one message with swaks (TO may be "a,b");
 #                                 with USER it uses the submission port and AUTH PLAIN.
 #                                 Returns swaks' status (0 = accepted). Transcript: $PF_SEND_LOG.
@@ -39,6 +40,9 @@
 #   PF_SMTP_PORT (inbound smtpd, {daemon_name}=mx) PF_SUBMISSION_PORT (SASL, {daemon_name}=ORIGINATING)
 #   PF_SINK_PORT (smtp-sink) PF_SENDMAIL ("/usr/sbin/sendmail -C $PF_ETC": as root only; postdrop
 #   refuses a private config directory to other users) PF_SEND_LOG
+#   PF_SMTP_SENDMAIL: a sendmail-compatible command for any user ("smtp-sendmail -S 127.0.0.1:PORT
+#   -i -t", submits over SMTP to the inbound port; use it as the milter's sendmail_command).
+#   Note: pf_start may pick new ports on a clash, so read PF_* port variables after pf_start.
 
 _pf_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$_pf_here/common.sh"
@@ -64,7 +68,13 @@ _pf_subst() {
 }
 
 _pf_pick_ports() {
-	PF_SMTP_PORT=$(h_free_port) && PF_SUBMISSION_PORT=$(h_free_port) && PF_SINK_PORT=$(h_free_port)
+	PF_SMTP_PORT=$(h_free_port) && PF_SUBMISSION_PORT=$(h_free_port) && PF_SINK_PORT=$(h_free_port) &&
+		_pf_set_smtp_sendmail
+}
+
+_pf_set_smtp_sendmail() {
+	PF_SMTP_SENDMAIL="$_pf_here/smtp-sendmail -S 127.0.0.1:$PF_SMTP_PORT -i -t"
+	export PF_SMTP_PORT PF_SUBMISSION_PORT PF_SINK_PORT PF_SMTP_SENDMAIL
 }
 
 # (Re)write main.cf and master.cf for the current ports, keeping changes made with pf_conf.
@@ -90,6 +100,7 @@ pf_init() {
 	PF_SINK=$PF_DIR/sink
 	PF_SASLDB=$PF_ETC/sasldb2
 	PF_SENDMAIL="/usr/sbin/sendmail -C $PF_ETC"
+	PF_SMTP_SENDMAIL=
 	PF_SEND_LOG=
 	export PF_DIR PF_ETC PF_QUEUE PF_LOG PF_MAIL PF_SINK PF_SASLDB PF_SENDMAIL
 	mkdir -p "$PF_ETC/sasl" "$PF_QUEUE" "$PF_DIR/data" "$PF_DIR/log" "$PF_MAIL" "$PF_SINK" || return 1
@@ -107,7 +118,7 @@ pf_init() {
 	SASL
 	_pf_pick_ports || return 1
 	_pf_write_cf || return 1
-	export PF_SMTP_PORT PF_SUBMISSION_PORT PF_SINK_PORT
+	_pf_set_smtp_sendmail
 	h_at_exit pf_stop
 }
 
@@ -188,14 +199,25 @@ pf_start() {
 	return 1
 }
 
+_pf_all_gone() {
+	local id
+	for id in "$@"; do h_proc_alive_id "$id" && return 1; done
+	return 0
+}
+
 pf_reload() {
 	local m
 	m=$(_pf_master_pid)
 	[ -n "$m" ] || { h_die "pf_reload: master is not running"; return 1; }
 	# What "postfix reload" does after its (slow) sanity checks: SIGHUP to master, which re-reads
 	# main.cf/master.cf and tells idle children to exit; wait until that happened.
+	local ids="" p
+	for p in $(_pf_pids); do [ "$p" = "$m" ] || ids="$ids $(h_proc_id "$p")"; done
 	kill -HUP "$m" || return 1
-	sleep 0.3
+	# Every child exits within moments of the HUP; a connection that reached an old smtpd
+	# would still use the old milter settings.
+	h_wait 10 _pf_all_gone $ids ||
+		{ h_die "pf_reload: old Postfix processes did not exit"; return 1; }
 	h_wait 10 _pf_listening
 }
 
@@ -219,17 +241,28 @@ pf_stop() {
 	return 0
 }
 
-# pf_running_pids: pids of this instance (for tests that check that nothing is left).
+# pf_running_pids: process identities (h_proc_id) of this instance, for tests that check that
+# nothing is left (h_proc_alive_id).
 pf_running_pids() {
+	local p
 	[ -n "$PF_DIR" ] || return 0
-	_pf_pids
-	[ -n "$PF_SINK_PID" ] && h_pid_alive "$PF_SINK_PID" && echo "$PF_SINK_PID"
+	for p in $(_pf_pids); do h_proc_id "$p"; done
+	[ -n "$PF_SINK_PID" ] && h_pid_alive "$PF_SINK_PID" && h_proc_id "$PF_SINK_PID"
 	return 0
 }
 
 pf_send() {
 	local from=$1 to=$2 file=$3 user=${4:-} pass=${5:-} port=${6:-} rc
-	local -a args=(--server 127.0.0.1 --from "$from" --to "$to" --data "@$file"
+	# swaks ends DATA with CRLF "." CRLF after the data, so a file that ends in a line break
+	# would arrive with one extra empty line: send it without its last line break.
+	local data=$PF_DIR/log/send.$((_pf_sends + 1)).data end
+	end=$(tail -c 2 "$file" | od -An -c | tr -d ' ')
+	case "$end" in
+	*'\r\n') head -c -2 "$file" > "$data" ;;
+	*'\n') head -c -1 "$file" > "$data" ;;
+	*) cp "$file" "$data" ;;
+	esac
+	local -a args=(--server 127.0.0.1 --from "$from" --to "$to" --data "@$data"
 		--local-interface "$PF_SEND_IP" --helo client.test --timeout 30)
 	if [ -n "$user" ]; then
 		args+=(--auth PLAIN --auth-user "$user" --auth-password "$pass")

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +42,32 @@ lost(const char *why)
 	exit(3);
 }
 
+/*
+ * Like an MTA's buffered stream: macro packets wait in a buffer and go out in the same write
+ * as the command they belong to (two small writes in a row would wait for a delayed ACK).
+ */
+static unsigned char *pending;
+static size_t pending_len;
+
 static void
 send_cmd(char cmd, const void *data, size_t len)
 {
-	unsigned char hdr[5];
+	unsigned char *grown = realloc(pending, pending_len + len + 5);
 	uint32_t n = htonl((uint32_t)len + 1);
 
-	memcpy(hdr, &n, 4);
-	hdr[4] = (unsigned char)cmd;
-	if (write(fd, hdr, 5) != 5 || (len > 0 && write(fd, data, len) != (ssize_t)len))
+	if (grown == NULL)
+		lost("memory");
+	pending = grown;
+	memcpy(pending + pending_len, &n, 4);
+	pending[pending_len + 4] = (unsigned char)cmd;
+	if (len > 0)
+		memcpy(pending + pending_len + 5, data, len);
+	pending_len += len + 5;
+	if (cmd == 'D')
+		return;
+	if (write(fd, pending, pending_len) != (ssize_t)pending_len)
 		lost("write");
+	pending_len = 0;
 }
 
 static void
@@ -239,6 +256,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return 1;
+	signal(SIGPIPE, SIG_IGN); /* a milter that dies must show as "lost", not kill us */
 	if (nr == 0)
 		rcpts[nr++] = "someone@elsewhere.example"; /* an SMTP transaction has at least one */
 	fp = fopen(argv[optind + 1], "rb");

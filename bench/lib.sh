@@ -1,0 +1,53 @@
+# bench/lib.sh: helpers shared by the benchmark scripts (POSIX sh, sourced).
+#
+# Owns the format of bench/results.tsv and of the per-run figure file that run-all.sh reads.
+#   bench_env                      set BENCH_HOST BENCH_CPU BENCH_OPENSSL BENCH_POSTFIX
+#   bench_record BENCH CASE METRIC VALUE UNIT
+#                                  append one figure to $BENCH_RESULTS (default bench/results.tsv
+#                                  in the source tree) and, when set, to $BENCH_RUN_TSV
+#   bench_import FILE              bench_record every "BENCH CASE METRIC VALUE UNIT" line of FILE
+#                                  (what the C benchmarks write with -o)
+#   bench_cpu_ticks PID...         utime+stime+cutime+cstime of these processes, in clock ticks
+#   bench_hz                       clock ticks per second
+# results.tsv columns: date host cpu openssl postfix benchmark case metric value unit
+# (one line per figure; "metric" names the figure, e.g. rate, cpu, rss-growth).
+
+bench_env() {
+	BENCH_HOST=$(uname -n)
+	BENCH_CPU=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1 | tr '\t' ' ')
+	BENCH_CPU="$BENCH_CPU x$(getconf _NPROCESSORS_ONLN)"
+	BENCH_OPENSSL=$(openssl version 2>/dev/null | cut -d' ' -f2)
+	BENCH_POSTFIX=$(postconf -dh mail_version 2>/dev/null || echo none)
+	: "${BENCH_RESULTS:=$(cd "$(dirname "$0")" && pwd)/results.tsv}"
+	export BENCH_HOST BENCH_CPU BENCH_OPENSSL BENCH_POSTFIX BENCH_RESULTS
+}
+
+bench_record() {
+	[ -n "${BENCH_HOST:-}" ] || bench_env
+	_b_line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%FT%TZ)" "$BENCH_HOST" \
+	    "$BENCH_CPU" "$BENCH_OPENSSL" "$BENCH_POSTFIX" "$1" "$2" "$3" "$4" "$5")
+	if [ ! -s "$BENCH_RESULTS" ]; then
+		printf 'date\thost\tcpu\topenssl\tpostfix\tbenchmark\tcase\tmetric\tvalue\tunit\n' \
+		    > "$BENCH_RESULTS"
+	fi
+	printf '%s\n' "$_b_line" >> "$BENCH_RESULTS"
+	if [ -n "${BENCH_RUN_TSV:-}" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$BENCH_RUN_TSV"
+	fi
+}
+
+bench_import() {
+	while IFS='	' read -r _b1 _b2 _b3 _b4 _b5; do
+		[ -n "$_b5" ] && bench_record "$_b1" "$_b2" "$_b3" "$_b4" "$_b5"
+	done < "$1"
+}
+
+# Dead children of a live process count through its cutime/cstime once reaped (Postfix's
+# master reaps its daemons), so the sum over master and the live children stays monotone.
+bench_cpu_ticks() {
+	for _b_p in "$@"; do
+		cat "/proc/$_b_p/stat" 2>/dev/null
+	done | sed 's/^.*) //' | awk '{ s += $12 + $13 + $14 + $15 } END { printf "%d\n", s }'
+}
+
+bench_hz() { getconf CLK_TCK; }

@@ -1,0 +1,371 @@
+/*
+ * inbound_verify: trust anchors, per-message verification store with CRL revocation checks,
+ * and the mapping of OpenSSL's findings to RFC 7281 results (see inbound_verify.h). Owns the
+ * per-message store and the verdict's signer/content until the caller takes them.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
+#include "milter/inbound_verify.h"
+#include "milter/smime_inbound.h"
+#include "milter/spool.h"
+
+#define MAX_DP_URLS 4
+#define MAX_ANCHOR_FILES 1000
+
+/* ------------------------------------------------------------------ anchors */
+
+static int
+add_pem_file(const char *path, STACK_OF(X509) *sk)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
+	int n = 0;
+
+	if (b == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	while (sk_X509_num(sk) < INBOUND_MAX_ANCHORS &&
+	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	return n;
+}
+
+static int
+add_authority(const struct ca_authority *a, void *arg)
+{
+	STACK_OF(X509) *sk = arg;
+	X509 *certs[2] = { a->root, a->cert };
+
+	for (int i = 0; i < 2; i++)
+		if (certs[i] != NULL && sk_X509_num(sk) < INBOUND_MAX_ANCHORS &&
+		    X509_up_ref(certs[i]) && !sk_X509_push(sk, certs[i]))
+			X509_free(certs[i]);
+	return 0;
+}
+
+static bool
+anchor_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return n[0] != '.' && len > 4 && (strcmp(n + len - 4, ".pem") == 0 ||
+	    strcmp(n + len - 4, ".crt") == 0);
+}
+
+int
+inbound_anchors_load(const char *file, const char *dir, struct ca *ca, STACK_OF(X509) **out,
+    char *why, size_t whycap)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	struct ca_error cerr = { "" };
+	int r = -1;
+
+	*out = NULL;
+	if (sk == NULL) {
+		snprintf(why, whycap, "out of memory");
+		goto out;
+	}
+	if (file != NULL && file[0] != '\0')
+		(void)add_pem_file(file, sk);  /* a host without a CA bundle still has our CA */
+	if (dir != NULL && dir[0] != '\0') {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		int files = 0;
+
+		while (d != NULL && (de = readdir(d)) != NULL && files < MAX_ANCHOR_FILES) {
+			char path[4096];
+
+			if (!anchor_name(de->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			if (add_pem_file(path, sk) >= 0)
+				files++;
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	if (ca != NULL && ca_authority_foreach(ca, add_authority, sk, &cerr) != CA_OK) {
+		snprintf(why, whycap, "reading the gateway CA: %s", cerr.text);
+		goto out;
+	}
+	*out = sk; /* transferred */
+	sk = NULL;
+	r = 0;
+out:
+	sk_X509_pop_free(sk, X509_free);
+	return r;
+}
+
+/* ------------------------------------------------------------------ one verification */
+
+/* What the store callbacks saw during one CMS_verify. Lifetime: one inbound_verify call. */
+struct vstate {
+	struct crl_cache *crls;
+	int err;                /* first certificate error that stops verification */
+	bool crl_temp;          /* a CRL was needed and is not available yet */
+	char crl_why[160];
+	X509 *leaf;             /* up-referenced */
+};
+
+static int ex_index = -1;
+static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
+
+static void
+ex_init(void)
+{
+	ex_index = X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static struct vstate *
+state_of(const X509_STORE_CTX *ctx)
+{
+	return X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), ex_index);
+}
+
+static int
+verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct vstate *s = state_of(ctx);
+	int e = X509_STORE_CTX_get_error(ctx);
+
+	if (s == NULL)
+		return ok;
+	if (s->leaf == NULL && X509_STORE_CTX_get0_cert(ctx) != NULL &&
+	    X509_up_ref(X509_STORE_CTX_get0_cert(ctx)))
+		s->leaf = X509_STORE_CTX_get0_cert(ctx);
+	if (ok)
+		return 1;
+	switch (e) {
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		return 1;   /* no distribution point (unchecked) or lookup_crls noted why */
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+		if (!s->crl_temp)
+			snprintf(s->crl_why, sizeof(s->crl_why), "CRL unusable: %s",
+			    X509_verify_cert_error_string(e));
+		s->crl_temp = true;
+		return 1;
+	default:
+		if (s->err == 0)
+			s->err = e;
+		return 0;
+	}
+}
+
+static STACK_OF(X509_CRL) *
+lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
+{
+	struct vstate *s = state_of(ctx);
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	char urls[MAX_DP_URLS][1024], why[160] = "";
+	size_t n;
+	bool got = false;
+
+	(void)nm;
+	if (sk == NULL || s == NULL || s->crls == NULL || cur == NULL)
+		return sk;
+	n = crl_dp_urls(cur, urls, MAX_DP_URLS);
+	for (size_t i = 0; i < n; i++) {
+		X509_CRL *crl = NULL;
+
+		if (crl_cache_get(s->crls, urls[i], &crl, why, sizeof(why)) == CRL_READY) {
+			if (sk_X509_CRL_push(sk, crl))
+				got = true;
+			else
+				X509_CRL_free(crl);
+		}
+	}
+	if (n > 0 && !got) {
+		s->crl_temp = true;
+		snprintf(s->crl_why, sizeof(s->crl_why), "%s", why);
+	}
+	return sk;
+}
+
+void
+inbound_verdict_clear(struct inbound_verdict *v)
+{
+	X509_free(v->signer);
+	spool_free(v->content);
+	memset(v, 0, sizeof(*v));
+}
+
+static void
+describe(X509 *cert, const char *from, struct inbound_verdict *v)
+{
+	ASN1_INTEGER *ser = X509_get_serialNumber(cert);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(ser, NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	BIO *b = BIO_new(BIO_s_mem());
+	STACK_OF(OPENSSL_STRING) *emails;
+
+	if (hex != NULL && strlen(hex) < sizeof(v->serial))
+		snprintf(v->serial, sizeof(v->serial), "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	if (b != NULL && X509_NAME_print_ex(b, X509_get_issuer_name(cert), 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		int n = BIO_read(b, v->issuer, (int)sizeof(v->issuer) - 1);
+
+		v->issuer[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(b);
+	if (from != NULL && X509_check_email(cert, from, 0, 0) == 1) {
+		snprintf(v->identifier, sizeof(v->identifier), "%s", from);
+		return;
+	}
+	emails = X509_get1_email(cert);
+	if (sk_OPENSSL_STRING_num(emails) > 0 &&
+	    strlen(sk_OPENSSL_STRING_value(emails, 0)) < sizeof(v->identifier))
+		snprintf(v->identifier, sizeof(v->identifier), "%s",
+		    sk_OPENSSL_STRING_value(emails, 0));
+	X509_email_free(emails);
+}
+
+static void
+classify_cert_error(int e, struct inbound_verdict *v)
+{
+	switch (e) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		v->result = AUTHRES_NEUTRAL;
+		snprintf(v->reason, sizeof(v->reason),
+		    "signer certificate does not chain to a trusted root");
+		return;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "signer certificate expired");
+		return;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "signer certificate not yet valid");
+		return;
+	case X509_V_ERR_CERT_REVOKED:
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "signer certificate revoked");
+		return;
+	case X509_V_ERR_INVALID_PURPOSE:
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "signer certificate not for e-mail signing");
+		return;
+	default:
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "signer certificate: %s",
+		    X509_verify_cert_error_string(e));
+		return;
+	}
+}
+
+int
+inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509) *anchors,
+    struct crl_cache *crls, const struct smime_options *opt, time_t (*now)(void),
+    struct inbound_verdict *v)
+{
+	struct vstate s = { crls, 0, false, "", NULL };
+	struct smime_error err = { "" };
+	X509_STORE *store = NULL;
+	X509 *signer = NULL;
+	struct spool *content = NULL;
+	enum smime_status st;
+	int r = -1;
+
+	memset(v, 0, sizeof(*v));
+	pthread_once(&ex_once, ex_init);
+	if (ex_index < 0 || (store = X509_STORE_new()) == NULL)
+		goto out;
+	for (int i = 0; i < sk_X509_num(anchors); i++)
+		if (X509_STORE_add_cert(store, sk_X509_value(anchors, i)) != 1)
+			ERR_clear_error();  /* a duplicate anchor is fine */
+	if (!X509_STORE_set_ex_data(store, ex_index, &s))
+		goto out;
+	X509_STORE_set_verify_cb(store, verify_cb);
+	if (crls != NULL) {
+		X509_STORE_set_lookup_crls(store, lookup_crls);
+		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	}
+	if (now != NULL)
+		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), now());
+	st = smime_verify(msg, store, opt, &signer, &content, &err);
+	ERR_clear_error();
+	if (st == SMIME_ERROR)
+		goto out;
+	r = 0;
+	if (st == SMIME_SKIP) {
+		v->result = AUTHRES_NONE;
+		goto out;
+	}
+	v->signed_message = true;
+	if (s.leaf != NULL)
+		describe(s.leaf, from, v);
+	if (st == SMIME_FAIL) {
+		if (s.err != 0) {
+			classify_cert_error(s.err, v);
+		} else if (strncmp(err.text, "malformed", 9) == 0 ||
+		    strncmp(err.text, "not CMS", 7) == 0 || strncmp(err.text, "no signer", 9) == 0) {
+			v->result = AUTHRES_PERMERROR;
+			snprintf(v->reason, sizeof(v->reason), "%s", err.text);
+		} else {
+			v->result = AUTHRES_FAIL;
+			snprintf(v->reason, sizeof(v->reason),
+			    "signature does not verify (content altered)");
+		}
+		goto out;
+	}
+	describe(signer, from, v);
+	if (s.crl_temp) {
+		v->result = AUTHRES_TEMPERROR;
+		snprintf(v->reason, sizeof(v->reason), "revocation status unknown: %s", s.crl_why);
+		goto out;
+	}
+	if (from == NULL || X509_check_email(signer, from, 0, 0) != 1) {
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason),
+		    from == NULL ? "no single From: address to match the signer" :
+		    "signer certificate does not name the From: address");
+		goto out;
+	}
+	v->result = AUTHRES_PASS;
+	v->signer = signer; /* transferred */
+	signer = NULL;
+	v->content = content; /* transferred */
+	content = NULL;
+out:
+	if (r != 0)
+		memset(v, 0, sizeof(*v));
+	X509_free(s.leaf);
+	X509_free(signer);
+	spool_free(content);
+	X509_STORE_free(store);
+	return r;
+}

@@ -1,0 +1,473 @@
+/*
+ * enrol: the enrolment flows (see enrol.h): a challenge for an unenrolled sender, the reply
+ * that answers it, and the issuance that follows a validation (CAA, profile, ca_issue, the
+ * confirmation mail). Owns nothing beyond each call: tokens and mail buffers are wiped and
+ * freed before returning. Context, status and CLI commands live in enrol_admin.c.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "policy/caa.h"
+#include "policy/challenge_mail.h"
+#include "policy/enrol_int.h"
+#include "policy/sendmail.h"
+#include "policy/spf.h"
+#include "policy/token.h"
+
+/* The user-facing answers: what to do, nothing about which check failed. */
+static const char answer_refused[] =
+    "Your reply could not be accepted. Reply from your own mailbox, logged in with your own "
+    "account, to the most recent enrolment mail without changing its subject. If that mail "
+    "is more than a day old, send any mail to receive a new one.";
+static const char answer_blocked[] =
+    "Your address was confirmed, but a certificate cannot be issued for it at the moment. "
+    "Please contact your administrator.";
+static const char answer_tempfail[] =
+    "A temporary problem prevented processing your reply. Please reply again later.";
+
+#define PURGE_INTERVAL 600
+
+static const char *
+v(const char *value, char *buf, size_t cap)
+{
+	return as_log_value(value != NULL ? value : "", buf, cap);
+}
+
+static enum enrol_action
+unenrolled_action(const struct enrol_ctx *ctx)
+{
+	switch (ctx->p.unenrolled_action) {
+	case AS_UNENROLLED_TEMPFAIL: return ENROL_ACT_TEMPFAIL;
+	case AS_UNENROLLED_REJECT: return ENROL_ACT_REJECT;
+	default: return ENROL_ACT_PASS;
+	}
+}
+
+static void
+maybe_purge(struct enrol_ctx *ctx, time_t now)
+{
+	long long last = __atomic_load_n(&ctx->last_purge, __ATOMIC_RELAXED);
+	size_t n = 0;
+
+	if ((long long)now - last < PURGE_INTERVAL ||
+	    !__atomic_compare_exchange_n(&ctx->last_purge, &last, (long long)now, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (as_estore_purge(ctx->es, now, &n) != AS_ES_OK)
+		as_log(AS_LEVEL_WARNING, NULL, "event=enrol-purge result=error");
+	else if (n > 0)
+		as_log(AS_LEVEL_INFO, NULL, "event=enrol-purge purged=%zu", n);
+}
+
+int
+enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *actor,
+    time_t now, struct enrol_decision *out)
+{
+	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
+	struct as_challenge c;
+	struct as_challenge_mail m;
+	enum as_rl_verdict verdict = AS_RL_OK;
+	char tok[AS_TOKEN_LEN + 1], err[512], b1[300], b2[300];
+	char *msg = NULL;
+	size_t len = 0;
+	time_t retry_at = 0;
+	int r = -1, k;
+
+	out->event = ENROL_EV_ERROR;
+	maybe_purge(ctx, now);
+	if (as_estore_challenge_open(ctx->es, mailbox, now, &c) == AS_ES_OK) {
+		memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+		out->event = ENROL_EV_CHALLENGE_OPEN;
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	if (as_token_new(tok, sizeof(tok), c.hash) < 0 || as_token_id(c.hash, c.id) < 0) {
+		as_log_ssl(AS_LEVEL_ERR, NULL, "event=enrol-challenge result=error reason=csprng");
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	m.enrol_address = ctx->p.enrol_address;
+	m.mailbox = mailbox;
+	m.token = tok;
+	m.subject_prefix = ctx->p.challenge_subject_prefix;
+	m.template_text = ctx->template_text;
+	m.now = now;
+	m.expires = now + (time_t)ctx->p.challenge_lifetime;
+	if (as_challenge_mail_build(&m, &msg, &len, c.message_id, sizeof(c.message_id), err,
+	    sizeof(err)) < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=enrol-challenge mailbox=%s result=error reason=%s",
+		    v(mailbox, b1, sizeof(b1)), v(err, b2, sizeof(b2)));
+		goto out;
+	}
+	snprintf(c.mailbox, sizeof(c.mailbox), "%s", mailbox);
+	c.created = now;
+	c.expires = m.expires;
+	k = as_estore_challenge_create(ctx->es, &c, &ctx->p.limits, now, &verdict, &retry_at);
+	if (k == AS_ES_EXISTS) {
+		out->event = ENROL_EV_CHALLENGE_OPEN;
+		r = 0;
+		goto out;
+	}
+	if (k == AS_ES_LIMITED) {
+		out->event = ENROL_EV_RATE_LIMITED;
+		enrol_audit(ctx, "enrol-challenge", actor, "mailbox=%s result=rate-limited limit=%s "
+		    "retry_at=%lld", v(mailbox, b1, sizeof(b1)), as_rl_verdict_name(verdict),
+		    (long long)retry_at);
+		r = 0;
+		goto out;
+	}
+	if (k != AS_ES_OK)
+		goto out;
+	memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+	if (as_sendmail_inject(ctx->p.sendmail_command, extra, msg, len,
+	    ctx->p.sendmail_timeout_ms > 0 ? ctx->p.sendmail_timeout_ms : ENROL_SENDMAIL_TIMEOUT_MS,
+	    err, sizeof(err)) < 0) {
+		/* Not sent: no challenge stays open (the send time still counts for the limits). */
+		as_estore_challenge_cancel(ctx->es, mailbox, NULL);
+		enrol_audit(ctx, "enrol-challenge", actor, "mailbox=%s challenge=%s result=error "
+		    "reason=%s", v(mailbox, b1, sizeof(b1)), c.id, v(err, b2, sizeof(b2)));
+		goto out;
+	}
+	enrol_audit(ctx, "enrol-challenge", actor, "mailbox=%s challenge=%s result=sent "
+	    "message_id=%s expires=%lld", v(mailbox, b1, sizeof(b1)), c.id,
+	    v(c.message_id, b2, sizeof(b2)), (long long)c.expires);
+	out->event = ENROL_EV_CHALLENGE_SENT;
+	r = 0;
+out:
+	as_wipe(tok, sizeof(tok));
+	if (msg != NULL) {
+		as_wipe(msg, len);
+		free(msg);
+	}
+	return r;
+}
+
+/* CAA for the mailbox's domain (unless caa_check is off). True when issuance may go on. */
+static bool
+caa_step(struct enrol_ctx *ctx, const char *mailbox, const char *actor, time_t now,
+    struct as_caa_result *res)
+{
+	struct as_caa_params p = { .resolver = ctx->p.dns_resolver,
+		.trust_anchor_file = ctx->p.dns_trust_anchor_file, .ca_domain = ctx->p.ca_domain,
+		.now = now };
+	char b1[300], b2[1400];
+
+	memset(res, 0, sizeof(*res));
+	if (!ctx->p.caa_check) {
+		res->outcome = AS_CAA_ALLOWED;
+		snprintf(res->evidence, sizeof(res->evidence), "caa_check off");
+		return true;
+	}
+	as_caa_check(&p, strrchr(mailbox, '@') + 1, res);
+	enrol_audit(ctx, "enrol-caa", actor, "mailbox=%s result=%s evidence=%s",
+	    v(mailbox, b1, sizeof(b1)), as_caa_outcome_name(res->outcome),
+	    v(res->evidence, b2, sizeof(b2)));
+	return as_caa_permits(res->outcome);
+}
+
+static enum ca_profile
+ca_profile_of(int p)
+{
+	return p == AS_PROFILE_SPONSOR ? CA_PROFILE_SPONSOR :
+	    p == AS_PROFILE_ORGANIZATION ? CA_PROFILE_ORGANIZATION : CA_PROFILE_MAILBOX;
+}
+
+static enum ca_key_type
+ca_key_of(int k)
+{
+	switch (k) {
+	case AS_KEY_EC_P384: return CA_KEY_EC_P384;
+	case AS_KEY_RSA2048: return CA_KEY_RSA2048;
+	case AS_KEY_RSA3072: return CA_KEY_RSA3072;
+	case AS_KEY_RSA4096: return CA_KEY_RSA4096;
+	default: return CA_KEY_EC_P256;
+	}
+}
+
+/*
+ * Issue on a recorded validation and mail the confirmation. Returns 0 (issued; *sent says
+ * whether the confirmation went out), 1 (blocked: no sponsor entry for a sponsor profile),
+ * or -1 (internal failure).
+ */
+static int
+issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id,
+    const char *in_reply_to, const char *actor, time_t now, char serial[41], bool *sent)
+{
+	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
+	const struct as_sponsor_entry *se = NULL;
+	struct ca_issue_request req;
+	struct ca_issued is;
+	struct ca_error cerr;
+	struct as_confirm_mail cm;
+	char err[512], b1[300], b2[600], msgid[AS_MAIL_MSGID_MAX];
+	char *msg = NULL;
+	size_t len = 0;
+	int k;
+
+	*sent = false;
+	memset(&req, 0, sizeof(req));
+	memset(&is, 0, sizeof(is));
+	req.mailbox = mailbox;
+	req.profile = ca_profile_of(ctx->p.profile);
+	req.generation = ctx->p.generation == AS_GEN_MULTIPURPOSE ? CA_GEN_MULTIPURPOSE :
+	    CA_GEN_STRICT;
+	req.key_type = ca_key_of(ctx->p.key_type);
+	req.validity_seconds = ctx->p.cert_validity;
+	req.validation_ref = validation_id;
+	req.actor = actor;
+	if (req.profile == CA_PROFILE_SPONSOR) {
+		se = ctx->sponsors != NULL ? as_sponsor_lookup(ctx->sponsors, mailbox) : NULL;
+		if (se == NULL) {
+			enrol_audit(ctx, "enrol-issue", actor, "mailbox=%s validation=%s result=blocked "
+			    "reason=no-sponsor-entry", v(mailbox, b1, sizeof(b1)), validation_id);
+			return 1;
+		}
+		req.given_name = se->given_name;
+		req.surname = se->surname;
+	}
+	if ((k = ca_issue(ctx->p.ca, &req, &is, &cerr)) != CA_OK) {
+		enrol_audit(ctx, "enrol-issue", actor, "mailbox=%s validation=%s result=error "
+		    "reason=%s", v(mailbox, b1, sizeof(b1)), validation_id,
+		    v(cerr.text, b2, sizeof(b2)));
+		return -1;
+	}
+	snprintf(serial, 41, "%s", is.serial_hex);
+	enrol_audit(ctx, "enrol-issue", actor, "mailbox=%s validation=%s result=issued serial=%s "
+	    "profile=%s", v(mailbox, b1, sizeof(b1)), validation_id, is.serial_hex,
+	    ca_profile_name(req.profile));
+	memset(&cm, 0, sizeof(cm));
+	cm.enrol_address = ctx->p.enrol_address;
+	cm.mailbox = mailbox;
+	cm.in_reply_to = in_reply_to != NULL && in_reply_to[0] != '\0' ? in_reply_to : NULL;
+	cm.cert = is.cert;
+	cm.chain = is.chain;
+	cm.now = now;
+	if (as_confirm_mail_build(&cm, &msg, &len, msgid, sizeof(msgid), err, sizeof(err)) == 0 &&
+	    as_sendmail_inject(ctx->p.sendmail_command, extra, msg, len,
+	    ctx->p.sendmail_timeout_ms > 0 ? ctx->p.sendmail_timeout_ms : ENROL_SENDMAIL_TIMEOUT_MS,
+	    err, sizeof(err)) == 0)
+		*sent = true;
+	enrol_audit(ctx, "enrol-confirm", actor, "mailbox=%s serial=%s result=%s%s%s",
+	    v(mailbox, b1, sizeof(b1)), is.serial_hex, *sent ? "sent" : "error",
+	    *sent ? "" : " reason=", *sent ? "" : v(err, b2, sizeof(b2)));
+	free(msg);
+	ca_issued_free(&is);
+	return 0;
+}
+
+static void
+new_validation_id(char id[17])
+{
+	unsigned char raw[8];
+	int i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));   /* an id, not a secret: a fixed value still works */
+	for (i = 0; i < 8; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+}
+
+/* The shared body of enrol_unenrolled_sender and enrol_renew. */
+static int
+sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, time_t now, bool renew,
+    struct enrol_decision *out)
+{
+	struct as_validation val;
+	struct as_caa_result caa;
+	char mailbox[AS_ES_MAILBOX_MAX + 1];
+	const char *actor = enrol_actor(ctx);
+	bool sent;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	out->action = ENROL_ACT_PASS;
+	out->event = ENROL_EV_NOT_ELIGIBLE;
+	if (ctx == NULL || mailbox_in == NULL || enrol_mailbox_norm(mailbox_in, mailbox,
+	    sizeof(mailbox)) < 0 || !enrol_eligible(ctx, mailbox))
+		return 0;
+	if (enrol_validation_reusable(ctx, mailbox, now, NULL) &&
+	    as_estore_validation_get(ctx->es, mailbox, &val) == AS_ES_OK) {
+		/* BR 4.2.1: a validation may be reused for a while; CAA is checked every time. */
+		if (!caa_step(ctx, mailbox, actor, now, &caa)) {
+			out->event = ENROL_EV_BLOCKED;
+			return 0;
+		}
+		k = issue_step(ctx, mailbox, val.id, NULL, actor, now, out->serial_hex, &sent);
+		if (k == 0) {
+			out->event = ENROL_EV_ISSUED;
+			return 0;
+		}
+		if (k == 1) {
+			out->event = ENROL_EV_BLOCKED;
+			return 0;
+		}
+		goto fail;
+	}
+	if (enrol_send_challenge(ctx, mailbox, actor, now, out) < 0)
+		goto fail;
+	out->action = renew ? ENROL_ACT_PASS : unenrolled_action(ctx);
+	return 0;
+fail:
+	out->event = ENROL_EV_ERROR;
+	out->action = renew ? ENROL_ACT_PASS : ENROL_ACT_TEMPFAIL;
+	return -1;
+}
+
+int
+enrol_unenrolled_sender(struct enrol_ctx *ctx, const char *mailbox, time_t now,
+    struct enrol_decision *out)
+{
+	return sender_flow(ctx, mailbox, now, false, out);
+}
+
+int
+enrol_renew(struct enrol_ctx *ctx, const char *mailbox, time_t now, struct enrol_decision *out)
+{
+	return sender_flow(ctx, mailbox, now, true, out);
+}
+
+/* Is the session entitled to speak for `mailbox`? Sets *why (audit) and the SPF result. */
+static bool
+session_ok(struct enrol_ctx *ctx, const struct enrol_reply_facts *f, const char **why,
+    enum as_spf_result *spf)
+{
+	char err[256];
+
+	*spf = AS_SPF_NONE;
+	if (f->sasl_login != NULL && f->sasl_login[0] != '\0') {
+		*why = f->login_may_use ? "" : "login-may-not-use-mailbox";
+		return f->login_may_use;
+	}
+	if (!ctx->p.allow_internal_unauthenticated || !f->client_internal) {
+		*why = "unauthenticated";
+		return false;
+	}
+	if (!ctx->p.spf_check) {
+		*why = "";
+		return true;
+	}
+	as_spf_check(ctx->p.dns_resolver, f->client_ip, f->helo, f->envelope_sender, spf, err,
+	    sizeof(err));
+	*why = *spf == AS_SPF_PASS ? "" : "spf-not-pass";
+	return *spf == AS_SPF_PASS;
+}
+
+int
+enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
+    const struct as_reply_tokens *reply, time_t now, struct enrol_reply_result *out)
+{
+	char from[AS_ES_MAILBOX_MAX + 1], env[AS_ES_MAILBOX_MAX + 1], tok[AS_TOKEN_LEN + 1];
+	char b1[300], b2[300], b3[300], b4[300], b5[1400];
+	const char *actor, *why = "";
+	struct as_challenge c;
+	struct as_caa_result caa;
+	struct as_validation val;
+	enum as_spf_result spf = AS_SPF_NONE;
+	enum as_reply_verdict rv;
+	bool sent = false;
+	int k;
+
+	if (out == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->status = ENROL_REPLY_TEMPFAIL;
+	snprintf(out->answer, sizeof(out->answer), "%s", answer_tempfail);
+	if (ctx == NULL || f == NULL || reply == NULL)
+		return -1;
+	actor = enrol_actor(ctx);
+	out->status = ENROL_REPLY_REFUSED;
+	snprintf(out->answer, sizeof(out->answer), "%s", answer_refused);
+	memset(tok, 0, sizeof(tok));
+	/* 1. The sender: From: and envelope sender are the same, eligible mailbox. */
+	if (f->from_mailbox == NULL || f->envelope_sender == NULL ||
+	    enrol_mailbox_norm(f->from_mailbox, from, sizeof(from)) < 0 ||
+	    enrol_mailbox_norm(f->envelope_sender, env, sizeof(env)) < 0 || strcmp(from, env) != 0) {
+		why = "from-differs-from-envelope";
+		snprintf(from, sizeof(from), "%s", f->from_mailbox != NULL ? f->from_mailbox : "");
+		goto refused;
+	}
+	if (!enrol_eligible(ctx, from)) {
+		why = "not-eligible";
+		goto refused;
+	}
+	/* 2. The session: an authenticated login that may use it, or internal + SPF pass. */
+	if (!session_ok(ctx, f, &why, &spf))
+		goto refused;
+	/* 3. One token: the subject, body and response block must not disagree. */
+	rv = as_reply_pick(reply, tok);
+	if (rv != AS_REPLY_ONE) {
+		why = rv == AS_REPLY_NONE ? "no-token" : "conflicting-tokens";
+		goto refused;
+	}
+	/* 4. The open challenge of that mailbox, single use, in one transaction. */
+	k = as_estore_challenge_redeem(ctx->es, from, tok, strlen(tok), reply->in_reply_to, now,
+	    &c);
+	as_wipe(tok, sizeof(tok));
+	if (k == AS_ES_ERR)
+		goto tempfail;
+	if (k != AS_ES_OK) {
+		why = k == AS_ES_MISMATCH ? "token-or-in-reply-to-mismatch" :
+		    "no-open-challenge";
+		goto refused;
+	}
+	memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+	enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s challenge=%s result=accepted "
+	    "login=%s client_ip=%s spf=%s reply_message_id=%s", v(from, b1, sizeof(b1)), c.id,
+	    v(f->sasl_login, b2, sizeof(b2)), v(f->client_ip, b3, sizeof(b3)),
+	    as_spf_result_name(spf), v(reply->message_id, b4, sizeof(b4)));
+	/* 5. CAA, then the validation record, then issuance. */
+	if (!caa_step(ctx, from, actor, now, &caa)) {
+		out->status = ENROL_REPLY_BLOCKED;
+		snprintf(out->answer, sizeof(out->answer), "%s", answer_blocked);
+		return 0;
+	}
+	memset(&val, 0, sizeof(val));
+	new_validation_id(val.id);
+	snprintf(val.method, sizeof(val.method), "%s", ENROL_METHOD);
+	snprintf(val.br_version, sizeof(val.br_version), "%s", ENROL_BR_VERSION);
+	val.time = now;
+	snprintf(val.evidence, sizeof(val.evidence), "challenge=%s reply_message_id=%s login=%s "
+	    "client_ip=%s spf=%s caa=%s caa_evidence=%s", c.id,
+	    v(reply->message_id, b1, sizeof(b1)), v(f->sasl_login, b2, sizeof(b2)),
+	    v(f->client_ip, b3, sizeof(b3)), as_spf_result_name(spf),
+	    as_caa_outcome_name(caa.outcome), v(caa.evidence, b5, sizeof(b5)));
+	if (as_estore_validation_put(ctx->es, from, &val) != AS_ES_OK)
+		goto tempfail;
+	enrol_audit(ctx, "enrol-validation", actor, "mailbox=%s validation=%s method=%s br=%s %s",
+	    v(from, b1, sizeof(b1)), val.id, val.method, val.br_version, val.evidence);
+	k = issue_step(ctx, from, val.id, reply->message_id, actor, now, out->serial_hex, &sent);
+	if (k < 0)
+		goto tempfail;
+	if (k == 1) {
+		out->status = ENROL_REPLY_BLOCKED;
+		snprintf(out->answer, sizeof(out->answer), "%s", answer_blocked);
+		return 0;
+	}
+	out->status = ENROL_REPLY_ISSUED;
+	out->confirmation_sent = sent;
+	out->answer[0] = '\0';
+	return 0;
+refused:
+	as_wipe(tok, sizeof(tok));
+	enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s result=refused reason=%s login=%s "
+	    "client_ip=%s reply_message_id=%s", v(from, b1, sizeof(b1)), why,
+	    v(f->sasl_login, b2, sizeof(b2)), v(f->client_ip, b3, sizeof(b3)),
+	    v(reply->message_id, b4, sizeof(b4)));
+	as_log(AS_LEVEL_NOTICE, f->qid, "event=enrol-reply result=refused mailbox=%s reason=%s",
+	    b1, why);
+	return 0;
+tempfail:
+	out->status = ENROL_REPLY_TEMPFAIL;
+	snprintf(out->answer, sizeof(out->answer), "%s", answer_tempfail);
+	enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s result=tempfail",
+	    v(from, b1, sizeof(b1)));
+	return 0;
+}

@@ -1,0 +1,368 @@
+/*
+ * enrol_admin: the enrolment context (settings from the config, the databases, template and
+ * sponsor table), who may enrol, audit records, renewal, and the `autosmimectl enrol`
+ * commands. Owns the struct enrol_ctx and what it loaded; the mail flows are in enrol.c.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+#include "policy/challenge_mail.h"
+#include "policy/enrol_int.h"
+
+const char *
+enrol_event_name(enum enrol_event e)
+{
+	switch (e) {
+	case ENROL_EV_NOT_ELIGIBLE: return "not-eligible";
+	case ENROL_EV_CHALLENGE_SENT: return "challenge-sent";
+	case ENROL_EV_CHALLENGE_OPEN: return "challenge-open";
+	case ENROL_EV_RATE_LIMITED: return "rate-limited";
+	case ENROL_EV_ISSUED: return "issued";
+	case ENROL_EV_BLOCKED: return "blocked";
+	case ENROL_EV_ERROR: return "error";
+	}
+	return "?";
+}
+
+const char *
+enrol_reply_status_name(enum enrol_reply_status s)
+{
+	switch (s) {
+	case ENROL_REPLY_ISSUED: return "issued";
+	case ENROL_REPLY_REFUSED: return "refused";
+	case ENROL_REPLY_BLOCKED: return "blocked";
+	case ENROL_REPLY_TEMPFAIL: return "tempfail";
+	}
+	return "?";
+}
+
+void
+enrol_params_from_conf(struct enrol_params *p, const struct as_conf *c)
+{
+	memset(p, 0, sizeof(*p));
+	p->enrol_address = c->enrol_address;
+	p->local_domains = &c->local_domains;
+	p->enrol_domains = &c->enrol_domains;
+	p->enrol_exclude = &c->enrol_exclude;
+	p->unenrolled_action = c->unenrolled_action;
+	p->challenge_lifetime = c->challenge_lifetime;
+	p->limits.mailbox_hour = c->challenge_limit_hour;
+	p->limits.mailbox_day = c->challenge_limit_day;
+	p->limits.global_hour = c->challenge_limit_global_hour;
+	p->challenge_subject_prefix = c->challenge_subject_prefix;
+	p->challenge_template_file = c->challenge_template_file;
+	p->validation_reuse = c->validation_reuse;
+	p->renew_before = c->renew_before;
+	p->sendmail_command = c->sendmail_command;
+	p->profile = c->profile;
+	p->generation = c->generation;
+	p->key_type = c->key_type;
+	p->cert_validity = c->cert_validity;
+	p->sponsor_map_file = c->sponsor_map_file;
+	p->dns_resolver = c->dns_resolver;
+	p->dns_trust_anchor_file = c->dns_trust_anchor_file;
+	p->ca_domain = c->ca_domain;
+	p->caa_check = c->caa_check;
+	p->spf_check = c->spf_check;
+	p->allow_internal_unauthenticated = c->allow_internal_unauthenticated;
+}
+
+const char *
+enrol_actor(const struct enrol_ctx *ctx)
+{
+	return ctx->p.actor != NULL && ctx->p.actor[0] != '\0' ? ctx->p.actor : "enrol";
+}
+
+int
+enrol_open(const struct enrol_params *p, struct enrol_ctx **out, char *err, size_t errcap)
+{
+	struct enrol_ctx *ctx = NULL;
+	struct as_sponsor_error serr;
+	int r = -1;
+
+	*out = NULL;
+	if (p == NULL || p->ca == NULL || p->store == NULL || p->enrol_address == NULL ||
+	    strchr(p->enrol_address, '@') == NULL || p->sendmail_command == NULL ||
+	    p->local_domains == NULL) {
+		snprintf(err, errcap, "enrolment needs the CA, its store, enrol_address, "
+		    "local_domains and sendmail_command");
+		return -1;
+	}
+	if (p->challenge_lifetime <= 0 || p->challenge_lifetime > 86400) {
+		snprintf(err, errcap, "challenge_lifetime must be within 24 hours (S/MIME BR)");
+		return -1;
+	}
+	if (p->caa_check && (p->ca_domain == NULL || p->ca_domain[0] == '\0')) {
+		snprintf(err, errcap, "caa_check needs ca_domain");
+		return -1;
+	}
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		snprintf(err, errcap, "out of memory");
+		return -1;
+	}
+	ctx->p = *p;
+	if (as_estore_open(p->store, &ctx->es, err, errcap) < 0)
+		goto out;
+	if (p->challenge_template_file != NULL && p->challenge_template_file[0] != '\0' &&
+	    as_mail_template_load(p->challenge_template_file, &ctx->template_text, err,
+	    errcap) < 0)
+		goto out;
+	if (p->sponsor_map_file != NULL && p->sponsor_map_file[0] != '\0' &&
+	    as_sponsor_load(p->sponsor_map_file, &ctx->sponsors, &serr) < 0) {
+		snprintf(err, errcap, "%s", serr.text);
+		goto out;
+	}
+	*out = ctx; /* transferred */
+	ctx = NULL;
+	r = 0;
+out:
+	enrol_close(ctx);
+	return r;
+}
+
+void
+enrol_close(struct enrol_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	as_estore_close(ctx->es);
+	free(ctx->template_text);
+	as_sponsor_free(ctx->sponsors);
+	free(ctx);
+}
+
+int
+enrol_mailbox_norm(const char *in, char *out, size_t cap)
+{
+	struct ca_error cerr;
+	const char *at;
+	size_t n, i;
+
+	if (in == NULL || (n = strlen(in)) == 0 || n > AS_ES_MAILBOX_MAX || n >= cap ||
+	    (at = strrchr(in, '@')) == NULL || at == in || at[1] == '\0')
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)in[i] <= 0x20 || in[i] == 0x7f)
+			return -1;
+	memcpy(out, in, n + 1);
+	for (i = (size_t)(at - in) + 1; i < n; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return ca_mailbox_check(out, &cerr) == CA_OK ? 0 : -1;
+}
+
+/* Does the list hold the mailbox, its domain or "@domain"? */
+static bool
+list_has_mailbox(const struct as_conf_list *l, const char *mailbox)
+{
+	const char *dom = strrchr(mailbox, '@');
+
+	if (l == NULL || dom == NULL)
+		return false;
+	return as_conf_list_has(l, mailbox) || as_conf_list_has(l, dom) ||
+	    as_conf_list_has(l, dom + 1);
+}
+
+bool
+enrol_eligible(const struct enrol_ctx *ctx, const char *mailbox)
+{
+	const char *dom = strrchr(mailbox, '@');
+
+	if (dom == NULL || !as_conf_list_has(ctx->p.local_domains, dom + 1))
+		return false;
+	if (strcasecmp(mailbox, ctx->p.enrol_address) == 0)
+		return false;
+	if (ctx->p.enrol_domains != NULL && ctx->p.enrol_domains->count > 0 &&
+	    !as_conf_list_has(ctx->p.enrol_domains, dom + 1))
+		return false;
+	return !list_has_mailbox(ctx->p.enrol_exclude, mailbox);
+}
+
+void
+enrol_audit(struct enrol_ctx *ctx, const char *event, const char *actor, const char *fmt, ...)
+{
+	char fields[4096];
+	struct ca_error err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fields, sizeof(fields), fmt, ap);
+	va_end(ap);
+	as_log(AS_LEVEL_INFO, NULL, "event=%s %s", event, fields);
+	if (ca_audit(ctx->p.ca, event, actor, fields, &err) != CA_OK)
+		as_log(AS_LEVEL_ERR, NULL, "event=audit-failed what=%s", event);
+}
+
+bool
+enrol_validation_reusable(struct enrol_ctx *ctx, const char *mailbox, time_t now,
+    long long *age_out)
+{
+	struct as_validation val;
+	char mb[AS_ES_MAILBOX_MAX + 1];
+	long long age;
+
+	if (ctx == NULL || enrol_mailbox_norm(mailbox, mb, sizeof(mb)) < 0 ||
+	    as_estore_validation_get(ctx->es, mb, &val) != AS_ES_OK)
+		return false;
+	age = (long long)now - (long long)val.time;
+	if (age_out != NULL)
+		*age_out = age;
+	return age >= 0 && age < ctx->p.validation_reuse;
+}
+
+struct newest {
+	char serial[41];
+	time_t not_after;
+	bool found;
+};
+
+static int
+newest_cb(const struct ca_cert_info *info, void *arg)
+{
+	struct newest *n = arg;
+
+	if (info->status == CA_STATUS_VALID && (!n->found || info->not_after > n->not_after)) {
+		snprintf(n->serial, sizeof(n->serial), "%s", info->serial_hex);
+		n->not_after = info->not_after;
+		n->found = true;
+	}
+	return 0;
+}
+
+int
+enrol_newest_cert(struct enrol_ctx *ctx, const char *mailbox, char serial[41],
+    time_t *not_after)
+{
+	struct ca_cert_filter f = { .mailbox = mailbox, .status = CA_STATUS_VALID };
+	struct newest n;
+	struct ca_error err;
+	int k;
+
+	memset(&n, 0, sizeof(n));
+	k = ca_cert_foreach(ctx->p.ca, &f, newest_cb, &n, &err);
+	if (k != CA_OK && k != CA_NOTFOUND)
+		return -1;
+	if (!n.found)
+		return 1;
+	if (serial != NULL)
+		memcpy(serial, n.serial, 41);
+	if (not_after != NULL)
+		*not_after = n.not_after;
+	return 0;
+}
+
+int
+enrol_renewal_due(struct enrol_ctx *ctx, const char *mailbox, time_t now, bool *due,
+    time_t *not_after)
+{
+	char mb[AS_ES_MAILBOX_MAX + 1];
+	time_t na = 0;
+	int k;
+
+	*due = false;
+	if (ctx == NULL || enrol_mailbox_norm(mailbox, mb, sizeof(mb)) < 0)
+		return -1;
+	if ((k = enrol_newest_cert(ctx, mb, NULL, &na)) < 0)
+		return -1;
+	if (not_after != NULL)
+		*not_after = na;
+	*due = k == 0 && (long long)na - ctx->p.renew_before <= (long long)now;
+	return 0;
+}
+
+int
+enrol_status(struct enrol_ctx *ctx, const char *mailbox, time_t now, struct enrol_status *out,
+    char *err, size_t errcap)
+{
+	char mb[AS_ES_MAILBOX_MAX + 1];
+	struct as_challenge c;
+	struct as_validation val;
+	long long age = 0;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	if (ctx == NULL || enrol_mailbox_norm(mailbox, mb, sizeof(mb)) < 0) {
+		snprintf(err, errcap, "not a mailbox");
+		return -1;
+	}
+	out->eligible = enrol_eligible(ctx, mb);
+	if ((k = as_estore_challenge_open(ctx->es, mb, now, &c)) == AS_ES_OK) {
+		out->challenge_open = true;
+		memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+		out->challenge_created = c.created;
+		out->challenge_expires = c.expires;
+	} else if (k == AS_ES_ERR) {
+		snprintf(err, errcap, "store error");
+		return -1;
+	}
+	if ((k = as_estore_validation_get(ctx->es, mb, &val)) == AS_ES_OK) {
+		out->validated = true;
+		memcpy(out->validation_id, val.id, sizeof(out->validation_id));
+		out->validation_time = val.time;
+		snprintf(out->validation_evidence, sizeof(out->validation_evidence), "%s",
+		    val.evidence);
+		out->validation_reusable = enrol_validation_reusable(ctx, mb, now, &age);
+	} else if (k == AS_ES_ERR) {
+		snprintf(err, errcap, "store error");
+		return -1;
+	}
+	if ((k = enrol_newest_cert(ctx, mb, out->serial_hex, &out->not_after)) < 0) {
+		snprintf(err, errcap, "CA store error");
+		return -1;
+	}
+	out->certified = k == 0;
+	out->renewal_due = out->certified &&
+	    (long long)out->not_after - ctx->p.renew_before <= (long long)now;
+	return 0;
+}
+
+int
+enrol_start(struct enrol_ctx *ctx, const char *mailbox, const char *actor, time_t now,
+    struct enrol_decision *out, char *err, size_t errcap)
+{
+	char mb[AS_ES_MAILBOX_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	out->event = ENROL_EV_NOT_ELIGIBLE;
+	if (ctx == NULL || enrol_mailbox_norm(mailbox, mb, sizeof(mb)) < 0) {
+		snprintf(err, errcap, "not a mailbox");
+		return -1;
+	}
+	if (!enrol_eligible(ctx, mb))
+		return 0;
+	if (enrol_send_challenge(ctx, mb, actor != NULL ? actor : enrol_actor(ctx), now, out) < 0) {
+		snprintf(err, errcap, "the challenge could not be sent (see the log)");
+		return -1;
+	}
+	return 0;
+}
+
+int
+enrol_cancel(struct enrol_ctx *ctx, const char *mailbox, const char *actor, char *err,
+    size_t errcap)
+{
+	char mb[AS_ES_MAILBOX_MAX + 1], b1[300];
+	struct as_challenge c;
+	int k;
+
+	if (ctx == NULL || enrol_mailbox_norm(mailbox, mb, sizeof(mb)) < 0) {
+		snprintf(err, errcap, "not a mailbox");
+		return -1;
+	}
+	k = as_estore_challenge_cancel(ctx->es, mb, &c);
+	if (k == AS_ES_ERR) {
+		snprintf(err, errcap, "store error");
+		return -1;
+	}
+	if (k == AS_ES_NOTFOUND)
+		return 1;
+	enrol_audit(ctx, "enrol-cancel", actor != NULL ? actor : enrol_actor(ctx),
+	    "mailbox=%s challenge=%s", as_log_value(mb, b1, sizeof(b1)), c.id);
+	return 0;
+}

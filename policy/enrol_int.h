@@ -1,0 +1,42 @@
+/*
+ * enrol_int: what enrol.c (the mail flows) and enrol_admin.c (open/close, status, CLI
+ * commands, renewal) share; nobody outside policy/enrol*.c includes it.
+ */
+#ifndef AUTOSMIME_POLICY_ENROL_INT_H
+#define AUTOSMIME_POLICY_ENROL_INT_H
+
+#include "policy/enrol.h"
+#include "policy/enrol_store.h"
+#include "policy/sponsor.h"
+
+/* Per process; see enrol.h. `last_purge` is touched atomically. */
+struct enrol_ctx {
+	struct enrol_params p;              /* strings borrowed from the caller's config */
+	struct as_estore *es;
+	char *template_text;                /* NULL: the built-in text */
+	struct as_sponsor_table *sponsors;  /* NULL: no table */
+	long long last_purge;
+};
+
+/* "Local@Example.ORG" -> "Local@example.org"; refuses what ca_mailbox_check refuses.
+ * Returns 0 or -1. */
+int enrol_mailbox_norm(const char *in, char *out, size_t cap);
+
+/* May this (normalised) mailbox enrol? local_domains, enrol_domains, enrol_exclude. */
+bool enrol_eligible(const struct enrol_ctx *ctx, const char *mailbox);
+
+/* One audit record; fields are printf-formatted key=value text. Failures are logged. */
+void enrol_audit(struct enrol_ctx *ctx, const char *event, const char *actor, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+/* Send a challenge to a normalised, eligible mailbox (see enrol_start). */
+int enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *actor,
+    time_t now, struct enrol_decision *out);
+
+/* The newest valid certificate of a mailbox: 0 (found), 1 (none), -1 (error). */
+int enrol_newest_cert(struct enrol_ctx *ctx, const char *mailbox, char serial[41],
+    time_t *not_after);
+
+const char *enrol_actor(const struct enrol_ctx *ctx);
+
+#endif

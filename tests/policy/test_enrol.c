@@ -1,0 +1,951 @@
+/*
+ * test_enrol: the enrolment API end to end with real parts: a CA created in a temporary
+ * directory (ca_open + ca_init, Berkeley DB on disk), the enrolment databases in the same
+ * environment, and a sendmail-compatible capture script (capture-sendmail.sh) that keeps every
+ * injected mail. A new mailbox gets a challenge mail; a reply built from that mail (quoted, as a
+ * mail client would) issues a certificate and a confirmation mail. Then the attack table of
+ * issue 5, each refused with nothing issued, the same answer text, an audit record, and no
+ * token anywhere in the audit log. With DNS_RESOLVER set (enrol_dns.sh) the CAA step runs
+ * against the harness DNS too.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "ca/ca.h"
+#include "ca/store.h"
+#include "common/log.h"
+#include "policy/enrol.h"
+#include "policy/reply_parse.h"
+#include "policy/token.h"
+#include "tests/tap.h"
+
+#define MAX_MAILS 4096
+#define MAX_TOKENS 256
+
+static char dir[64], outbox[128];
+static struct ca *ca;
+static struct store *st;
+static struct enrol_ctx *ctx;
+static struct enrol_params params;
+static char sendmail_cmd[512];
+static char *local_items[4] = { "example.org", "other.example", NULL, NULL };
+static struct as_conf_list local_list = { local_items, 2 };
+static char *exclude_items[1] = { "root@example.org" };
+static struct as_conf_list exclude_list = { exclude_items, 1 };
+static struct as_conf_list empty_list = { NULL, 0 };
+static char tokens[MAX_TOKENS][AS_TOKEN_LEN + 1];   /* every real token seen, for the leak check */
+static int n_tokens;
+static char refused_answer[ENROL_ANSWER_MAX];
+static char err_buf[256];
+static char *log_text;            /* every log line, for the leak check */
+static size_t log_len, log_cap;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+log_sink(int level, const char *line, void *arg)
+{
+	size_t n = strlen(line);
+
+	(void)level;
+	(void)arg;
+	pthread_mutex_lock(&log_lock);
+	if (log_len + n + 2 > log_cap && log_cap < 64 * 1024 * 1024) {
+		size_t cap = (log_cap + n + 2) * 2;
+		char *p = realloc(log_text, cap);
+
+		if (p != NULL) {
+			log_text = p;
+			log_cap = cap;
+		}
+	}
+	if (log_len + n + 2 <= log_cap) {
+		memcpy(log_text + log_len, line, n);
+		log_len += n;
+		log_text[log_len++] = '\n';
+		log_text[log_len] = '\0';
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+static int
+log_leaks(void)
+{
+	int i, leaks = 0;
+
+	for (i = 0; i < n_tokens && log_text != NULL; i++)
+		leaks += strstr(log_text, tokens[i]) != NULL;
+	return leaks;
+}
+
+static int
+write_secret(const char *path)
+{
+	unsigned char raw[32];
+	char hex[66];
+	int fd, i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	hex[64] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, hex, 65) != 65) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
+ * The CA keeps the environment handle and Berkeley DB allows one DB_REGISTER handle per process,
+ * so this test joins the environment with a second, plain handle (no DB_REGISTER, no recovery).
+ * The milter will pass the CA's own handle instead (ca_store(), requested from ca/).
+ */
+static struct store *
+join_store(const char *path)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->dir = strdup(path)) == NULL || db_env_create(&s->env, 0) != 0 ||
+	    s->env->open(s->env, path, DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
+	    DB_THREAD, 0600) != 0) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+setup(void)
+{
+	struct ca_params cp;
+	struct ca_authority_request req;
+	struct ca_authority auth;
+	struct ca_error err;
+	char kek[128], pass[128], store_dir[128], crl[128];
+	const char *src = getenv("top_srcdir");
+
+	snprintf(dir, sizeof(dir), "/tmp/enrol-test-XXXXXX");
+	if (src == NULL || mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(kek, sizeof(kek), "%s/kek", dir);
+	snprintf(pass, sizeof(pass), "%s/pass", dir);
+	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
+	snprintf(crl, sizeof(crl), "%s/crl", dir);
+	snprintf(outbox, sizeof(outbox), "%s/outbox", dir);
+	if (write_secret(kek) < 0 || write_secret(pass) < 0 || mkdir(crl, 0700) < 0 ||
+	    mkdir(outbox, 0700) < 0)
+		return -1;
+	snprintf(sendmail_cmd, sizeof(sendmail_cmd), "%s/tests/policy/capture-sendmail.sh %s -i -t",
+	    src, outbox);
+	memset(&cp, 0, sizeof(cp));
+	cp.store_dir = store_dir;
+	cp.kek_file = kek;
+	cp.ca_passphrase_file = pass;
+	cp.base_url = "http://ca.example.org/pub";
+	cp.crl_dir = crl;
+	cp.organization_name = "Example Org";
+	cp.organization_identifier = "NTRGB-12345678";
+	cp.organization_country = "GB";
+	if (ca_open(&cp, &ca, &err) != CA_OK) {
+		tap_diag("ca_open: %s", err.text);
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	memset(&auth, 0, sizeof(auth));
+	req.key_type = CA_KEY_EC_P256;
+	req.actor = "test";
+	if (ca_init(ca, &req, &auth, &err) != CA_OK) {
+		tap_diag("ca_init: %s", err.text);
+		return -1;
+	}
+	ca_authority_free(&auth);
+	if ((st = join_store(store_dir)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+base_params(struct enrol_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ca = ca;
+	p->store = st;
+	p->enrol_address = "enrol@gw.example.org";
+	p->local_domains = &local_list;
+	p->enrol_domains = &empty_list;
+	p->enrol_exclude = &exclude_list;
+	p->unenrolled_action = AS_UNENROLLED_PASS;
+	p->challenge_lifetime = 3600;
+	p->limits = (struct as_ratelimit){ 3, 10, 100000 };
+	p->challenge_subject_prefix = "Certificate request";
+	p->validation_reuse = 30 * 86400LL;
+	p->renew_before = 30 * 86400LL;
+	p->sendmail_command = sendmail_cmd;
+	p->profile = AS_PROFILE_MAILBOX;
+	p->generation = AS_GEN_STRICT;
+	p->key_type = AS_KEY_EC_P256;
+	p->cert_validity = 365 * 86400LL;
+	p->caa_check = false;
+	p->spf_check = true;
+	p->allow_internal_unauthenticated = false;
+	p->actor = "enrol:test";
+}
+
+/* ---- the outbox ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Number of captured mails; the newest one's text in *newest (malloc'd) if asked. */
+static int
+outbox_read(char **newest)
+{
+	DIR *d = opendir(outbox);
+	struct dirent *e;
+	char *names[MAX_MAILS];
+	int n = 0, i;
+
+	if (newest != NULL)
+		*newest = NULL;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL && n < MAX_MAILS) {
+		size_t l = strlen(e->d_name);
+
+		if (l > 4 && strcmp(e->d_name + l - 4, ".eml") == 0)
+			names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
+	if (newest != NULL && n > 0) {
+		char path[512];
+		FILE *fp;
+		long sz;
+
+		snprintf(path, sizeof(path), "%s/%s", outbox, names[n - 1]);
+		if ((fp = fopen(path, "r")) != NULL) {
+			fseek(fp, 0, SEEK_END);
+			sz = ftell(fp);
+			rewind(fp);
+			if ((*newest = calloc(1, (size_t)sz + 1)) != NULL &&
+			    fread(*newest, 1, (size_t)sz, fp) != (size_t)sz) {
+				free(*newest);
+				*newest = NULL;
+			}
+			fclose(fp);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	return n;
+}
+
+/* Copy the value after "Name: " of the first such header line. */
+static int
+header(const char *mail, const char *name, char *out, size_t cap)
+{
+	const char *p = mail;
+	size_t nl = strlen(name);
+
+	while (p != NULL && *p != '\0' && *p != '\n') {
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1, *e;
+
+			while (*v == ' ')
+				v++;
+			e = strchr(v, '\n');
+			snprintf(out, cap, "%.*s", (int)(e != NULL ? e - v : (long)strlen(v)), v);
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return -1;
+}
+
+/* The token of a challenge mail (from its subject), remembered for the leak check. */
+static int
+token_of(const char *mail, char tok[AS_TOKEN_LEN + 1])
+{
+	char subj[512];
+	const char *p;
+
+	if (header(mail, "Subject", subj, sizeof(subj)) < 0 || (p = strstr(subj, "ACME: ")) == NULL ||
+	    strlen(p + 6) < AS_TOKEN_LEN)
+		return -1;
+	memcpy(tok, p + 6, AS_TOKEN_LEN);
+	tok[AS_TOKEN_LEN] = '\0';
+	if (n_tokens < MAX_TOKENS)
+		memcpy(tokens[n_tokens++], tok, AS_TOKEN_LEN + 1);
+	return 0;
+}
+
+/* A reply as a mail client writes it: Re: subject, In-Reply-To, the challenge quoted. */
+static char *
+make_reply(const char *challenge, const char *from, const char *subj_tok, const char *body_tok)
+{
+	char msgid[300] = "", *out;
+	const char *body = strstr(challenge, "\n\n"), *p;
+	size_t cap = strlen(challenge) * 2 + 2048, o;
+	static int seq;
+
+	header(challenge, "Message-ID", msgid, sizeof(msgid));
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	o = (size_t)snprintf(out, cap, "From: <%s>\nTo: enrol@gw.example.org\n"
+	    "Subject: Re: Certificate request ACME: %s\nIn-Reply-To: %s\n"
+	    "Message-ID: <reply%d@example.org>\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n\nYes, please.\n\n", from, subj_tok, msgid,
+	    ++seq);
+	for (p = body != NULL ? body + 2 : ""; *p != '\0' && o + 8 < cap;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		/* Quote the challenge; its "ACME: <token>" line carries body_tok instead. */
+		if (strncmp(p, "ACME: ", 6) == 0)
+			o += (size_t)snprintf(out + o, cap - o, "> ACME: %s\n", body_tok);
+		else
+			o += (size_t)snprintf(out + o, cap - o, "> %.*s\n", (int)l, p);
+		p = e != NULL ? e + 1 : p + l;
+	}
+	return out;
+}
+
+static int
+reply(const char *text, const struct enrol_reply_facts *f, time_t now,
+    struct enrol_reply_result *res)
+{
+	struct as_reply_tokens t;
+	int r;
+
+	if (text == NULL || as_reply_parse(text, strlen(text), &t) < 0)
+		return -1;
+	r = enrol_handle_reply(ctx, f, &t, now, res);
+	as_reply_tokens_wipe(&t);
+	return r;
+}
+
+static int
+count_cb(const struct ca_cert_info *info, void *arg)
+{
+	(void)info;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+cert_count(void)
+{
+	struct ca_cert_filter f = { .status = -1 };
+	struct ca_error err;
+	int n = 0;
+
+	ca_cert_foreach(ca, &f, count_cb, &n, &err);
+	return n;
+}
+
+struct audit_scan {
+	int records, refused, leaks;
+};
+
+static int
+audit_cb(const struct ca_audit_record *rec, void *arg)
+{
+	struct audit_scan *a = arg;
+	int i;
+
+	a->records++;
+	if (strcmp(rec->event, "enrol-reply") == 0 && strstr(rec->fields, "result=refused"))
+		a->refused++;
+	for (i = 0; i < n_tokens; i++)
+		if (strstr(rec->fields, tokens[i]) != NULL || strstr(rec->actor, tokens[i]) != NULL)
+			a->leaks++;
+	return 0;
+}
+
+static struct audit_scan
+audit_scan(void)
+{
+	struct audit_scan a = { 0, 0, 0 };
+	struct ca_error err;
+
+	ca_audit_foreach(ca, audit_cb, &a, &err);
+	return a;
+}
+
+/* A fresh challenge for `mb`: its mail text (malloc'd) and token. */
+static char *
+challenge_for(const char *mb, time_t now, char tok[AS_TOKEN_LEN + 1])
+{
+	struct enrol_decision d;
+	char *mail = NULL;
+	int before = outbox_read(NULL);
+
+	if (enrol_unenrolled_sender(ctx, mb, now, &d) != 0 || d.event != ENROL_EV_CHALLENGE_SENT ||
+	    outbox_read(&mail) != before + 1 || token_of(mail, tok) < 0) {
+		tap_diag("no challenge for %s (event %s)", mb, enrol_event_name(d.event));
+		free(mail);
+		return NULL;
+	}
+	return mail;
+}
+
+static struct enrol_reply_facts
+facts_for(const char *mb)
+{
+	struct enrol_reply_facts f = { .qid = "TESTQ", .envelope_sender = mb, .from_mailbox = mb,
+		.sasl_login = mb, .login_may_use = true, .client_ip = "192.0.2.10",
+		.helo = "client.example.org", .client_internal = false };
+
+	return f;
+}
+
+/* One row of the attack table: refused, nothing issued, the standard answer, an audit
+ * record, no token or challenge id in the answer. */
+static void
+expect_refused(const char *what, const char *text, const struct enrol_reply_facts *f,
+    time_t now, const char *tok, const char *chal_id)
+{
+	struct enrol_reply_result res;
+	int certs = cert_count(), refused = audit_scan().refused;
+
+	reply(text, f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_REFUSED && cert_count() == certs &&
+	    strcmp(res.answer, refused_answer) == 0 && strstr(res.answer, tok) == NULL &&
+	    (chal_id == NULL || chal_id[0] == '\0' || strstr(res.answer, chal_id) == NULL) &&
+	    audit_scan().refused == refused + 1, "attack: %s: refused, nothing issued, "
+	    "standard answer, audited", what);
+}
+
+struct burst {
+	const char *text;
+	const struct enrol_reply_facts *f;
+	time_t now;
+	int issued, refused, other;
+};
+
+static pthread_mutex_t burst_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+burst_thread(void *arg)
+{
+	struct burst *b = arg;
+	struct enrol_reply_result res;
+	int i;
+
+	for (i = 0; i < 125; i++) {
+		reply(b->text, b->f, b->now, &res);
+		pthread_mutex_lock(&burst_lock);
+		if (res.status == ENROL_REPLY_ISSUED)
+			b->issued++;
+		else if (res.status == ENROL_REPLY_REFUSED)
+			b->refused++;
+		else
+			b->other++;
+		pthread_mutex_unlock(&burst_lock);
+	}
+	return NULL;
+}
+
+/* The happy path, reuse, renewal and the CLI functions. */
+static void
+flow_cases(time_t now)
+{
+	struct enrol_reply_facts f = facts_for("alice@example.org");
+	struct enrol_reply_result res;
+	struct enrol_decision d;
+	struct enrol_status s;
+	struct ca_cert_info info;
+	struct ca_error cerr;
+	struct audit_scan a;
+	char tok[AS_TOKEN_LEN + 1], *mail, *text, *conf = NULL, args[600];
+	int before, certs;
+	bool due;
+	time_t na;
+
+	tap_ok(enrol_unenrolled_sender(ctx, "bob@unrelated.example", now, &d) == 0 &&
+	    d.event == ENROL_EV_NOT_ELIGIBLE && d.action == ENROL_ACT_PASS,
+	    "a sender outside local_domains is not eligible");
+	tap_ok(enrol_unenrolled_sender(ctx, "root@example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_NOT_ELIGIBLE, "an excluded mailbox is not eligible");
+	tap_ok(enrol_unenrolled_sender(ctx, "enrol@gw.example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_NOT_ELIGIBLE, "the enrolment address itself never enrols");
+	before = outbox_read(NULL);
+	mail = challenge_for("alice@EXAMPLE.org", now, tok);
+	tap_ok(mail != NULL, "a new mailbox gets a challenge mail through the sendmail command");
+	if (mail == NULL)
+		return;
+	tap_ok(strstr(mail, "Auto-Submitted: auto-generated; type=acme") != NULL &&
+	    strstr(mail, "To: alice@example.org") != NULL &&
+	    strstr(mail, "Reply-To: enrol@gw.example.org") != NULL,
+	    "the challenge follows RFC 8823 and goes to the normalised mailbox");
+	{
+		char path[512];
+		FILE *fp;
+		DIR *dd = opendir(outbox);
+		struct dirent *e;
+
+		args[0] = '\0';
+		while (dd != NULL && (e = readdir(dd)) != NULL)
+			if (strstr(e->d_name, ".args") != NULL) {
+				snprintf(path, sizeof(path), "%s/%s", outbox, e->d_name);
+				if ((fp = fopen(path, "r")) != NULL) {
+					size_t n = fread(args, 1, sizeof(args) - 1, fp);
+
+					args[n] = '\0';
+					fclose(fp);
+				}
+			}
+		if (dd != NULL)
+			closedir(dd);
+		tap_ok(strstr(args, "-i\n-t\n-f\nenrol@gw.example.org") != NULL,
+		    "sendmail gets -i -t and the enrolment address as envelope sender");
+	}
+	tap_ok(enrol_unenrolled_sender(ctx, "alice@example.org", now + 5, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_OPEN && outbox_read(NULL) == before + 1,
+	    "no second challenge while one is open");
+	tap_ok(enrol_status(ctx, "alice@example.org", now, &s, err_buf, sizeof(err_buf)) == 0 &&
+	    s.eligible && s.challenge_open && !s.certified && s.challenge_expires == now + 3600,
+	    "status: challenge open, not certified");
+	certs = cert_count();
+	text = make_reply(mail, "alice@example.org", tok, tok);
+	reply(text, &f, now + 60, &res);
+	tap_ok(res.status == ENROL_REPLY_ISSUED && res.confirmation_sent && res.serial_hex[0] &&
+	    cert_count() == certs + 1, "the reply issues a certificate (%s)",
+	    enrol_reply_status_name(res.status));
+	tap_ok(ca_cert_get(ca, res.serial_hex, &info, &cerr) == CA_OK &&
+	    strcmp(info.mailbox, "alice@example.org") == 0 && info.profile == CA_PROFILE_MAILBOX,
+	    "the certificate is for the mailbox, mailbox-validated");
+	ca_cert_info_free(&info);
+	tap_ok(outbox_read(&conf) == before + 2 && conf != NULL &&
+	    strstr(conf, "smime-type=certs-only") != NULL && strstr(conf, "To: alice@example.org"),
+	    "the confirmation with the certificate is mailed");
+	free(conf);
+	expect_refused("reused token (the same reply again)", text, &f, now + 70, tok, NULL);
+	free(text);
+	tap_ok(enrol_status(ctx, "alice@example.org", now + 100, &s, err_buf, sizeof(err_buf)) == 0 &&
+	    !s.challenge_open && s.validated && s.validation_reusable && s.certified &&
+	    strstr(s.validation_evidence, "login=alice@example.org") != NULL &&
+	    strstr(s.validation_evidence, "caa=allowed") != NULL,
+	    "status: validated (evidence recorded), certified");
+	a = audit_scan();
+	tap_ok(a.leaks == 0 && a.records > 5, "the audit log has the steps (%d records) and no token",
+	    a.records);
+	/* Renewal. */
+	tap_ok(enrol_renewal_due(ctx, "alice@example.org", now, &due, &na) == 0 && !due,
+	    "renewal is not due for a new certificate");
+	tap_ok(enrol_renewal_due(ctx, "alice@example.org", na - 29 * 86400, &due, NULL) == 0 && due,
+	    "renewal is due within renew_before of expiry");
+	before = outbox_read(NULL);
+	certs = cert_count();
+	tap_ok(enrol_renew(ctx, "alice@example.org", now + 200, &d) == 0 &&
+	    d.event == ENROL_EV_ISSUED && d.action == ENROL_ACT_PASS && cert_count() == certs + 1 &&
+	    outbox_read(NULL) == before + 1, "renewal within validation_reuse issues at once "
+	    "(no challenge, a confirmation)");
+	tap_ok(enrol_renew(ctx, "alice@example.org", now + 31 * 86400LL, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT && d.action == ENROL_ACT_PASS,
+	    "after validation_reuse a renewal needs a new challenge");
+	tap_ok(enrol_cancel(ctx, "alice@example.org", "cli:test", err_buf, sizeof(err_buf)) == 0 &&
+	    enrol_cancel(ctx, "alice@example.org", "cli:test", err_buf, sizeof(err_buf)) == 1,
+	    "enrol cancel: cancels once, then nothing to cancel");
+	tap_ok(enrol_start(ctx, "zoe@other.example", "cli:test", now, &d, err_buf,
+	    sizeof(err_buf)) == 0 && d.event == ENROL_EV_CHALLENGE_SENT, "enrol start sends one");
+	tap_ok(enrol_start(ctx, "not a mailbox", "cli:test", now, &d, err_buf, sizeof(err_buf)) < 0,
+	    "enrol start refuses a non-mailbox");
+	free(mail);
+}
+
+/* The attack table of issue 5. */
+static void
+attack_cases(time_t now)
+{
+	struct enrol_reply_facts f;
+	struct enrol_reply_result res;
+	struct enrol_decision d;
+	char tok[AS_TOKEN_LEN + 1], tok2[AS_TOKEN_LEN + 1], guess[AS_TOKEN_LEN + 1];
+	char *mail, *mail2, *text;
+	int i, certs, before;
+
+	if ((mail = challenge_for("carl@example.org", now, tok)) == NULL)
+		return;
+	text = make_reply(mail, "carl@example.org", tok, tok);
+	f = facts_for("carl@example.org");
+	f.sasl_login = NULL;
+	expect_refused("unauthenticated reply from outside", text, &f, now, tok, NULL);
+	f.client_internal = true;
+	f.client_ip = "127.0.0.1";
+	expect_refused("internal unauthenticated, not allowed by config", text, &f, now, tok, NULL);
+	f = facts_for("carl@example.org");
+	f.sasl_login = "mallory@example.org";
+	f.login_may_use = false;
+	expect_refused("authenticated as another user", text, &f, now, tok, NULL);
+	f = facts_for("carl@example.org");
+	f.from_mailbox = "dora@example.org";
+	expect_refused("spoofed From (differs from the envelope)", text, &f, now, tok, NULL);
+	f = facts_for("carl@example.org");
+	f.envelope_sender = "attacker@evil.example";
+	expect_refused("envelope sender differs from From", text, &f, now, tok, NULL);
+	free(text);
+
+	/* A token from another mailbox (dora's token in carl's reply). */
+	if ((mail2 = challenge_for("dora@example.org", now, tok2)) == NULL)
+		return;
+	f = facts_for("carl@example.org");
+	text = make_reply(mail, "carl@example.org", tok2, tok2);
+	expect_refused("a token from another mailbox", text, &f, now, tok2, NULL);
+	free(text);
+	/* Subject and body with different tokens (carl's own token in the subject). */
+	text = make_reply(mail, "carl@example.org", tok, tok2);
+	expect_refused("Subject and body carry different tokens", text, &f, now, tok, NULL);
+	free(text);
+	/* The real reply still works afterwards: refusals above did not use it up. */
+	text = make_reply(mail, "carl@example.org", tok, tok);
+	reply(text, &f, now + 1, &res);
+	tap_ok(res.status == ENROL_REPLY_ISSUED, "carl's own correct reply still issues");
+	free(text);
+	free(mail);
+	free(mail2);
+
+	/* Expired token. */
+	if ((mail = challenge_for("eve@example.org", now, tok)) == NULL)
+		return;
+	text = make_reply(mail, "eve@example.org", tok, tok);
+	f = facts_for("eve@example.org");
+	expect_refused("expired token", text, &f, now + 3600, tok, NULL);
+	free(text);
+	free(mail);
+
+	/* A reply to a cancelled challenge. */
+	if ((mail = challenge_for("fay@example.org", now, tok)) == NULL)
+		return;
+	enrol_cancel(ctx, "fay@example.org", "cli:test", err_buf, sizeof(err_buf));
+	text = make_reply(mail, "fay@example.org", tok, tok);
+	f = facts_for("fay@example.org");
+	expect_refused("a reply to a cancelled challenge", text, &f, now, tok, NULL);
+	free(text);
+	free(mail);
+
+	/* 1,000 guessed tokens; then even the right one is refused (the challenge is burnt). */
+	if ((mail = challenge_for("gus@example.org", now, tok)) == NULL)
+		return;
+	f = facts_for("gus@example.org");
+	certs = cert_count();
+	{
+		int refused = 0, same = 0;
+
+		for (i = 0; i < 1000; i++) {
+			unsigned char h[AS_TOKEN_HASH_LEN];
+
+			as_token_new(guess, sizeof(guess), h);
+			if (i < 50 && n_tokens < MAX_TOKENS)
+				memcpy(tokens[n_tokens++], guess, sizeof(guess));
+			text = make_reply(mail, "gus@example.org", guess, guess);
+			reply(text, &f, now, &res);
+			refused += res.status == ENROL_REPLY_REFUSED;
+			same += strcmp(res.answer, refused_answer) == 0;
+			free(text);
+		}
+		tap_ok(refused == 1000 && same == 1000 && cert_count() == certs,
+		    "attack: 1,000 guessed tokens: all refused with the same answer, nothing issued");
+	}
+	text = make_reply(mail, "gus@example.org", tok, tok);
+	expect_refused("the right token after the guesses (challenge burnt)", text, &f, now, tok,
+	    NULL);
+	free(text);
+	free(mail);
+
+	/* A burst of 1,000 copies of a correct reply from 8 threads: one issuance. */
+	if ((mail = challenge_for("hal@example.org", now, tok)) == NULL)
+		return;
+	f = facts_for("hal@example.org");
+	text = make_reply(mail, "hal@example.org", tok, tok);
+	certs = cert_count();
+	{
+		pthread_t th[8];
+		struct burst b = { .text = text, .f = &f, .now = now };
+
+		for (i = 0; i < 8; i++)
+			pthread_create(&th[i], NULL, burst_thread, &b);
+		for (i = 0; i < 8; i++)
+			pthread_join(th[i], NULL);
+		tap_ok(b.issued == 1 && b.refused == 999 && b.other == 0 && cert_count() == certs + 1,
+		    "attack: a burst of 1,000 replies: exactly one issuance (%d issued, %d refused, "
+		    "%d other)", b.issued, b.refused, b.other);
+	}
+	free(text);
+	free(mail);
+
+	/* A challenge flood: 1,000 triggers for one mailbox, and for 1,000 mailboxes. */
+	before = outbox_read(NULL);
+	for (i = 0; i < 1000; i++) {
+		enrol_unenrolled_sender(ctx, "ivy@example.org", now + 35 * 86400LL + i, &d);
+		if (i % 10 == 0)    /* someone keeps cancelling, to get around the one-open rule */
+			enrol_cancel(ctx, "ivy@example.org", "cli:test", err_buf, sizeof(err_buf));
+	}
+	tap_ok(outbox_read(NULL) - before == 3,
+	    "attack: challenge flood on one mailbox: the hourly limit holds (%d mails)",
+	    outbox_read(NULL) - before);
+	enrol_close(ctx);
+	params.limits.global_hour = 50;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0)
+		return;
+	before = outbox_read(NULL);
+	for (i = 0; i < 1000; i++) {
+		char mb[64];
+
+		snprintf(mb, sizeof(mb), "flood%d@example.org", i);
+		enrol_unenrolled_sender(ctx, mb, now + 40 * 86400LL + i, &d);
+	}
+	tap_ok(outbox_read(NULL) - before == 50,
+	    "attack: challenge flood on 1,000 mailboxes: the global limit holds (%d mails)",
+	    outbox_read(NULL) - before);
+	tap_ok(audit_scan().leaks == 0 && log_leaks() == 0,
+	    "no token (real or guessed) appears in the audit log or the log lines (%d checked)",
+	    n_tokens);
+}
+
+static void
+action_cases(time_t now)
+{
+	struct enrol_decision d;
+	char tok[AS_TOKEN_LEN + 1], *mail;
+
+	enrol_close(ctx);
+	params.unenrolled_action = AS_UNENROLLED_TEMPFAIL;
+	params.limits.global_hour = 100000;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0)
+		return;
+	tap_ok(enrol_unenrolled_sender(ctx, "jan@example.org", now, &d) == 0 &&
+	    d.action == ENROL_ACT_TEMPFAIL && d.event == ENROL_EV_CHALLENGE_SENT,
+	    "unenrolled_action tempfail: the message is tempfailed");
+	enrol_close(ctx);
+	params.unenrolled_action = AS_UNENROLLED_REJECT;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0)
+		return;
+	tap_ok(enrol_unenrolled_sender(ctx, "jan@example.org", now + 1, &d) == 0 &&
+	    d.action == ENROL_ACT_REJECT && d.event == ENROL_EV_CHALLENGE_OPEN,
+	    "unenrolled_action reject: rejected, no second challenge");
+	/* A sendmail that cannot queue: TEMPFAIL, and no challenge stays open. */
+	{
+		char fail[200];
+		FILE *fp;
+
+		snprintf(fail, sizeof(fail), "%s/FAIL", outbox);
+		fp = fopen(fail, "w");
+		if (fp != NULL)
+			fclose(fp);
+		tap_ok(enrol_unenrolled_sender(ctx, "kim@example.org", now, &d) < 0 &&
+		    d.action == ENROL_ACT_TEMPFAIL && d.event == ENROL_EV_ERROR,
+		    "sendmail failing: the message is tempfailed");
+		unlink(fail);
+		mail = challenge_for("kim@example.org", now + 1, tok);
+		tap_ok(mail != NULL, "and no challenge was left open by the failure");
+		free(mail);
+	}
+}
+
+/* The canonical refusal text, from a reply when there is no challenge at all. */
+static void
+canonical_answer(time_t now)
+{
+	struct enrol_reply_facts f = facts_for("nobody@example.org");
+	struct enrol_reply_result res;
+	char *text = make_reply("Subject: x\n\nACME: AAAAAAAAAAAAAAAAAAAAAAAA\n",
+	    "nobody@example.org", "AAAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAAA");
+
+	reply(text, &f, now, &res);
+	free(text);
+	snprintf(refused_answer, sizeof(refused_answer), "%s", res.answer);
+	tap_ok(res.status == ENROL_REPLY_REFUSED && strlen(res.answer) > 20,
+	    "a reply without a challenge is refused: \"%s\"", res.answer);
+}
+
+/* Sponsor-validated profile: names from the sponsor table; no entry blocks issuance. */
+static void
+sponsor_cases(time_t now)
+{
+	struct enrol_reply_facts f;
+	struct enrol_reply_result res;
+	struct ca_cert_info info;
+	struct ca_error cerr;
+	char path[128], tok[AS_TOKEN_LEN + 1], *mail, *text, cn[256] = "";
+	FILE *fp;
+	int certs;
+
+	snprintf(path, sizeof(path), "%s/sponsors", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return;
+	fprintf(fp, "# test sponsors\nsam@example.org  Samuel | Smith\n");
+	fclose(fp);
+	enrol_close(ctx);
+	params.profile = AS_PROFILE_SPONSOR;
+	params.sponsor_map_file = path;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open with a sponsor table: %s", err_buf);
+		return;
+	}
+	if ((mail = challenge_for("sam@example.org", now, tok)) == NULL)
+		return;
+	f = facts_for("sam@example.org");
+	text = make_reply(mail, "sam@example.org", tok, tok);
+	reply(text, &f, now, &res);
+	if (res.status == ENROL_REPLY_ISSUED && ca_cert_get(ca, res.serial_hex, &info, &cerr) == CA_OK) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(info.cert), NID_commonName, cn,
+		    sizeof(cn));
+		tap_ok(info.profile == CA_PROFILE_SPONSOR && strcmp(cn, "Samuel Smith") == 0,
+		    "sponsor profile: sponsor-validated certificate with the table's names (%s)", cn);
+		ca_cert_info_free(&info);
+	} else {
+		tap_ok(0, "sponsor profile: issued (%s)", enrol_reply_status_name(res.status));
+	}
+	free(text);
+	free(mail);
+	if ((mail = challenge_for("sue@example.org", now, tok)) == NULL)
+		return;
+	f = facts_for("sue@example.org");
+	text = make_reply(mail, "sue@example.org", tok, tok);
+	certs = cert_count();
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_BLOCKED && cert_count() == certs &&
+	    strstr(res.answer, "administrator") != NULL,
+	    "sponsor profile without a table entry: blocked, nothing issued");
+	free(text);
+	free(mail);
+	enrol_close(ctx);
+	params.profile = AS_PROFILE_MAILBOX;
+	params.sponsor_map_file = NULL;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0)
+		ctx = NULL;
+}
+
+/* With the harness DNS (enrol_dns.sh): CAA before issuance, SPF for internal hosts. */
+static void
+dns_cases(time_t now)
+{
+	const char *ours = getenv("DNS_ZONE_OURS"), *other = getenv("DNS_ZONE_OTHER");
+	struct enrol_reply_facts f;
+	struct enrol_reply_result res;
+	struct enrol_status s;
+	char tok[AS_TOKEN_LEN + 1], mb[300], mb2[300], *mail, *text;
+	int certs;
+
+	if (getenv("DNS_RESOLVER") == NULL || ours == NULL || other == NULL) {
+		tap_diag("DNS_RESOLVER not set: CAA and SPF cases run through enrol_dns.sh");
+		return;
+	}
+	local_items[2] = (char *)ours;
+	local_items[3] = (char *)other;
+	local_list.count = 4;
+	enrol_close(ctx);
+	params.caa_check = true;
+	params.ca_domain = getenv("DNS_CA_DOMAIN");
+	params.dns_resolver = getenv("DNS_RESOLVER");
+	params.dns_trust_anchor_file = getenv("DNS_TRUST_ANCHOR");
+	params.allow_internal_unauthenticated = true;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open with CAA: %s", err_buf);
+		return;
+	}
+	snprintf(mb, sizeof(mb), "ann@%s", ours);
+	if ((mail = challenge_for(mb, now, tok)) == NULL)
+		return;
+	f = facts_for(mb);
+	text = make_reply(mail, mb, tok, tok);
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_ISSUED && enrol_status(ctx, mb, now, &s, err_buf,
+	    sizeof(err_buf)) == 0 && strstr(s.validation_evidence, "caa=allowed") != NULL &&
+	    strstr(s.validation_evidence, "dnssec=secure") != NULL,
+	    "CAA issuemail naming us: issued, CAA evidence in the validation record");
+	free(text);
+	free(mail);
+	snprintf(mb2, sizeof(mb2), "ben@%s", other);
+	if ((mail = challenge_for(mb2, now, tok)) == NULL)
+		return;
+	f = facts_for(mb2);
+	text = make_reply(mail, mb2, tok, tok);
+	certs = cert_count();
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_BLOCKED && cert_count() == certs &&
+	    strstr(res.answer, tok) == NULL, "CAA naming another CA: blocked, nothing issued");
+	free(text);
+	free(mail);
+	/* Internal host without SMTP AUTH: SPF must pass for the client address. */
+	snprintf(mb, sizeof(mb), "cid@%s", ours);
+	if ((mail = challenge_for(mb, now, tok)) == NULL)
+		return;
+	text = make_reply(mail, mb, tok, tok);
+	f = facts_for(mb);
+	f.sasl_login = NULL;
+	f.client_internal = true;
+	f.client_ip = "192.0.2.99";
+	expect_refused("internal host, SPF fails for its address", text, &f, now, tok, NULL);
+	f.client_ip = "192.0.2.10";
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_ISSUED, "internal host, SPF pass: issued");
+	free(text);
+	free(mail);
+}
+
+static void
+run_cases(void)
+{
+	time_t now = time(NULL);
+
+	canonical_answer(now);
+	flow_cases(now);
+	attack_cases(now + 1000);
+	action_cases(now + 45 * 86400LL);
+	sponsor_cases(now + 46 * 86400LL);
+	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
+}
+
+int
+main(void)
+{
+	char err[256];
+
+	if (getenv("top_srcdir") == NULL)
+		tap_skip_all("top_srcdir not set (run through make check)");
+	as_log_set_sink(log_sink, NULL);
+	if (setup() < 0) {
+		printf("Bail out! cannot set up the CA in %s\n", dir);
+		return 1;
+	}
+	base_params(&params);
+	if (enrol_open(&params, &ctx, err, sizeof(err)) < 0) {
+		printf("Bail out! enrol_open: %s\n", err);
+		return 1;
+	}
+	run_cases();
+	enrol_close(ctx);
+	store_close(st);
+	ca_close(ca);
+	as_log_set_sink(NULL, NULL);
+	free(log_text);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			tap_diag("could not remove %s", dir);
+	}
+	return tap_done();
+}
