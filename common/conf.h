@@ -115,6 +115,11 @@ struct as_conf {
 	bool harvest_certificates;
 	bool smimea_lookup;
 	char *trust_anchor_file;
+	char *trust_anchor_dir;
+	bool crl_check;
+	char *crl_cache_dir;
+	long long crl_fetch_timeout;
+	long long crl_wait;
 };
 
 struct as_conf_option {
