@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "common/conf.h"
+#include "common/domain_profile.h"
 
 static void set_error(struct as_conf_error *err, const char *file, unsigned line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -59,6 +60,19 @@ as_conf_enum_word(const char *option_name, int value)
 		if (i == value)
 			return opt->words[i];
 	return "?";
+}
+
+int
+as_conf_enum_index(const char *option_name, const char *word)
+{
+	const struct as_conf_option *opt = as_conf_find(option_name);
+
+	if (opt == NULL || opt->type != AS_CONF_ENUM)
+		return -1;
+	for (int i = 0; opt->words[i] != NULL; i++)
+		if (strcasecmp(opt->words[i], word) == 0)
+			return i;
+	return -1;
 }
 
 static void
@@ -134,6 +148,12 @@ parse_number(const char *text, const struct unit *units, int base, long long *ou
 	}
 	*out = v * factor;
 	return 0;
+}
+
+int
+as_conf_parse_duration(const char *text, long long *out, const char **why)
+{
+	return parse_number(text, duration_units, 10, out, why);
 }
 
 static int
@@ -477,6 +497,18 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 	if (conf->memory_spool_limit > conf->message_size_limit) {
 		set_error(err, name, 0, "memory_spool_limit is larger than message_size_limit");
 		return -1;
+	}
+	for (size_t i = 0; i < conf->domain_profiles.count; i++) {
+		struct as_domain_profile defaults, dp;
+		char why[160];
+
+		as_domain_profile_defaults(conf, &defaults);
+		if (as_domain_profile_parse(conf->domain_profiles.item[i], &defaults, &dp, why,
+		        sizeof(why)) < 0) {
+			set_error(err, name, 0, "domain_profiles item \"%.64s\": %s",
+			    conf->domain_profiles.item[i], why);
+			return -1;
+		}
 	}
 	if (conf->challenge_limit_hour > conf->challenge_limit_day) {
 		set_error(err, name, 0, "challenge_limit_hour is larger than challenge_limit_day");

@@ -98,6 +98,7 @@ struct as_conf {
 	int generation;
 	int key_type;
 	long long cert_validity;
+	struct as_conf_list domain_profiles;
 	char *organization_name;
 	char *organization_identifier;
 	char *organization_country;
@@ -165,6 +166,12 @@ const struct as_conf_option *as_conf_find(const char *name);
 const char *as_conf_enum_word(const char *option_name, int value);
 
 void as_conf_free(struct as_conf *conf);
+
+/* The index of `word` among an enum option's words, or -1. */
+int as_conf_enum_index(const char *option_name, const char *word);
+
+/* Parse a duration ("30d", "3600") as the parser does. Returns 0, or -1 with *why set. */
+int as_conf_parse_duration(const char *text, long long *out, const char **why);
 
 /* Does the list hold `word` (case-insensitive, as domains and addresses compare)? */
 bool as_conf_list_has(const struct as_conf_list *list, const char *word);

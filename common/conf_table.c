@@ -128,6 +128,8 @@ const struct as_conf_option as_conf_options[] = {
 	  "key type of certificates the CA generates keys for" },
 	{ "cert_validity", AS_CONF_DURATION, F(cert_validity), "365d", DAY, 825 * DAY, NULL,
 	  "validity period of issued certificates" },
+	{ "domain_profiles", AS_CONF_LIST, F(domain_profiles), "", 0, 0, NULL,
+	  "per-domain exceptions as DOMAIN=PROFILE[/KEY_TYPE[/VALIDITY]], e.g. example.org=sponsor/rsa-3072/730d" },
 	{ "organization_name", AS_CONF_STRING, F(organization_name), "", 0, 0, NULL,
 	  "subject O of sponsor- and organization-validated certificates" },
 	{ "organization_identifier", AS_CONF_STRING, F(organization_identifier), "", 0, 0, NULL,

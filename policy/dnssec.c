@@ -284,15 +284,6 @@ verify_set(struct as_dnssec *v, const ldns_rr_list *rrset, const ldns_rr_list *s
 	return false;
 }
 
-/* The signer of the first RRSIG in `sigs`, if any (borrowed). */
-static const ldns_rdf *
-signer_of(const ldns_rr_list *sigs)
-{
-	if (sigs == NULL || ldns_rr_list_rr_count(sigs) == 0)
-		return NULL;
-	return ldns_rr_rrsig_signame(ldns_rr_list_rr(sigs, 0));
-}
-
 static struct zone_entry *
 zone_find(struct as_dnssec *v, const ldns_rdf *name)
 {
@@ -446,6 +437,23 @@ step(struct as_dnssec *v, const ldns_rdf *cur, const ldns_rr_list *ck, const ldn
 		st = fetch_keys(v, child, ds, child_keys, a);
 		r = st == AS_DNSSEC_SECURE ? STEP_CUT : st == AS_DNSSEC_FAILED ? STEP_FAILED : STEP_BOGUS;
 		goto out;
+	}
+	/* An alias at child (the server answers a DS query with it): no zone cut there, once
+	 * the CNAME proves to be cur's own, signed data. */
+	{
+		ldns_rr_list *cn = pick(pkt, LDNS_SECTION_ANSWER, child, LDNS_RR_TYPE_CNAME, false);
+		ldns_rr_list *cs = pick(pkt, LDNS_SECTION_ANSWER, child, LDNS_RR_TYPE_CNAME, true);
+		bool alias = cn != NULL && ldns_rr_list_rr_count(cn) > 0;
+		bool ok = alias && verify_set(v, cn, cs, ck, cur);
+
+		free_list(cn);
+		free_list(cs);
+		if (alias) {
+			if (!ok)
+				why(a, "CNAME at %s: signature does not verify", n);
+			r = ok ? STEP_NOCUT : STEP_BOGUS;
+			goto out;
+		}
 	}
 	/* No DS: the denial must be signed by cur and prove it. */
 	if (!verified_denials(v, pkt, ck, cur, &nsecs, &nsigs, &nsec3)) {
@@ -617,45 +625,25 @@ walk(struct as_dnssec *v, const ldns_rdf *target, const ldns_rdf **zone,
 	return AS_DNSSEC_SECURE;
 }
 
-/* Keys of zone `signer` for data at `name`: walk to the signer, which must enclose name. */
+/*
+ * The zone that must have signed data at `name`, found by walking from the anchor (never from
+ * the signer name an answer claims, which an attacker chooses). Unsigned data, or no data at
+ * all, is acceptable only where this is INSECURE.
+ */
 static enum as_dnssec_state
-signer_keys(struct as_dnssec *v, const ldns_rdf *name, const ldns_rdf *signer,
+zone_of(struct as_dnssec *v, const ldns_rdf *name, const ldns_rdf **zone,
     const ldns_rr_list **keys, struct as_dnssec_answer *a)
 {
-	const ldns_rdf *zone;
-	enum as_dnssec_state st;
-	char n[300];
-
-	*keys = NULL;
-	if (signer == NULL || (ldns_dname_compare(signer, name) != 0 &&
-	    !ldns_dname_is_subdomain(name, signer))) {
-		why(a, "signature by a zone that does not enclose the name");
-		return AS_DNSSEC_BOGUS;
-	}
-	st = walk(v, signer, &zone, keys, a);
-	if (st == AS_DNSSEC_SECURE && ldns_dname_compare(zone, signer) != 0) {
-		name_str(signer, n, sizeof(n));
-		why(a, "%s signs but is not a zone with a DS chain", n);
-		return AS_DNSSEC_BOGUS;
-	}
-	return st;
+	return walk(v, name, zone, keys, a);
 }
 
-/* Unsigned data (or no data at all): acceptable only where the name is provably insecure. */
-static enum as_dnssec_state
-unsigned_state(struct as_dnssec *v, const ldns_rdf *name, struct as_dnssec_answer *a)
+static void
+why_zone(struct as_dnssec_answer *a, const char *what, const ldns_rdf *zone)
 {
-	const ldns_rdf *zone;
-	const ldns_rr_list *keys;
-	enum as_dnssec_state st = walk(v, name, &zone, &keys, a);
 	char n[300];
 
-	if (st == AS_DNSSEC_SECURE) {
-		name_str(zone, n, sizeof(n));
-		why(a, "unsigned answer from the signed zone %s", n);
-		return AS_DNSSEC_BOGUS;
-	}
-	return st;
+	name_str(zone, n, sizeof(n));
+	why(a, "%s (zone %s)", what, n);
 }
 
 int
@@ -663,8 +651,9 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
     struct as_dnssec_answer *out)
 {
 	ldns_pkt *pkt = NULL;
-	ldns_rr_list *set = NULL, *sigs = NULL, *nsecs = NULL, *nsigs = NULL, *asigs = NULL;
-	const ldns_rr_list *keys;
+	ldns_rr_list *set = NULL, *sigs = NULL, *nsecs = NULL, *nsigs = NULL;
+	const ldns_rr_list *keys = NULL;
+	const ldns_rdf *zone = NULL;
 	ldns_rr *qrr = NULL;
 	ldns_rr_type t = type;
 	bool nsec3;
@@ -678,31 +667,30 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
 		struct as_dnssec_answer tmp = { .state = AS_DNSSEC_FAILED };
 
 		/* A failure may still be tolerable (BR 4.2.2.1): is the name provably insecure? */
-		out->insecure_proven = unsigned_state(v, name, &tmp) == AS_DNSSEC_INSECURE;
+		out->insecure_proven = zone_of(v, name, &zone, &keys, &tmp) == AS_DNSSEC_INSECURE;
 		return 0;
 	}
 	out->nxdomain = ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN;
 	if ((set = pick(pkt, LDNS_SECTION_ANSWER, name, type, false)) == NULL)
 		goto out;
-	if (ldns_rr_list_rr_count(set) == 0 && !out->nxdomain) {
+	if (ldns_rr_list_rr_count(set) == 0) {
+		/* An alias (its target may not exist: NXDOMAIN then concerns the target). */
 		free_list(set);
 		if ((set = pick(pkt, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_CNAME, false)) == NULL)
 			goto out;
-		if (ldns_rr_list_rr_count(set) > 0)
+		if (ldns_rr_list_rr_count(set) > 0) {
 			t = LDNS_RR_TYPE_CNAME;
+			out->nxdomain = false;
+		}
 	}
 	if (ldns_rr_list_rr_count(set) > 0) {
 		if ((sigs = pick(pkt, LDNS_SECTION_ANSWER, name, t, true)) == NULL)
 			goto out;
-		if (ldns_rr_list_rr_count(sigs) == 0) {
-			out->state = unsigned_state(v, name, out);
-		} else {
-			out->state = signer_keys(v, name, signer_of(sigs), &keys, out);
-			if (out->state == AS_DNSSEC_SECURE && !verify_set(v, set, sigs, keys,
-			    signer_of(sigs))) {
-				why(out, "answer signature does not verify (expired or wrong)");
-				out->state = AS_DNSSEC_BOGUS;
-			}
+		out->state = zone_of(v, name, &zone, &keys, out);
+		if (out->state == AS_DNSSEC_SECURE && !verify_set(v, set, sigs, keys, zone)) {
+			why_zone(out, ldns_rr_list_rr_count(sigs) == 0 ? "unsigned answer from a signed "
+			    "zone" : "answer signature does not verify (expired or wrong)", zone);
+			out->state = AS_DNSSEC_BOGUS;
 		}
 		if (t == LDNS_RR_TYPE_CNAME) {
 			if (ldns_rr_list_rr_count(set) != 1 ||
@@ -715,32 +703,15 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
 		r = 0;
 		goto out;
 	}
-	/* Empty answer: NODATA or NXDOMAIN, to be proven by signed NSEC/NSEC3. */
-	if ((asigs = pick(pkt, LDNS_SECTION_AUTHORITY, NULL, LDNS_RR_TYPE_SOA, true)) == NULL)
-		goto out;
-	if (ldns_rr_list_rr_count(asigs) == 0) {
-		free_list(asigs);
-		asigs = pick(pkt, LDNS_SECTION_AUTHORITY, NULL, LDNS_RR_TYPE_NSEC, true);
-		if (asigs != NULL && ldns_rr_list_rr_count(asigs) == 0) {
-			free_list(asigs);
-			asigs = pick(pkt, LDNS_SECTION_AUTHORITY, NULL, LDNS_RR_TYPE_NSEC3, true);
-		}
-		if (asigs == NULL)
-			goto out;
-	}
-	if (ldns_rr_list_rr_count(asigs) == 0) {
-		out->state = unsigned_state(v, name, out);
-		r = 0;
-		goto out;
-	}
-	out->state = signer_keys(v, name, signer_of(asigs), &keys, out);
+	/* Empty answer: NODATA or NXDOMAIN, to be proven by NSEC/NSEC3 signed by the zone. */
+	out->state = zone_of(v, name, &zone, &keys, out);
 	if (out->state != AS_DNSSEC_SECURE) {
 		r = 0;
 		goto out;
 	}
 	out->state = AS_DNSSEC_BOGUS;
-	if (!verified_denials(v, pkt, keys, signer_of(asigs), &nsecs, &nsigs, &nsec3)) {
-		why(out, "empty answer without a valid signed denial");
+	if (!verified_denials(v, pkt, keys, zone, &nsecs, &nsigs, &nsec3)) {
+		why_zone(out, "empty answer without a valid signed denial", zone);
 		r = 0;
 		goto out;
 	}
@@ -762,7 +733,6 @@ out:
 	free_list(sigs);
 	free_list(nsecs);
 	free_list(nsigs);
-	free_list(asigs);
 	if (pkt != NULL)
 		ldns_pkt_free(pkt);
 	return r;

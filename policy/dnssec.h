@@ -6,7 +6,9 @@
  * of trust ourselves from the trust anchor file (DS or DNSKEY records in zone-file syntax) down:
  * DNSKEY of the anchor zone matched against the anchor, then DS and DNSKEY per zone cut, RRSIGs
  * checked at the given time, NSEC/NSEC3 denials checked for empty answers and for delegations
- * without DS (an insecure zone). Names outside every anchor count as insecure (indeterminate).
+ * without DS (an insecure zone). The zone that must sign data at a name is found by that walk,
+ * never taken from the signer field of an answer's RRSIG (which an attacker chooses). Names
+ * outside every anchor count as insecure (indeterminate): configure the root anchor in production.
  * Wildcard-expanded positive answers are accepted on their signature alone (the NSEC proof that
  * no closer name exists is not checked).
  *

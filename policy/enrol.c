@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "common/domain_profile.h"
 #include "policy/caa.h"
 #include "policy/challenge_mail.h"
 #include "policy/enrol_int.h"
@@ -203,6 +204,7 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 {
 	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
 	const struct as_sponsor_entry *se = NULL;
+	struct as_domain_profile defaults, dp;
 	struct ca_issue_request req;
 	struct ca_issued is;
 	struct ca_error cerr;
@@ -215,12 +217,15 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 	*sent = false;
 	memset(&req, 0, sizeof(req));
 	memset(&is, 0, sizeof(is));
+	defaults = (struct as_domain_profile){ "", ctx->p.profile, ctx->p.key_type,
+		ctx->p.cert_validity };
+	as_domain_profile_for(ctx->p.domain_profiles, &defaults, mailbox, &dp);
 	req.mailbox = mailbox;
-	req.profile = ca_profile_of(ctx->p.profile);
+	req.profile = ca_profile_of(dp.profile);
 	req.generation = ctx->p.generation == AS_GEN_MULTIPURPOSE ? CA_GEN_MULTIPURPOSE :
 	    CA_GEN_STRICT;
-	req.key_type = ca_key_of(ctx->p.key_type);
-	req.validity_seconds = ctx->p.cert_validity;
+	req.key_type = ca_key_of(dp.key_type);
+	req.validity_seconds = dp.validity;
 	req.validation_ref = validation_id;
 	req.actor = actor;
 	if (req.profile == CA_PROFILE_SPONSOR) {

@@ -51,6 +51,7 @@ struct enrol_params {
 	int sendmail_timeout_ms;            /* 0: ENROL_SENDMAIL_TIMEOUT_MS */
 	int profile, generation, key_type;  /* enum as_profile / as_generation / as_key_type */
 	long long cert_validity;
+	const struct as_conf_list *domain_profiles; /* per-domain exceptions to the three above */
 	const char *sponsor_map_file;       /* NULL/"": no sponsor table */
 	const char *dns_resolver, *dns_trust_anchor_file, *ca_domain;
 	bool caa_check, spf_check, allow_internal_unauthenticated;

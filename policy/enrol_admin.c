@@ -65,6 +65,7 @@ enrol_params_from_conf(struct enrol_params *p, const struct as_conf *c)
 	p->generation = c->generation;
 	p->key_type = c->key_type;
 	p->cert_validity = c->cert_validity;
+	p->domain_profiles = &c->domain_profiles;
 	p->sponsor_map_file = c->sponsor_map_file;
 	p->dns_resolver = c->dns_resolver;
 	p->dns_trust_anchor_file = c->dns_trust_anchor_file;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # caa_dns: runs test_caa against the harness DNS (nsd + validating unbound on loopback). Adds a
 # few records to the no-CAA zone (issue-only set, issuemail with parameters, a critical unknown
-# tag, a CNAME and a CNAME loop) and a delegation from the insecure zone to a dead server (a
+# tag, a CNAME, a CNAME to a name that does not exist, and a CNAME loop) and a delegation from the insecure zone to a dead server (a
 # lookup failure in a provably insecure zone). Also exports nsd's own address as a
 # non-validating "resolver" and a dead port.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +19,7 @@ dns_add_rr "$z" "crit IN CAA 128 futuretag \"x\"" &&
 dns_add_rr "$z" "crit IN CAA 0 issuemail \"$DNS_CA_DOMAIN\"" &&
 dns_add_rr "$z" "alias IN CNAME target.$DNS_ZONE_OTHER." &&
 dns_add_rr "$DNS_ZONE_OTHER" 'target IN CAA 0 issuemail "third-ca.example"' &&
+dns_add_rr "$z" "dangling IN CNAME nowhere.$DNS_ZONE_OTHER." &&
 dns_add_rr "$z" "loop IN CNAME loop2.$z." &&
 dns_add_rr "$z" "loop2 IN CNAME loop.$z." &&
 dns_add_rr "$DNS_ZONE_INSECURE" "dead IN NS ns.dead.$DNS_ZONE_INSECURE." &&

@@ -98,6 +98,8 @@ main(void)
 		{ "DNS_ZONE_NOCAA", "alias.", AS_CAA_FORBIDDEN, "CNAME",
 		  "a CNAME is followed for its name's query" },
 		{ "DNS_ZONE_NOCAA", "loop.", AS_CAA_LOOKUP_FAILED, NULL, "a CNAME loop fails" },
+		{ "DNS_ZONE_NOCAA", "dangling.", AS_CAA_ALLOWED, "no CAA record up to the root",
+		  "a CNAME to nothing: the climb goes on from the alias's own parent" },
 	};
 	/* nsd can't recurse: the cases it can answer itself (no SERVFAIL zone, no dead name). */
 	const struct caa_case raw_cases[] = {
