@@ -9,7 +9,7 @@ BUILD="autoconf automake make gcc pkg-config libc6-dev
   libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev"
 RUNTIME="openssl ca-certificates postfix"
 TESTS="gpgsm gpg-agent swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
-  opendkim opendkim-tools valgrind procps iproute2 psmisc
+  opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules"
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,7 +12,8 @@ cd _build
 [ -f Makefile ] || ../configure -q
 make -j"$(nproc)"
 rc=0
-make -j"$(nproc)" check || rc=$?
+# -k: run every suite even when one fails, so one run shows every failure.
+make -k -j"$(nproc)" check || rc=$?
 # One closing line over every suite: automake prints totals per directory only.
 pass=0 fail=0 skip=0
 for log in tests/*/test-suite.log; do

@@ -153,7 +153,7 @@ check "crl covers both CAs" '[ "$(C crl | wc -l)" -eq 2 ]'
 # Audit.
 check "audit verify passes" 'C audit verify | grep -q "^audit=ok"'
 check "audit show --event revoke lists 3 revocations" '[ "$(C audit show --event revoke | wc -l)" -eq 3 ]'
-check "audit export --format json parses" 'C audit export --format json --mailbox u1@example.org > "$tmp/a.json" && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d) >= 2 and all(\"u1@example.org\" in r[\"fields\"] for r in d)" "$tmp/a.json"'
+check "audit export --format json parses" 'C audit export --format json --mailbox u1@example.org > "$tmp/a.json" && jq -e "length >= 2 and all(.[]; .fields | contains(\"u1@example.org\"))" "$tmp/a.json" >/dev/null'
 check "audit export --format csv has a header and rows" 'C audit export --format csv --event issue > "$tmp/a.csv" && head -1 "$tmp/a.csv" | grep -q "^recno,time,event,actor,fields,prev_sha256" && [ "$(wc -l < "$tmp/a.csv")" -gt 20 ]'
 check "audit --since in the future shows nothing" '[ -z "$(C audit show --since 2099-01-01)" ]'
 C frobnicate >/dev/null 2>&1; rc=$?
