@@ -34,6 +34,7 @@ MS_AUTHSERV_ID=${MS_AUTHSERV_ID:-gw.autosmime.test}
 # A ready-made MS_WRAPPER for valgrind runs: MS_WRAPPER=$MS_VALGRIND make check TESTS=milter_e2e.sh
 MS_VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --suppressions=$_ms_here/valgrind-bdb.supp"
 MS_DIR=
+_ms_ctl_run=
 _ms_pid=
 _ms_log_off=0
 
@@ -46,6 +47,11 @@ ms_init() {
 	MS_LOCAL_DOMAINS=${MS_LOCAL_DOMAINS:-${PF_LOCAL_DOMAINS:-local.test}}
 	mkdir -p "$MS_DIR/store" "$MS_DIR/spool" "$MS_DIR/run" "$MS_DIR/crl" "$MS_DIR/ca" || return 1
 	chmod 0755 "$MS_DIR"
+	# autosmimectl runs as $MS_USER, who may not reach the build tree (a checkout under
+	# /root): run a copy from the test's own directory. It links our libraries statically.
+	mkdir -p "$H_TMP/bin" && chmod 0755 "$H_TMP/bin" && cp "$MS_CTL" "$H_TMP/bin/autosmimectl" &&
+		chmod 0755 "$H_TMP/bin/autosmimectl" || return 1
+	_ms_ctl_run=$H_TMP/bin/autosmimectl
 	chown "$MS_USER:" "$MS_DIR/store" "$MS_DIR/spool" "$MS_DIR/run" "$MS_DIR/crl" "$MS_DIR/ca"
 	chmod 0700 "$MS_DIR/store" "$MS_DIR/spool" "$MS_DIR/ca"
 	if [ "$kind" = inet ]; then
@@ -102,7 +108,7 @@ ms_set_socket() {
 
 ms_conf() { printf '%s\n' "$@" >> "$MS_CONF"; }
 
-ms_ctl() { runuser -u "$MS_USER" -- "$MS_CTL" -c "$MS_CONF" "$@"; }
+ms_ctl() { runuser -u "$MS_USER" -- "${_ms_ctl_run:-$MS_CTL}" -c "$MS_CONF" "$@"; }
 ms_ca_init() { ms_ctl ca init --root-cert "$MS_DIR/ca/root.pem" --root-key "$MS_DIR/ca/root.key"; }
 ms_issue() { ms_ctl issue "$1"; }
 

@@ -73,7 +73,11 @@ _pf_pick_ports() {
 }
 
 _pf_set_smtp_sendmail() {
-	PF_SMTP_SENDMAIL="$_pf_here/smtp-sendmail -S 127.0.0.1:$PF_SMTP_PORT -i -t"
+	# A copy in the test's own 0755 directory: the source tree may sit where an unprivileged
+	# user (the milter after it drops privileges) cannot reach it, such as under /root.
+	cp "$_pf_here/smtp-sendmail" "$H_TMP/smtp-sendmail" && chmod 0755 "$H_TMP/smtp-sendmail" ||
+		return 1
+	PF_SMTP_SENDMAIL="$H_TMP/smtp-sendmail -S 127.0.0.1:$PF_SMTP_PORT -i -t"
 	export PF_SMTP_PORT PF_SUBMISSION_PORT PF_SINK_PORT PF_SMTP_SENDMAIL
 }
 

@@ -1,7 +1,9 @@
 /*
  * milter-send: play the MTA to a milter. Sends one message file through the milter and writes
- * the message as the milter left it, or (-n) sends many and prints throughput and latency.
- * Used by the daemon's protocol tests and by the milter benchmark.
+ * the message as the milter left it, or (-n) sends many and prints throughput and latency
+ * (with -o, the last message of the first connection is written too). -p pauses before each
+ * end-of-message so a test can kill or reload the milter in mid-transaction. Used by the
+ * daemon's protocol tests (tests/milter) and by the milter benchmark.
  */
 #include "config.h"
 
@@ -26,9 +28,13 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: milter-send -S socket -f from -r rcpt [-r rcpt...] [-a login] [-c client-ip]\n"
-	    "                   [-d daemon-name] [-q queue-id] [-o out.eml] [-t timeout] message.eml\n"
-	    "       milter-send -S socket -f from -r rcpt -n messages -j connections message.eml\n"
-	    "exit: 0 continue/accept, 3 tempfail, 4 reject, 5 discard, 1 error, 2 usage\n");
+	    "                   [-d daemon-name] [-q queue-id] [-o out.eml] [-t timeout] [-p pause]\n"
+	    "                   message.eml\n"
+	    "       milter-send -S socket -f from -r rcpt -n messages [-j connections] [-o last.eml]\n"
+	    "                   message.eml\n"
+	    "stderr: action=c|a|t|r|d|y changes=N [reply=...], or action=lost reason=... when the\n"
+	    "milter went away (closed, reset, timed out or not there)\n"
+	    "exit: 0 continue/accept, 3 tempfail or milter lost, 4 reject, 5 discard, 1 error, 2 usage\n");
 	exit(2);
 }
 
@@ -38,10 +44,13 @@ struct bench {
 	const struct mw_session *session;
 	const struct mw_message *msg;
 	int timeout;
+	unsigned pause;
 	long per_conn;
 	int index;
 	double *latency_ms;   /* one slot per message */
+	struct mw_result *last; /* thread 0 with -o: the last message's result, else NULL */
 	long failures;
+	int lost;
 	char err[256];
 };
 
@@ -62,9 +71,11 @@ bench_thread(void *arg)
 
 	if (c == NULL || mw_open_session(c, b->session, b->err, sizeof(b->err)) < 0) {
 		b->failures = b->per_conn;
+		b->lost = c == NULL || mw_lost(c);
 		mw_close(c);
 		return NULL;
 	}
+	mw_set_eom_pause(c, b->pause);
 	for (long i = 0; i < b->per_conn; i++) {
 		struct mw_result res;
 		char qid[32];
@@ -73,12 +84,17 @@ bench_thread(void *arg)
 		snprintf(qid, sizeof(qid), "B%02d%07ld", b->index, i);
 		if (mw_send_message(c, b->session, qid, b->msg, &res, b->err, sizeof(b->err)) < 0) {
 			b->failures += b->per_conn - i;
+			b->lost = mw_lost(c);
 			break;
 		}
 		if (res.action != 'c' && res.action != 'a')
 			b->failures++;
 		b->latency_ms[i] = now_ms() - t0;
-		mw_result_free(&res);
+		if (b->last != NULL) {
+			mw_result_free(b->last);
+			*b->last = res; /* transferred */
+		} else
+			mw_result_free(&res);
 	}
 	mw_close(c);
 	return NULL;
@@ -92,22 +108,28 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int write_result(const struct mw_result *res, const char *out);
+
 static int
 run_bench(const char *socket, const struct mw_session *s, const struct mw_message *msg,
-    long messages, int conns, int timeout)
+    long messages, int conns, int timeout, unsigned pause, const char *out)
 {
+	struct mw_result last;
+	int lost = 0, rc;
 	struct bench *b = calloc((size_t)conns, sizeof(*b));
 	pthread_t *tid = calloc((size_t)conns, sizeof(*tid));
 	double *lat = calloc((size_t)messages, sizeof(*lat)), t0, secs;
 	long per = messages / conns, failures = 0;
 
+	memset(&last, 0, sizeof(last));
 	if (b == NULL || tid == NULL || lat == NULL) {
 		fprintf(stderr, "milter-send: out of memory\n");
 		return 1;
 	}
 	t0 = now_ms();
 	for (int i = 0; i < conns; i++) {
-		b[i] = (struct bench){ socket, s, msg, timeout, per, i, lat + i * per, 0, "" };
+		b[i] = (struct bench){ socket, s, msg, timeout, pause, per, i, lat + i * per,
+			i == 0 && out != NULL ? &last : NULL, 0, 0, "" };
 		if (pthread_create(&tid[i], NULL, bench_thread, &b[i]) != 0) {
 			fprintf(stderr, "milter-send: cannot start thread\n");
 			return 1;
@@ -116,6 +138,7 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 	for (int i = 0; i < conns; i++) {
 		pthread_join(tid[i], NULL);
 		failures += b[i].failures;
+		lost |= b[i].lost;
 		if (b[i].err[0])
 			fprintf(stderr, "milter-send: connection %d: %s\n", i, b[i].err);
 	}
@@ -128,10 +151,38 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 		    "p99_ms=%.3f failures=0\n", per * conns, conns, secs, per * conns / secs,
 		    lat[(per * conns) / 2], lat[(per * conns) * 99 / 100]);
 	}
+	rc = lost ? 3 : failures ? 1 : 0;
+	if (out != NULL && last.action != 0) {
+		/* the last message of the first connection, as in single mode */
+		fprintf(stderr, "action=%c changes=%u%s%s\n", last.action, last.changes,
+		    last.reply[0] ? " reply=" : "", last.reply);
+		if ((last.action == 'c' || last.action == 'a') && write_result(&last, out) < 0 &&
+		    rc == 0)
+			rc = 1;
+	}
+	if (lost)
+		fprintf(stderr, "action=lost reason=the milter went away\n");
+	mw_result_free(&last);
 	free(b);
 	free(tid);
 	free(lat);
-	return failures ? 1 : 0;
+	return rc;
+}
+
+/* Write the message as the milter left it to `out` ("-": standard output). */
+static int
+write_result(const struct mw_result *res, const char *out)
+{
+	int fd = strcmp(out, "-") == 0 ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int r = 0;
+
+	if (fd < 0 || mw_message_write(&res->msg, fd) < 0) {
+		fprintf(stderr, "milter-send: %s: %s\n", out, strerror(errno));
+		r = -1;
+	}
+	if (fd > 1)
+		close(fd);
+	return r;
 }
 
 static char *
@@ -165,17 +216,18 @@ int
 main(int argc, char **argv)
 {
 	struct mw_session s = { "client.test", "127.0.0.1", "client.test", NULL, "smtpd" };
-	const char *socket = NULL, *from = NULL, *out = "-", *qid = "T0000001";
+	const char *socket = NULL, *from = NULL, *out = NULL, *qid = "T0000001";
 	const char *rcpt[MAX_RCPT];
 	size_t nrcpt = 0, len;
 	long messages = 0;
 	int conns = 1, timeout = 30, c, rc = 1;
+	unsigned pause = 0;
 	struct mw_message msg;
 	struct mw_result res;
 	struct mw_conn *conn = NULL;
 	char err[256] = "", *data;
 
-	while ((c = getopt(argc, argv, "S:f:r:a:c:d:q:o:t:n:j:")) != -1) {
+	while ((c = getopt(argc, argv, "S:f:r:a:c:d:q:o:t:n:j:p:")) != -1) {
 		switch (c) {
 		case 'S': socket = optarg; break;
 		case 'f': from = optarg; break;
@@ -192,6 +244,11 @@ main(int argc, char **argv)
 		case 't': timeout = atoi(optarg); break;
 		case 'n': messages = atol(optarg); break;
 		case 'j': conns = atoi(optarg); break;
+		case 'p':
+			if (atoi(optarg) < 0 || atoi(optarg) > 3600)
+				usage();
+			pause = (unsigned)atoi(optarg);
+			break;
 		default: usage();
 		}
 	}
@@ -211,32 +268,30 @@ main(int argc, char **argv)
 	for (size_t i = 0; msg.rcpt != NULL && i < nrcpt; i++)
 		msg.rcpt[msg.rcpt_count++] = strdup(rcpt[i]);
 	if (messages > 0) {
-		rc = run_bench(socket, &s, &msg, messages, conns, timeout);
+		rc = run_bench(socket, &s, &msg, messages, conns, timeout, pause, out);
 		mw_message_free(&msg);
 		return rc;
 	}
 	conn = mw_connect(socket, timeout, err, sizeof(err));
+	if (conn != NULL)
+		mw_set_eom_pause(conn, pause);
 	if (conn == NULL || mw_open_session(conn, &s, err, sizeof(err)) < 0 ||
 	    mw_send_message(conn, &s, qid, &msg, &res, err, sizeof(err)) < 0) {
-		fprintf(stderr, "milter-send: %s\n", err);
+		if (conn == NULL || mw_lost(conn)) {
+			/* an MTA applies milter_default_action here */
+			fprintf(stderr, "action=lost reason=%s\n", err);
+			rc = 3;
+		} else
+			fprintf(stderr, "milter-send: %s\n", err);
 		goto out;
 	}
 	fprintf(stderr, "action=%c changes=%u%s%s\n", res.action, res.changes,
 	    res.reply[0] ? " reply=" : "", res.reply);
 	switch (res.action) {
 	case 'c':
-	case 'a': {
-		int fd = strcmp(out, "-") == 0 ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fd < 0 || mw_message_write(&res.msg, fd) < 0) {
-			fprintf(stderr, "milter-send: %s: %s\n", out, strerror(errno));
-			rc = 1;
-		} else
-			rc = 0;
-		if (fd > 1)
-			close(fd);
+	case 'a':
+		rc = write_result(&res, out != NULL ? out : "-") < 0 ? 1 : 0;
 		break;
-	}
 	case 't': rc = 3; break;
 	case 'y': rc = res.reply[0] == '4' ? 3 : 4; break;
 	case 'r': rc = 4; break;

@@ -57,6 +57,8 @@ struct mw_conn {
 	int timeout_ms;
 	uint32_t protocol;   /* flags the milter asked for */
 	int session_open;
+	int lost;            /* an I/O failure: the milter went away or timed out */
+	unsigned eom_pause;  /* seconds to wait before end-of-message */
 };
 
 static void
@@ -96,12 +98,15 @@ write_all(struct mw_conn *c, const void *buf, size_t len)
 	while (len > 0) {
 		ssize_t n;
 
-		if (wait_fd(c, POLLOUT) < 0)
+		if (wait_fd(c, POLLOUT) < 0) {
+			c->lost = 1;
 			return -1;
+		}
 		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			c->lost = 1;
 			return -1;
 		}
 		p += n;
@@ -118,16 +123,20 @@ read_all(struct mw_conn *c, void *buf, size_t len)
 	while (len > 0) {
 		ssize_t n;
 
-		if (wait_fd(c, POLLIN) < 0)
+		if (wait_fd(c, POLLIN) < 0) {
+			c->lost = 1;
 			return -1;
+		}
 		n = recv(c->fd, p, len, 0);
 		if (n == 0) {
+			c->lost = 1;
 			errno = ECONNRESET;
 			return -1;
 		}
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			c->lost = 1;
 			return -1;
 		}
 		p += n;
@@ -283,12 +292,24 @@ fail:
 }
 
 void
+mw_set_eom_pause(struct mw_conn *c, unsigned seconds)
+{
+	c->eom_pause = seconds;
+}
+
+int
+mw_lost(const struct mw_conn *c)
+{
+	return c != NULL && c->lost;
+}
+
+void
 mw_close(struct mw_conn *c)
 {
 	if (c == NULL)
 		return;
 	if (c->fd >= 0) {
-		if (c->session_open)
+		if (c->session_open && !c->lost)
 			send_packet(c, 'Q', NULL, 0);
 		close(c->fd);
 	}
@@ -629,6 +650,8 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 		}
 	}
 	/* end of message: modifications, then the final action */
+	for (unsigned left = c->eom_pause; left > 0;)
+		left = sleep(left);
 	if (send_packet(c, 'E', NULL, 0) < 0)
 		goto io;
 	for (unsigned guard = 0; guard < 2u * MW_MAX_HEADERS + MW_MAX_BODY / 1024; guard++) {
@@ -686,6 +709,8 @@ nomem:
 io:
 	errf(err, errlen, "writing to the milter: %s", strerror(errno));
 out:
+	if (r < 0)
+		mw_result_free(out); /* a failed message leaves nothing to free */
 	free(b.p);
 	free(newbody.p);
 	return r;

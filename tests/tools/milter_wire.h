@@ -57,9 +57,24 @@ struct mw_conn *mw_connect(const char *socket_spec, int timeout, char *err, size
 /* Negotiate and send connect/helo. Returns 0, or -1 with err (the connection is then unusable). */
 int mw_open_session(struct mw_conn *c, const struct mw_session *s, char *err, size_t errlen);
 
-/* Send one message through the milter; the result owns its copy of the modified message. */
+/*
+ * Send one message through the milter; the result owns its copy of the modified message.
+ * On failure (-1) *out holds nothing that needs freeing.
+ */
 int mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue_id,
     const struct mw_message *msg, struct mw_result *out, char *err, size_t errlen);
+
+/*
+ * Wait `seconds` before each end-of-message command (after the body), so a test can stop or
+ * reload the milter in the middle of a transaction.
+ */
+void mw_set_eom_pause(struct mw_conn *c, unsigned seconds);
+
+/*
+ * True after an I/O failure on the connection (the milter closed it, reset it, or did not
+ * answer within the timeout): what an MTA handles per milter_default_action.
+ */
+int mw_lost(const struct mw_conn *c);
 
 void mw_close(struct mw_conn *c);
 void mw_result_free(struct mw_result *r);
