@@ -3,12 +3,25 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
 #include "common/util.h"
+
+void
+as_errf(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || cap == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
 
 void
 as_wipe(void *p, size_t n)

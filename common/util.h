@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Format an error message into err (cap bytes); a NULL err or zero cap is ignored. */
+void as_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Overwrite a secret so the compiler cannot drop the write. */
 void as_wipe(void *p, size_t n);
 

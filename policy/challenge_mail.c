@@ -108,18 +108,6 @@ ob_free(struct obuf *b)
 	b->n = b->cap = 0;
 }
 
-static void
-seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
-
 /* UTF-8 text without control characters (TAB allowed when `tab`, LF when `lf`). */
 static bool
 clean_text(const char *s, size_t n, bool tab, bool lf)
@@ -206,12 +194,12 @@ as_mail_template_check(const char *text, char *err, size_t errcap)
 	const char *p;
 
 	if (text == NULL || (len = strlen(text)) > AS_MAIL_TEMPLATE_MAX) {
-		seterr(err, errcap, "template is missing or longer than %d bytes",
+		as_errf(err, errcap, "template is missing or longer than %d bytes",
 		    AS_MAIL_TEMPLATE_MAX);
 		return -1;
 	}
 	if (!clean_text(text, len, true, true)) {
-		seterr(err, errcap, "template is not UTF-8 text without control characters");
+		as_errf(err, errcap, "template is not UTF-8 text without control characters");
 		return -1;
 	}
 	for (p = text; *p != '\0';) {
@@ -220,7 +208,7 @@ as_mail_template_check(const char *text, char *err, size_t errcap)
 
 		line++;
 		if (n > AS_MAIL_LINE_MAX) {
-			seterr(err, errcap, "template line %zu is longer than %d bytes", line,
+			as_errf(err, errcap, "template line %zu is longer than %d bytes", line,
 			    AS_MAIL_LINE_MAX);
 			return -1;
 		}
@@ -236,7 +224,7 @@ as_mail_template_check(const char *text, char *err, size_t errcap)
 				known = true;
 		}
 		if (!known) {
-			seterr(err, errcap, "template has an unknown placeholder at byte %zu",
+			as_errf(err, errcap, "template has an unknown placeholder at byte %zu",
 			    (size_t)(p - text));
 			return -1;
 		}
@@ -254,21 +242,21 @@ as_mail_template_load(const char *path, char **out, char *err, size_t errcap)
 
 	*out = NULL;
 	if (fp == NULL) {
-		seterr(err, errcap, "%s: %s", path, strerror(errno));
+		as_errf(err, errcap, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	buf = malloc(AS_MAIL_TEMPLATE_MAX + 2);
 	if (buf == NULL) {
-		seterr(err, errcap, "out of memory");
+		as_errf(err, errcap, "out of memory");
 		goto out;
 	}
 	n = fread(buf, 1, AS_MAIL_TEMPLATE_MAX + 1, fp);
 	if (ferror(fp) || n > AS_MAIL_TEMPLATE_MAX) {
-		seterr(err, errcap, "%s: %s", path, ferror(fp) ? "read error" : "too long");
+		as_errf(err, errcap, "%s: %s", path, ferror(fp) ? "read error" : "too long");
 		goto out;
 	}
 	if (memchr(buf, '\0', n) != NULL) {
-		seterr(err, errcap, "%s: NUL byte", path);
+		as_errf(err, errcap, "%s: NUL byte", path);
 		goto out;
 	}
 	buf[n] = '\0';
@@ -362,15 +350,15 @@ as_challenge_mail_build(const struct as_challenge_mail *p, char **out, size_t *o
 
 	*out = NULL;
 	if (!header_address(p->enrol_address) || !header_address(p->mailbox)) {
-		seterr(err, errcap, "bad enrolment address or mailbox");
+		as_errf(err, errcap, "bad enrolment address or mailbox");
 		goto out;
 	}
 	if (p->token == NULL || !as_token_wellformed(p->token, strlen(p->token))) {
-		seterr(err, errcap, "malformed token");
+		as_errf(err, errcap, "malformed token");
 		goto out;
 	}
 	if (strlen(prefix) > AS_MAIL_PREFIX_MAX || !clean_text(prefix, strlen(prefix), false, false)) {
-		seterr(err, errcap, "bad challenge subject prefix");
+		as_errf(err, errcap, "bad challenge subject prefix");
 		goto out;
 	}
 	if (as_mail_template_check(tpl, err, errcap) != 0)
@@ -379,7 +367,7 @@ as_challenge_mail_build(const struct as_challenge_mail *p, char **out, size_t *o
 	    as_mail_date(p->expires, expires, sizeof(expires)) != 0 ||
 	    as_mail_message_id(p->enrol_address, msgid, sizeof(msgid)) != 0 ||
 	    strlen(msgid) >= idcap) {
-		seterr(err, errcap, "cannot make Date or Message-ID");
+		as_errf(err, errcap, "cannot make Date or Message-ID");
 		goto out;
 	}
 	ob_fmt(&b, "From: %s\n", p->enrol_address);
@@ -410,7 +398,7 @@ as_challenge_mail_build(const struct as_challenge_mail *p, char **out, size_t *o
 		ob_free(&body);
 	}
 	if (b.fail) {
-		seterr(err, errcap, "out of memory");
+		as_errf(err, errcap, "out of memory");
 		goto out;
 	}
 	memcpy(message_id, msgid, strlen(msgid) + 1);
@@ -495,14 +483,14 @@ as_confirm_mail_build(const struct as_confirm_mail *p, char **out, size_t *outle
 
 	*out = NULL;
 	if (!header_address(p->enrol_address) || !header_address(p->mailbox) || p->cert == NULL) {
-		seterr(err, errcap, "bad enrolment address, mailbox or certificate");
+		as_errf(err, errcap, "bad enrolment address, mailbox or certificate");
 		goto out;
 	}
 	if (p->in_reply_to != NULL && (p->in_reply_to[0] != '<' ||
 	    strlen(p->in_reply_to) >= AS_MAIL_MSGID_MAX ||
 	    !clean_text(p->in_reply_to, strlen(p->in_reply_to), false, false) ||
 	    strchr(p->in_reply_to, ' ') != NULL)) {
-		seterr(err, errcap, "bad In-Reply-To");
+		as_errf(err, errcap, "bad In-Reply-To");
 		goto out;
 	}
 	na = X509_get0_notAfter(p->cert);
@@ -510,14 +498,14 @@ as_confirm_mail_build(const struct as_confirm_mail *p, char **out, size_t *outle
 	    ASN1_TIME_to_tm(na, &tm) != 1 || as_mail_date(timegm(&tm), until, sizeof(until)) != 0 ||
 	    as_mail_message_id(p->enrol_address, msgid, sizeof(msgid)) != 0 ||
 	    strlen(msgid) >= idcap || RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		seterr(err, errcap, "cannot make Date, Message-ID or boundary");
+		as_errf(err, errcap, "cannot make Date, Message-ID or boundary");
 		goto out;
 	}
 	snprintf(boundary, sizeof(boundary), "=_autosmime_");
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(boundary + 12 + 2 * i, 3, "%02x", rnd[i]);
 	if (certs_only(p->cert, p->chain, &der, &derlen) != 0) {
-		seterr(err, errcap, "cannot encode the certificate");
+		as_errf(err, errcap, "cannot encode the certificate");
 		goto out;
 	}
 	ob_fmt(&b, "From: %s\n", p->enrol_address);
@@ -546,12 +534,12 @@ as_confirm_mail_build(const struct as_confirm_mail *p, char **out, size_t *outle
 	    "Content-Transfer-Encoding: 7bit\n"
 	    "Content-Disposition: attachment; filename=\"certificate.pem\"\n\n", boundary);
 	if (pem_of(p->cert, p->chain, &b) != 0) {
-		seterr(err, errcap, "cannot encode the certificate as PEM");
+		as_errf(err, errcap, "cannot encode the certificate as PEM");
 		goto out;
 	}
 	ob_fmt(&b, "\n--%s--\n", boundary);
 	if (b.fail) {
-		seterr(err, errcap, "out of memory");
+		as_errf(err, errcap, "out of memory");
 		goto out;
 	}
 	memcpy(message_id, msgid, strlen(msgid) + 1);

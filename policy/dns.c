@@ -5,24 +5,12 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "policy/dns.h"
-
-static void
-seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 int
 as_dns_resolver_new(const char *spec, bool dnssec_cd, ldns_resolver **out, char *err,
@@ -37,7 +25,7 @@ as_dns_resolver_new(const char *spec, bool dnssec_cd, ldns_resolver **out, char 
 	*out = NULL;
 	if (spec == NULL || *spec == '\0') {
 		if (ldns_resolver_new_frm_file(&res, NULL) != LDNS_STATUS_OK) {
-			seterr(err, errcap, "cannot read the system resolver configuration");
+			as_errf(err, errcap, "cannot read the system resolver configuration");
 			goto out;
 		}
 	} else {
@@ -46,7 +34,7 @@ as_dns_resolver_new(const char *spec, bool dnssec_cd, ldns_resolver **out, char 
 		unsigned char bin[16];
 
 		if (hl == 0 || hl >= sizeof(host)) {
-			seterr(err, errcap, "dns_resolver: bad address");
+			as_errf(err, errcap, "dns_resolver: bad address");
 			goto out;
 		}
 		memcpy(host, spec, hl);
@@ -56,7 +44,7 @@ as_dns_resolver_new(const char *spec, bool dnssec_cd, ldns_resolver **out, char 
 
 			port = strtoul(at + 1, &end, 10);
 			if (at[1] == '\0' || *end != '\0' || port == 0 || port > 65535) {
-				seterr(err, errcap, "dns_resolver: bad port (use ADDR@PORT)");
+				as_errf(err, errcap, "dns_resolver: bad port (use ADDR@PORT)");
 				goto out;
 			}
 		}
@@ -65,13 +53,13 @@ as_dns_resolver_new(const char *spec, bool dnssec_cd, ldns_resolver **out, char 
 		else if (inet_pton(AF_INET6, host, bin) == 1)
 			addr = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, bin);
 		else {
-			seterr(err, errcap, "dns_resolver: not an IP address (use ADDR@PORT)");
+			as_errf(err, errcap, "dns_resolver: not an IP address (use ADDR@PORT)");
 			goto out;
 		}
 		res = ldns_resolver_new();
 		if (addr == NULL || res == NULL ||
 		    ldns_resolver_push_nameserver(res, addr) != LDNS_STATUS_OK) {
-			seterr(err, errcap, "out of memory");
+			as_errf(err, errcap, "out of memory");
 			goto out;
 		}
 		ldns_resolver_set_port(res, (uint16_t)port);

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,21 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "policy/sendmail.h"
 
 extern char **environ;
-
-static void
-seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 void
 as_sendmail_argv_free(char **argv)
@@ -55,13 +43,13 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 
 	*argv_out = NULL;
 	if (command == NULL || (len = strlen(command)) == 0 || len > AS_SENDMAIL_MAX_COMMAND) {
-		seterr(err, errcap, "sendmail command is empty or too long");
+		as_errf(err, errcap, "sendmail command is empty or too long");
 		goto out;
 	}
 	argv = calloc(AS_SENDMAIL_MAX_ARGS + 1, sizeof(*argv));
 	word = malloc(len + 1);
 	if (argv == NULL || word == NULL) {
-		seterr(err, errcap, "out of memory");
+		as_errf(err, errcap, "out of memory");
 		goto out;
 	}
 	for (;;) {
@@ -76,7 +64,7 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 			unsigned char c = (unsigned char)*p;
 
 			if (c < 0x20 || c == 0x7f) {
-				seterr(err, errcap, "control character in the sendmail command");
+				as_errf(err, errcap, "control character in the sendmail command");
 				goto out;
 			}
 			have = true;
@@ -84,7 +72,7 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 				const char *e = strchr(p + 1, '\'');
 
 				if (e == NULL) {
-					seterr(err, errcap, "unterminated ' in the sendmail command");
+					as_errf(err, errcap, "unterminated ' in the sendmail command");
 					goto out;
 				}
 				memcpy(word + o, p + 1, (size_t)(e - p - 1));
@@ -94,7 +82,7 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 				p++;
 				while (*p != '"') {
 					if (*p == '\0') {
-						seterr(err, errcap, "unterminated \" in the sendmail command");
+						as_errf(err, errcap, "unterminated \" in the sendmail command");
 						goto out;
 					}
 					if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
@@ -104,7 +92,7 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 				p++;
 			} else if (c == '\\') {
 				if (p[1] == '\0') {
-					seterr(err, errcap, "trailing \\ in the sendmail command");
+					as_errf(err, errcap, "trailing \\ in the sendmail command");
 					goto out;
 				}
 				word[o++] = p[1];
@@ -116,19 +104,19 @@ as_sendmail_split(const char *command, char ***argv_out, char *err, size_t errca
 		if (!have)
 			break;
 		if (argc >= AS_SENDMAIL_MAX_ARGS) {
-			seterr(err, errcap, "more than %d words in the sendmail command",
+			as_errf(err, errcap, "more than %d words in the sendmail command",
 			    AS_SENDMAIL_MAX_ARGS);
 			goto out;
 		}
 		word[o] = '\0';
 		if ((argv[argc] = strdup(word)) == NULL) {
-			seterr(err, errcap, "out of memory");
+			as_errf(err, errcap, "out of memory");
 			goto out;
 		}
 		argc++;
 	}
 	if (argc == 0 || argv[0][0] != '/') {
-		seterr(err, errcap, "the sendmail command must start with an absolute path");
+		as_errf(err, errcap, "the sendmail command must start with an absolute path");
 		goto out;
 	}
 	*argv_out = argv;   /* transferred */
@@ -178,7 +166,7 @@ as_sendmail_inject(const char *command, const char *const *extra, const char *ms
 	char why[256] = "";
 
 	if (as_sendmail_split(command, &base, why, sizeof(why)) != 0) {
-		seterr(err, errcap, "%s", why);
+		as_errf(err, errcap, "%s", why);
 		goto out;
 	}
 	while (base[nbase] != NULL)
@@ -187,14 +175,14 @@ as_sendmail_inject(const char *command, const char *const *extra, const char *ms
 		nextra++;
 	if (nbase + nextra > AS_SENDMAIL_MAX_ARGS ||
 	    (argv = calloc(nbase + nextra + 1, sizeof(*argv))) == NULL) {
-		seterr(err, errcap, "too many arguments for the sendmail command");
+		as_errf(err, errcap, "too many arguments for the sendmail command");
 		goto out;
 	}
 	memcpy(argv, base, nbase * sizeof(*argv));
 	for (size_t i = 0; i < nextra; i++)
 		argv[nbase + i] = (char *)extra[i];
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-		seterr(err, errcap, "pipe: %s", strerror(errno));
+		as_errf(err, errcap, "pipe: %s", strerror(errno));
 		goto out;
 	}
 	sigemptyset(&pipe_set);
@@ -203,7 +191,7 @@ as_sendmail_inject(const char *command, const char *const *extra, const char *ms
 		masked = true;
 	pid = fork();
 	if (pid < 0) {
-		seterr(err, errcap, "fork: %s", strerror(errno));
+		as_errf(err, errcap, "fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -298,22 +286,22 @@ as_sendmail_inject(const char *command, const char *const *extra, const char *ms
 			;
 		reaped = true;
 		if (timed_out) {
-			seterr(err, errcap, "sendmail command timed out after %d ms", timeout_ms);
+			as_errf(err, errcap, "sendmail command timed out after %d ms", timeout_ms);
 			goto out;
 		}
 	}
 	clean_output(output, outn);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (done != len) {
-			seterr(err, errcap, "sendmail command exited before reading the message");
+			as_errf(err, errcap, "sendmail command exited before reading the message");
 			goto out;
 		}
 		r = 0;
 	} else if (WIFEXITED(status)) {
-		seterr(err, errcap, "sendmail command exited with status %d%s%s",
+		as_errf(err, errcap, "sendmail command exited with status %d%s%s",
 		    WEXITSTATUS(status), outn ? ": " : "", output);
 	} else {
-		seterr(err, errcap, "sendmail command killed by signal %d",
+		as_errf(err, errcap, "sendmail command killed by signal %d",
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}
 out:

@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,22 +17,11 @@
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
 
+#include "common/util.h"
 #include "policy/dns.h"
 #include "policy/spf.h"
 
 #define SPF_NAME_MAX 253
-
-static void
-seterr(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* A dname rdata as text without the final dot, or NULL. The caller frees. */
 static char *
@@ -214,7 +202,7 @@ as_spf_check(const char *resolver, const char *client_ip, const char *helo,
 		err[0] = '\0';
 	if (client_ip == NULL || helo == NULL || *helo == '\0' || strlen(helo) > SPF_NAME_MAX ||
 	    (mail_from != NULL && strlen(mail_from) > SPF_NAME_MAX + 64)) {
-		seterr(err, errcap, "missing or oversized client IP, HELO or sender");
+		as_errf(err, errcap, "missing or oversized client IP, HELO or sender");
 		goto out;
 	}
 	if (inet_pton(AF_INET, client_ip, &a4) == 1)
@@ -222,13 +210,13 @@ as_spf_check(const char *resolver, const char *client_ip, const char *helo,
 	else if (inet_pton(AF_INET6, client_ip, &a6) == 1)
 		v6 = true;
 	else {
-		seterr(err, errcap, "client IP is not an address");
+		as_errf(err, errcap, "client IP is not an address");
 		goto out;
 	}
 	/* libspf2 answers "pass" for any loopback client; for us a local process proves nothing. */
 	if ((!v6 && (ntohl(a4.s_addr) >> 24) == 127) || (v6 && IN6_IS_ADDR_LOOPBACK(&a6))) {
 		*result = AS_SPF_NONE;
-		seterr(err, errcap, "loopback client: SPF not evaluated");
+		as_errf(err, errcap, "loopback client: SPF not evaluated");
 		r = 0;
 		goto out;
 	}
@@ -250,7 +238,7 @@ as_spf_check(const char *resolver, const char *client_ip, const char *helo,
 	res = NULL;
 	spf = SPF_server_new_dns(dns, 0);
 	if (spf == NULL) {
-		seterr(err, errcap, "libspf2: cannot create a server");
+		as_errf(err, errcap, "libspf2: cannot create a server");
 		goto out;
 	}
 	req = SPF_request_new(spf);
@@ -259,12 +247,12 @@ as_spf_check(const char *resolver, const char *client_ip, const char *helo,
 	    SPF_request_set_helo_dom(req, helo) != SPF_E_SUCCESS ||
 	    SPF_request_set_env_from(req, from) != 0) {
 		*result = AS_SPF_PERMERROR;
-		seterr(err, errcap, "libspf2 refused the request (malformed sender or HELO)");
+		as_errf(err, errcap, "libspf2 refused the request (malformed sender or HELO)");
 		goto out;
 	}
 	ec = SPF_request_query_mailfrom(req, &resp);
 	if (resp == NULL) {
-		seterr(err, errcap, "libspf2 gave no response");
+		as_errf(err, errcap, "libspf2 gave no response");
 		goto out;
 	}
 	*result = map_result(SPF_response_result(resp));
@@ -273,7 +261,7 @@ as_spf_check(const char *resolver, const char *client_ip, const char *helo,
 	    ec != SPF_E_DNS_ERROR && ec != SPF_E_SUCCESS)
 		*result = AS_SPF_PERMERROR;
 	if (SPF_response_get_smtp_comment(resp) != NULL)
-		seterr(err, errcap, "%s", SPF_response_get_smtp_comment(resp));
+		as_errf(err, errcap, "%s", SPF_response_get_smtp_comment(resp));
 out:
 	if (resp != NULL)
 		SPF_response_free(resp);
