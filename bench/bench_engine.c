@@ -299,7 +299,7 @@ run_case(const struct bench *b, const struct ident *id, enum op op, size_t size,
     struct figures *f)
 {
 	int fd[2], status;
-	pid_t pid;
+	pid_t pid = -1;
 
 	memset(f, 0, sizeof(*f));
 	fflush(NULL);

@@ -62,7 +62,7 @@ setup_from() { # setup -> sender address
 	esac
 }
 
-cur_milter=unset
+cur_milter='unset'
 use_milter() { # none | autosmime | opendkim
 	[ "$1" = "$cur_milter" ] && return 0
 	case $1 in
@@ -90,7 +90,7 @@ now() { date +%s.%N; }
 
 # One probe message with the dump sink in place; check what the set-up did to it.
 probe() { # setup
-	local setup=$1 from f n0 want
+	local setup=$1 from f n0
 	from=$(setup_from "$setup")
 	use_milter "$(milter_of "$setup")"
 	n0=$(pf_delivered_count)
@@ -181,10 +181,10 @@ done
 for sess in 10 1; do
 	run_best "autosmime-p256-unix-2KB-s$sess" autosmime-p256 2048 "$sess" 2KB || failed=1
 	ms_stop; ms_set_socket inet; ms_start || die "autosmime-milter did not start on inet"
-	cur_milter=unset
+	cur_milter='unset'
 	run_best "autosmime-p256-inet-2KB-s$sess" autosmime-p256-inet 2048 "$sess" 2KB || failed=1
 	ms_stop; ms_set_socket unix; ms_start || die "autosmime-milter did not start on unix"
-	cur_milter=unset
+	cur_milter='unset'
 done
 
 # ------------------------------------------------------------------ ratios

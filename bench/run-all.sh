@@ -90,9 +90,9 @@ target "engine: 10 MB signing, P-256 (MB/s)" "$(get engine sign-p256-10MB throug
 target "engine: 10 MB signing, RSA-2048 (MB/s)" "$(get engine sign-rsa2048-10MB throughput)" ">=" 300 MB/s
 target "engine: RSS growth, 100 MB message signed (KB)" "$(get engine sign-p256-100MB rss-growth)" "<=" 32768 KB
 target "engine: RSS growth, 100 MB signed+encrypted (KB)" "$(get engine sign+encrypt-p256-100MB rss-growth)" "<=" 32768 KB
-target "enrolment P-256: reply->certificate p50 (ms)" "$(get enrol issue-p256 p50)" "<=" 50 ms
-target "enrolment P-256: reply->certificate p99 (ms)" "$(get enrol issue-p256 p99)" "<=" 50 ms
-target "enrolment RSA-2048: no stall, p50 (ms; as P-256)" "$(get enrol issue-rsa2048 p50)" "<=" 50 ms
+target "enrolment P-256: reply->certificate p50 (ms)" "$(get enrol enrol-reply-p256 p50)" "<=" 50 ms
+target "enrolment P-256: reply->certificate p99 (ms)" "$(get enrol enrol-reply-p256 p99)" "<=" 50 ms
+target "enrolment RSA-2048: no stall, p50 (ms; as P-256)" "$(get enrol enrol-reply-rsa2048 p50)" "<=" 50 ms
 echo
 echo "limits beside them: OpenSSL P-256 sign $(get engine openssl-sign-p256 rate) sig/s," \
     "RSA-2048 $(get engine openssl-sign-rsa2048 rate) sig/s, SHA-256 $(get engine openssl-sha256 rate) MB/s"

@@ -14,6 +14,8 @@
 #include <openssl/err.h>
 
 #include "ca/ca_int.h"
+#include "ca/keypool.h"
+#include "common/log.h"
 #include "common/util.h"
 
 void
@@ -180,6 +182,7 @@ int
 ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 {
 	struct ca *ca = NULL;
+	struct ca_error perr = { "" };
 	char why[256];
 	int r = CA_ERR;
 
@@ -227,12 +230,36 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 	}
 	if (!ca->read_only && ca_kek_load(ca, err) != CA_OK)
 		goto out;
+	/* Without the pool issuance still works (keys made on demand), so this only warns. */
+	if (params->keypool && !ca->read_only &&
+	    ca_kpool_new(params->keypool_size, &ca->pool, &perr) != CA_OK)
+		as_log(AS_LEVEL_WARNING, NULL, "event=keypool status=failed reason=%s",
+		    as_log_value(perr.text, why, sizeof(why)));
 	*out = ca; /* transferred */
 	ca = NULL;
 	r = CA_OK;
 out:
 	ca_close(ca);
 	return r;
+}
+
+struct store *
+ca_store(struct ca *ca)
+{
+	return ca != NULL ? ca->st : NULL;
+}
+
+int
+ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	return ca->pool != NULL ? ca_kpool_stats(ca->pool, type, out) : CA_NOTFOUND;
+}
+
+int
+ca_keypool_wait(struct ca *ca, enum ca_key_type type, unsigned n, int timeout_ms)
+{
+	return ca->pool != NULL ? ca_kpool_wait(ca->pool, type, n, timeout_ms) : CA_NOTFOUND;
 }
 
 void
@@ -242,6 +269,7 @@ ca_close(struct ca *ca)
 
 	if (ca == NULL)
 		return;
+	ca_kpool_free(ca->pool);   /* joins the thread first: nothing may use ca after this */
 	DB **dbs[] = { &ca->by_mailbox, &ca->certs, &ca->keys, &ca->revoked, &ca->recipients,
 		&ca->meta, &ca->audit, &ca->cas };
 	/* The secondary index closes before its primary. */

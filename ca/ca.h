@@ -48,10 +48,37 @@ struct ca_params {
 	const char *organization_country;
 	bool read_only;                  /* the CLI's list/show: no key material loaded */
 	time_t (*now)(void);             /* injectable clock; NULL means time() */
+	/* Added for issue 7; zero means "not used". */
+	bool keypool;                    /* keep CA-made RSA keys ready (background thread) */
+	unsigned keypool_size;           /* keys kept ready per pooled type; 0: 4 */
 };
 
 int ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err);
 void ca_close(struct ca *ca);
+/*
+ * The CA's Berkeley DB environment (ca/store.h), for modules that keep their own databases in
+ * it (policy/enrol): Berkeley DB allows one DB_REGISTER handle per process. Borrowed: valid
+ * until ca_close, and every database opened in it must be closed before that.
+ */
+struct store *ca_store(struct ca *ca);
+
+/*
+ * --- key pool (added for issue 7; ca/keypool.h) ---
+ * With params.keypool, ca_open starts one thread that keeps keypool_size RSA-2048 keys ready
+ * (RSA-3072, RSA-4096 and P-384 too, once one has been asked for); ca_issue and ca_renew take
+ * a ready key of the requested type and otherwise generate one as before.
+ */
+struct ca_keypool_stats {
+	unsigned ready;                  /* keys waiting now */
+	unsigned size;                   /* keys kept ready per pooled type */
+	bool pooled;                     /* the thread keeps this type filled */
+	bool generating;                 /* the thread is making a key of this type right now */
+	unsigned long made, taken, missed, aborted;  /* since ca_open */
+};
+/* CA_NOTFOUND when the CA runs without a pool; CA_INVALID for an unknown type. */
+int ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_stats *out);
+/* Wait (at most timeout_ms) until n keys of type are ready: CA_OK, or CA_ERR on timeout. */
+int ca_keypool_wait(struct ca *ca, enum ca_key_type type, unsigned n, int timeout_ms);
 
 /* A request to issue. Either key_type (the CA generates the key) or csr_der (user key). */
 struct ca_issue_request {
@@ -230,6 +257,29 @@ int ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca
 
 /* Store a recipient certificate (source: "import", "harvest", "smimea"). Must carry mailbox. */
 int ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
+    struct ca_error *err);
+
+/* --- recipient certificates (added for inbound S/MIME and autosmimectl recipients) --- */
+/* One record of the recipient store. Free with ca_recipient_info_free. */
+struct ca_recipient_info {
+	char mailbox[256];               /* the key form: normalised, lower case */
+	char source[32];                 /* "import", "harvest", "smimea" */
+	time_t stored_at;
+	X509 *cert;
+};
+void ca_recipient_info_free(struct ca_recipient_info *info);
+
+/* The stored record of a mailbox (not our own issued certificates). CA_NOTFOUND when none. */
+int ca_recipient_get(struct ca *ca, const char *mailbox, struct ca_recipient_info *out,
+    struct ca_error *err);
+
+/* Every record (mailbox NULL), or that mailbox's; cb returns non-zero to stop. */
+typedef int (*ca_recipient_cb)(const struct ca_recipient_info *info, void *arg);
+int ca_recipient_foreach(struct ca *ca, const char *mailbox, ca_recipient_cb cb, void *arg,
+    struct ca_error *err);
+
+/* Delete a mailbox's record, with an audit record in the same transaction. */
+int ca_recipient_remove(struct ca *ca, const char *mailbox, const char *actor,
     struct ca_error *err);
 
 /* --- CRL --- */

@@ -77,6 +77,7 @@ struct ca {
 	unsigned char *kek;        /* hex text of the key-encryption key; wiped on close */
 	size_t kek_len;
 	unsigned long commits;
+	struct ca_kpool *pool;     /* keys made ahead (keypool.c); NULL without params.keypool */
 };
 
 /* ca.c */

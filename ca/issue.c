@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "ca/ca_int.h"
+#include "ca/keypool.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -210,7 +211,8 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 		if ((r = csr_key(req->csr_der, req->csr_len, &key, err)) != CA_OK ||
 		    (r = ca_key_classify(key, &kt, err)) != CA_OK)
 			goto out;
-	} else if ((key = ca_keygen(req->key_type, err)) == NULL) {
+	} else if ((key = ca_kpool_take(ca->pool, req->key_type)) == NULL &&
+	    (key = ca_keygen(req->key_type, err)) == NULL) {
 		r = CA_ERR;
 		goto out;
 	}

@@ -22,6 +22,7 @@ static const struct {
 	{ "ca", cmd_ca }, { "issue", cmd_issue }, { "list", cmd_list }, { "show", cmd_show },
 	{ "revoke", cmd_revoke }, { "renew", cmd_renew }, { "crl", cmd_crl },
 	{ "export-p12", cmd_export_p12 }, { "import", cmd_import }, { "audit", cmd_audit },
+	{ "recipients", cmd_recipients }, { "enrol", cmd_enrol }, { "sponsors", cmd_sponsors },
 };
 
 static void
@@ -45,6 +46,9 @@ usage(FILE *out)
 	    "  export-p12 MAILBOX --out F  export key and certificate as PKCS#12\n"
 	    "  import MAILBOX CERTFILE     store a recipient certificate\n"
 	    "  audit verify|show|export    check or read the audit log\n"
+	    "  recipients import|list|show|remove   recipient certificates for encryption\n"
+	    "  enrol status|start|cancel MAILBOX    in-band enrolment of a mailbox\n"
+	    "  sponsors import FILE|list   the sponsor table (given name, surname)\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused\n", AS_CONF_DEFAULT_PATH);
 }
 

@@ -61,5 +61,8 @@ int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_crl(struct cli *cli, int argc, char **argv);
 int cmd_export_p12(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_recipients(struct cli *cli, int argc, char **argv);
+int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */
+int cmd_sponsors(struct cli *cli, int argc, char **argv);   /* cmd_sponsors.c */
 
 #endif

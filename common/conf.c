@@ -509,6 +509,16 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 			    conf->domain_profiles.item[i], why);
 			return -1;
 		}
+		/* a certificate that is due for renewal the day it is issued renews on every mail */
+		if (conf->renew_before >= dp.validity) {
+			set_error(err, name, 0, "renew_before is not shorter than the validity of "
+			    "domain_profiles item \"%.64s\"", conf->domain_profiles.item[i]);
+			return -1;
+		}
+	}
+	if (conf->renew_before >= conf->cert_validity) {
+		set_error(err, name, 0, "renew_before is not shorter than cert_validity");
+		return -1;
 	}
 	if (conf->challenge_limit_hour > conf->challenge_limit_day) {
 		set_error(err, name, 0, "challenge_limit_hour is larger than challenge_limit_day");

@@ -16,6 +16,7 @@
 #include "common/cmdline.h"
 #include "common/log.h"
 #include "milter/daemon.h"
+#include "milter/enrol_hook.h"
 #include "milter/keycache.h"
 #include "milter/milterlib.h"
 #include "milter/offline.h"
@@ -50,12 +51,19 @@ open_ca(struct milter_runtime *rt, const struct as_conf *conf)
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed stage=keycache");
 		return -1;
 	}
+	if (rt->current != NULL)
+		enrol_hook_prepare(rt, rt->current);   /* logs a bad enrolment setting now */
+	/* a bad trust anchor or CRL cache setting shows now, not at the first inbound message */
+	if (rt->current != NULL && runtime_inbound_start(rt) < 0)
+		as_log(AS_LEVEL_WARNING, NULL, "event=start stage=inbound status=degraded "
+		    "reason=\"inbound processing could not be set up; retried per message\"");
 	return 0;
 }
 
 static void
 close_ca(struct milter_runtime *rt)
 {
+	enrol_hook_shutdown();   /* its databases live in the CA's store */
 	keycache_free(rt->keys);
 	rt->keys = NULL;
 	if (rt->ca != NULL)

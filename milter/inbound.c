@@ -89,6 +89,18 @@ inbound_free(struct inbound *ib)
 	free(ib);
 }
 
+const char *
+inbound_authserv_id(const struct inbound *ib)
+{
+	return ib->authserv_id;
+}
+
+STACK_OF(X509) *
+inbound_anchors(const struct inbound *ib)
+{
+	return ib->anchors;
+}
+
 void
 inbound_result_free(struct inbound_result *r)
 {
@@ -275,7 +287,7 @@ merged_headers(const struct inbound_input *in, const struct inbound_entity *ent,
 
 /* ------------------------------------------------------------------ harvest */
 
-static void
+static bool
 harvest(struct inbound *ib, const char *qid, const char *from, X509 *signer)
 {
 	struct ca_error cerr = { "" };
@@ -289,13 +301,14 @@ harvest(struct inbound *ib, const char *qid, const char *from, X509 *signer)
 		as_log(AS_LEVEL_DEBUG, qid, "event=harvest mailbox=%s result=kept-current",
 		    as_log_value(from, vb, sizeof(vb)));
 		X509_free(old);
-		return;
+		return false;
 	}
 	X509_free(old);
 	rc = ca_recipient_store(ib->ca, from, signer, "harvest", &cerr);
 	as_log(rc == CA_OK ? AS_LEVEL_INFO : AS_LEVEL_NOTICE, qid,
 	    "event=harvest mailbox=%s result=%s detail=%s", as_log_value(from, vb, sizeof(vb)),
 	    rc == CA_OK ? "stored" : "refused", as_log_value(cerr.text, eb, sizeof(eb)));
+	return rc == CA_OK;
 }
 
 /* ------------------------------------------------------------------ the pipeline */
@@ -373,13 +386,15 @@ inbound_process(struct inbound *ib, const struct inbound_input *in, struct inbou
 			if (add_header(&out->edit, AUTHRES_HEADER, value) != 0)
 				goto out;
 			out->smime = v.result;
-			as_log(AS_LEVEL_INFO, qid,
+			snprintf(out->signer, sizeof(out->signer), "%s", v.identifier);
+			snprintf(out->serial, sizeof(out->serial), "%s", v.serial);
+			as_log(AS_LEVEL_DEBUG, qid,
 			    "event=verify result=%s from=%s signer=%s serial=%s reason=%s",
 			    authres_result_word(v.result), as_log_value(in->from, vb, sizeof(vb)),
 			    as_log_value(v.identifier, rb, sizeof(rb)), v.serial[0] ? v.serial : "-",
 			    v.reason[0] ? v.reason : "-");
 			if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL)
-				harvest(ib, qid, in->from, v.signer);
+				out->harvested = harvest(ib, qid, in->from, v.signer);
 		}
 	}
 	if (out->decrypted && apply_entity(out, in, &ent) != 0)

@@ -48,6 +48,12 @@ struct inbound *inbound_new(const struct inbound_params *p, struct ca *ca, char 
     size_t whycap);
 void inbound_free(struct inbound *ib);
 
+/* The authserv-id in use (configured, or the host name). Valid while ib lives. */
+const char *inbound_authserv_id(const struct inbound *ib);
+
+/* The trust anchors (read-only; valid while ib lives), e.g. for SMIMEA PKIX-EE checks. */
+STACK_OF(X509) *inbound_anchors(const struct inbound *ib);
+
 /* One message. Everything is borrowed. */
 struct inbound_input {
 	const char *qid;
@@ -75,6 +81,10 @@ struct inbound_result {
 	size_t del_count;
 	enum authres_result smime;       /* AUTHRES_NONE when the message carried no signature */
 	bool decrypted;
+	/* For the caller's one log line per message (added with the daemon hook). */
+	char signer[256];                /* certificate mailbox (see inbound_verdict.identifier) */
+	char serial[80];
+	bool harvested;                  /* the signer certificate was stored for encryption */
 };
 
 enum inbound_status {

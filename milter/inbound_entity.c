@@ -82,7 +82,7 @@ inbound_entity_split(struct spool *in, const struct smime_options *opt,
 	struct mime_line ln;
 	char *cur = NULL;
 	size_t cur_len = 0;
-	bool in_body = false, skip_rest = false;
+	bool in_body = false;
 	int k, r = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -106,7 +106,7 @@ inbound_entity_split(struct spool *in, const struct smime_options *opt,
 		}
 		if (ln.cont) {
 			/* the rest of an over-long header line: keep it as part of the value */
-			if (cur != NULL && !skip_rest && grow(&cur, &cur_len, ln.p, ln.n) != 0)
+			if (cur != NULL && grow(&cur, &cur_len, ln.p, ln.n) != 0)
 				goto bad;
 			continue;
 		}
@@ -140,7 +140,6 @@ inbound_entity_split(struct spool *in, const struct smime_options *opt,
 bad:
 	snprintf(why, whycap, "decrypted content is not a MIME entity");
 out:
-	(void)skip_rest;
 	free(cur);
 	free(rd);
 	if (r != 0)

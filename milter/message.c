@@ -26,6 +26,7 @@ msg_free(struct msg_ctx *msg)
 	if (msg == NULL)
 		return;
 	free(msg->login);
+	free(msg->mail_from);
 	for (size_t i = 0; i < msg->rcpt_count; i++)
 		free(msg->rcpts[i]);
 	free(msg->rcpts);
@@ -36,6 +37,23 @@ msg_free(struct msg_ctx *msg)
 	free(msg->headers);
 	spool_free(msg->body);
 	free(msg);
+}
+
+int
+msg_set_mail_from(struct msg_ctx *msg, const char *addr)
+{
+	size_t len;
+
+	free(msg->mail_from);
+	msg->mail_from = NULL;
+	if (*addr == '<')
+		addr++;
+	len = strcspn(addr, ">");
+	if (len >= MSG_MAX_ADDR)
+		return 0;
+	if ((msg->mail_from = strndup(addr, len)) == NULL)
+		return -1;
+	return 0;
 }
 
 int

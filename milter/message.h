@@ -33,6 +33,7 @@ struct msg_ctx {
 	bool headers_overflow;      /* too many or too long: the message passes untouched */
 	struct spool *body;         /* created at the first body chunk */
 	size_t size;                /* header and body bytes seen */
+	char *mail_from;            /* MAIL FROM without angle brackets, "" for <>; NULL if unknown */
 };
 
 /* Lifetime: from connect to close. Owned by libmilter's private pointer. */
@@ -40,6 +41,7 @@ struct conn_ctx {
 	struct snapshot *snap;      /* held for the whole connection, even across a reload */
 	bool internal;              /* client address in internal_networks */
 	char client[64];            /* client address text, for logs */
+	char helo[256];             /* HELO/EHLO argument (enrolment replies: SPF) */
 	struct msg_ctx *msg;
 };
 
@@ -49,6 +51,9 @@ void msg_free(struct msg_ctx *msg);
 /* Append; return 0, or -1 when out of memory. Past the bounds they set the overflow flags. */
 int msg_add_rcpt(struct msg_ctx *msg, const char *rcpt);
 int msg_add_header(struct msg_ctx *msg, const char *name, const char *value);
+/* Keep the MAIL FROM address (angle brackets dropped); 0, or -1 when out of memory. An
+ * address longer than MSG_MAX_ADDR leaves mail_from NULL. */
+int msg_set_mail_from(struct msg_ctx *msg, const char *addr);
 
 /* The value of the n-th (from 1) header named `name`, NULL when there is none. */
 const char *msg_header(const struct msg_ctx *msg, const char *name, size_t n);

@@ -17,6 +17,7 @@ enum mfi_status {
 	MFI_ACCEPT,    /* no further processing of this message: it passes untouched */
 	MFI_TEMPFAIL,
 	MFI_REJECT,
+	MFI_DISCARD,   /* accept and throw away (enrolment replies) */
 };
 
 /* Lifetime: static tables; the ops never change while callbacks run. */

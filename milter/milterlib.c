@@ -74,6 +74,8 @@ status(enum mfi_status st)
 		return SMFIS_TEMPFAIL;
 	case MFI_REJECT:
 		return SMFIS_REJECT;
+	case MFI_DISCARD:
+		return SMFIS_DISCARD;
 	case MFI_CONTINUE:
 		break;
 	}
@@ -116,6 +118,18 @@ cb_eoh(SMFICTX *ctx)
 	return status(session_eoh(runtime, &libmilter_ops, ctx));
 }
 
+/*
+ * Nothing to do at DATA, but without this callback libmilter asks the MTA to skip the stage,
+ * and Postfix then still sends the DATA macros and waits ~40 ms for a delayed TCP ACK before
+ * its next packet on inet sockets (measured: 21 msg/s instead of 188 on one session).
+ */
+static sfsistat
+cb_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
@@ -155,6 +169,7 @@ milterlib_register(struct milter_runtime *rt)
 	desc.xxfi_envfrom = cb_envfrom;
 	desc.xxfi_envrcpt = cb_envrcpt;
 	desc.xxfi_header = cb_header;
+	desc.xxfi_data = cb_data;
 	desc.xxfi_eoh = cb_eoh;
 	desc.xxfi_body = cb_body;
 	desc.xxfi_eom = cb_eom;

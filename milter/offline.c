@@ -344,6 +344,12 @@ offline_run(struct milter_runtime *rt, const struct offline_request *req, FILE *
 	if (st == MFI_CONTINUE)
 		st = session_eom(rt, &offline_ops, o);
 	session_close(rt, &offline_ops, o);
+	if (st == MFI_DISCARD) {
+		/* an enrolment reply: the milter would throw it away */
+		fprintf(stderr, "autosmime-milter: discarded\n");
+		r = 0;
+		goto out;
+	}
 	if (st == MFI_TEMPFAIL || st == MFI_REJECT) {
 		fprintf(stderr, "autosmime-milter: %s %s %s\n", o->rcode ? o->rcode : "",
 		    o->xcode ? o->xcode : "", o->text);

@@ -10,8 +10,10 @@
 
 #include "common/log.h"
 #include "milter/decide.h"
+#include "milter/enrol_hook.h"
 #include "milter/keycache.h"
 #include "milter/process.h"
+#include "policy/smimea.h"
 
 #define OUTPUT_SLACK (1024 * 1024)
 
@@ -20,6 +22,9 @@ process_outcome_free(struct process_outcome *out)
 {
 	if (out->action == PROCESS_MODIFY)
 		smime_result_free(&out->result);
+	for (size_t i = 0; i < out->del_count; i++)
+		free(out->del[i].name);
+	free(out->del);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -94,9 +99,43 @@ hex(const unsigned char *in, size_t n, char *out)
  * Recipient certificates for encryption: every recipient's plus the sender's own. Returns the
  * count (> 0) when all were found, 0 when one is missing (sign only), -1 on a CA failure.
  */
+/*
+ * SMIMEA for a recipient the store has no certificate for (smimea_lookup on). A stored but
+ * unusable record is offered for hash matching; the inbound trust anchors serve PKIX-EE.
+ * Returns CA_OK with *out, or CA_NOTFOUND (also when DNS failed: encryption is opportunistic).
+ */
 static int
-recipient_certs(struct milter_runtime *rt, const struct msg_ctx *msg, X509 *sender_cert,
-    X509 ***out, struct ca_error *err)
+smimea_cert(struct milter_runtime *rt, const struct snapshot *snap, const struct msg_ctx *msg,
+    const char *rcpt, X509 **out)
+{
+	struct ca_recipient_info held;
+	struct ca_error cerr = { "" };
+	struct as_smimea_query q = { rcpt, NULL, 0, NULL };
+	struct inbound *ib = runtime_inbound(rt, snap);
+	enum as_smimea_status st;
+	char why[300], rb[300], wb[400];
+	X509 *known[1];
+
+	memset(&held, 0, sizeof(held));
+	if (ca_recipient_get(rt->ca, rcpt, &held, &cerr) == CA_OK) {
+		known[0] = held.cert;
+		q.known = known;
+		q.known_count = 1;
+	}
+	if (ib != NULL)
+		q.pkix_anchors = inbound_anchors(ib);
+	st = as_smimea_lookup(snap->smimea, &q, out, why, sizeof(why));
+	ca_recipient_info_free(&held);
+	as_log(st == AS_SMIMEA_FAILED ? AS_LEVEL_NOTICE : AS_LEVEL_INFO, msg->qid,
+	    "event=smimea rcpt=%s result=%s detail=%s", as_log_value(rcpt, rb, sizeof(rb)),
+	    st == AS_SMIMEA_FOUND ? "found" : st == AS_SMIMEA_NONE ? "none" : "failed",
+	    as_log_value(why, wb, sizeof(wb)));
+	return st == AS_SMIMEA_FOUND ? CA_OK : CA_NOTFOUND;
+}
+
+static int
+recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const struct msg_ctx *msg,
+    X509 *sender_cert, X509 ***out, struct ca_error *err)
 {
 	X509 **certs = calloc(msg->rcpt_count + 1, sizeof(*certs));
 	size_t n = 0;
@@ -109,6 +148,9 @@ recipient_certs(struct milter_runtime *rt, const struct msg_ctx *msg, X509 *send
 	}
 	for (size_t i = 0; i < msg->rcpt_count; i++) {
 		int rc = ca_recipient_cert(rt->ca, msg->rcpts[i], &certs[n], err);
+
+		if (rc == CA_NOTFOUND && snap->smimea != NULL)
+			rc = smimea_cert(rt, snap, msg, msg->rcpts[i], &certs[n]);
 
 		if (rc == CA_NOTFOUND || rc == CA_INVALID) {
 			r = 0;
@@ -197,6 +239,11 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 
 	memset(out, 0, sizeof(*out));
 	out->action = PROCESS_PASS;
+	if (enrol_hook_is_reply(snap, msg)) {
+		/* whatever the direction: parsed, answered, never delivered */
+		enrol_hook_reply(rt, snap, conn, msg, out);
+		return;
+	}
 	if (msg->headers_overflow) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
 		return;
@@ -210,6 +257,15 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	}
 	if (process_from(msg, from, sizeof(from)) == 0)
 		in.from = from;
+	if (process_is_inbound(snap, conn, msg)) {
+		process_inbound(rt, snap, msg, sm.body, in.from, out);
+		goto out;
+	}
+	if (enrol_hook_own_mail(snap, in.from)) {
+		/* the gateway's challenge or confirmation: never signed, never enrolled */
+		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=enrolment-mail");
+		goto out;
+	}
 	in.already_smime = in.from != NULL && smime_is_smime(&sm);
 	v = decide(&in, &conf->local_domains, snap->map);
 	if (v != DECIDE_SIGN) {
@@ -218,6 +274,8 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	}
 	stage = "signer";
 	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, &entry, &cerr);
+	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, msg, from, out) == 0)
+		goto out;
 	if (rc == CA_NOTFOUND) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=not-enrolled from=%s action=%s",
 		    as_log_value(from, safe, sizeof(safe)),
@@ -238,6 +296,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	if (rc != CA_OK)
 		goto fail;
 	signer = keycache_signer(entry);
+	enrol_hook_renewal(rt, snap, msg, from, signer->cert);
 	sg.key = signer->key;
 	sg.cert = signer->cert;
 	sg.chain = signer->chain;
@@ -249,7 +308,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	if (conf->encrypt == AS_ENCRYPT_WHEN_POSSIBLE && msg->rcpt_count > 0 &&
 	    !msg->rcpts_overflow) {
 		stage = "recipients";
-		ncerts = recipient_certs(rt, msg, signer->cert, &certs, &cerr);
+		ncerts = recipient_certs(rt, snap, msg, signer->cert, &certs, &cerr);
 		if (ncerts < 0)
 			goto fail;
 	}

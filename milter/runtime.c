@@ -1,6 +1,7 @@
 /*
  * runtime: configuration snapshots with reference counts, and their atomic swap on reload.
- * Owns the snapshots; the CA handle and key cache are only borrowed here.
+ * Owns the snapshots and each snapshot's inbound pipeline; the CA handle and key cache are
+ * only borrowed here.
  */
 #include "config.h"
 
@@ -10,13 +11,23 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "milter/enrol_hook.h"
+#include "milter/inbound.h"
 #include "milter/runtime.h"
+#include "policy/smimea.h"
+
+#define INBOUND_OUTPUT_SLACK (1024 * 1024)
 
 static void
 snapshot_free(struct snapshot *snap)
 {
 	if (snap == NULL)
 		return;
+	/* stops the CRL thread; a fetch in progress ends within crl_fetch_timeout */
+	inbound_free(snap->inbound);
+	enrol_hook_snapshot_free(snap);   /* before the config it borrows from */
+	as_smimea_free(snap->smimea);
+	pthread_mutex_destroy(&snap->inbound_lock);
 	as_conf_free(snap->conf);
 	sendermap_free(snap->map);
 	netlist_free(snap->nets);
@@ -34,6 +45,12 @@ snapshot_new(struct as_conf *conf, char *why, size_t cap)
 		as_conf_free(conf);
 		return NULL;
 	}
+	if (pthread_mutex_init(&snap->inbound_lock, NULL) != 0) {
+		snprintf(why, cap, "cannot create a lock");
+		as_conf_free(conf);
+		free(snap);
+		return NULL;
+	}
 	snap->conf = conf; /* transferred */
 	snap->refs = 1;
 	if (conf->sender_map_file != NULL && *conf->sender_map_file != '\0')
@@ -47,6 +64,12 @@ snapshot_new(struct as_conf *conf, char *why, size_t cap)
 	snap->nets = netlist_parse(&conf->internal_networks, why, cap);
 	if (snap->nets == NULL)
 		goto fail;
+	if (conf->smimea_lookup) {
+		struct as_smimea_params sp = { conf->dns_resolver, conf->dns_trust_anchor_file, NULL };
+
+		if ((snap->smimea = as_smimea_new(&sp, why, cap)) == NULL)
+			goto fail;
+	}
 	return snap;
 fail:
 	snapshot_free(snap);
@@ -141,8 +164,98 @@ runtime_reload(struct milter_runtime *rt, const char *path, int path_given)
 		return -1;
 	}
 	as_log_set_level(snap->conf->log_level);
+	/* the CA is open by now: set inbound up before the swap, off the message path */
+	if (rt->ca != NULL && runtime_inbound_enabled(snap))
+		(void)runtime_inbound(rt, snap);
+	if (rt->ca != NULL)
+		enrol_hook_prepare(rt, snap);
 	runtime_swap(rt, snap);
 	as_log(AS_LEVEL_NOTICE, NULL, "event=reload status=ok generation=%lu sender_map_entries=%zu",
 	    snap->generation, sendermap_count(snap->map));
 	return 0;
+}
+
+bool
+runtime_inbound_enabled(const struct snapshot *snap)
+{
+	return snap->conf->inbound_verify || snap->conf->inbound_decrypt;
+}
+
+static struct inbound *
+inbound_make(struct milter_runtime *rt, const struct as_conf *conf, bool crl_disk, char *why,
+    size_t cap)
+{
+	struct inbound_params p = { 0 };
+
+	p.authserv_id = conf->authserv_id;
+	p.verify = conf->inbound_verify;
+	p.decrypt = conf->inbound_decrypt;
+	p.harvest = conf->harvest_certificates;
+	p.trust_anchor_file = conf->trust_anchor_file;
+	p.anchor_dir = conf->trust_anchor_dir;
+	p.crl_check = conf->crl_check;
+	p.crl_cache_dir = crl_disk ? conf->crl_cache_dir : NULL;
+	p.crl_timeout_ms = (int)conf->crl_fetch_timeout * 1000;
+	/* crl_wait 0 means "never wait"; the cache reads 0 as its default */
+	p.crl_wait_ms = conf->crl_wait > 0 ? (int)conf->crl_wait * 1000 : 1;
+	p.mem_limit = (size_t)conf->memory_spool_limit;
+	p.spool_dir = conf->spool_dir;
+	p.max_size = (size_t)conf->message_size_limit * 2 + INBOUND_OUTPUT_SLACK;
+	p.now = rt->now;
+	return inbound_new(&p, rt->ca, why, cap);
+}
+
+struct inbound *
+runtime_inbound(struct milter_runtime *rt, const struct snapshot *csnap)
+{
+	/* the one mutable part of a snapshot: made once, under its own lock */
+	struct snapshot *snap = (struct snapshot *)csnap;
+	const struct as_conf *conf = snap->conf;
+	struct inbound *ib;
+	char why[512] = "", safe[600];
+	time_t now;
+
+	if (!runtime_inbound_enabled(snap))
+		return NULL;
+	pthread_mutex_lock(&snap->inbound_lock);
+	if ((ib = snap->inbound) != NULL)
+		goto out;
+	now = rt->now != NULL ? rt->now() : time(NULL);
+	if (snap->inbound_failed_at != 0 && now - snap->inbound_failed_at < RUNTIME_INBOUND_RETRY &&
+	    now >= snap->inbound_failed_at)
+		goto out;
+	ib = inbound_make(rt, conf, true, why, sizeof(why));
+	if (ib == NULL && conf->crl_check && conf->crl_cache_dir != NULL &&
+	    *conf->crl_cache_dir != '\0') {
+		/* an unusable cache directory costs restarts a refetch, not inbound mail */
+		as_log(AS_LEVEL_WARNING, NULL, "event=inbound-setup status=degraded "
+		    "reason=%s crl_cache=memory", as_log_value(why, safe, sizeof(safe)));
+		ib = inbound_make(rt, conf, false, why, sizeof(why));
+	}
+	if (ib == NULL) {
+		snap->inbound_failed_at = now;
+		as_log(AS_LEVEL_ERR, NULL, "event=inbound-setup status=failed generation=%lu reason=%s",
+		    snap->generation, as_log_value(why, safe, sizeof(safe)));
+		goto out;
+	}
+	snap->inbound = ib;
+	as_log(AS_LEVEL_INFO, NULL, "event=inbound-setup status=ok verify=%s decrypt=%s "
+	    "harvest=%s crl_check=%s", conf->inbound_verify ? "yes" : "no",
+	    conf->inbound_decrypt ? "yes" : "no", conf->harvest_certificates ? "yes" : "no",
+	    conf->crl_check ? "yes" : "no");
+out:
+	pthread_mutex_unlock(&snap->inbound_lock);
+	return ib;
+}
+
+int
+runtime_inbound_start(struct milter_runtime *rt)
+{
+	struct snapshot *snap = runtime_acquire(rt);
+	int r = 0;
+
+	if (runtime_inbound_enabled(snap) && runtime_inbound(rt, snap) == NULL)
+		r = -1;
+	runtime_release(rt, snap);
+	return r;
 }

@@ -10,6 +10,7 @@
 #define AUTOSMIME_MILTER_RUNTIME_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -17,7 +18,10 @@
 #include "milter/netlist.h"
 #include "milter/sendermap.h"
 
+struct as_smimea;
 struct ca;
+struct enrol_slot;
+struct inbound;
 struct keycache;
 
 /* Lifetime: from snapshot_new until the last snapshot_release. Immutable in between. */
@@ -27,7 +31,21 @@ struct snapshot {
 	struct netlist *nets;
 	unsigned long generation;   /* 1 for the first load, +1 per reload (for logs and tests) */
 	unsigned refs;              /* guarded by the runtime lock */
+	/*
+	 * The inbound pipeline built from this configuration (trust anchors, CRL cache and its
+	 * thread). It needs the CA, which the daemon opens after the first snapshot exists, so
+	 * it is made by runtime_inbound on first need (or at reload) and freed with the
+	 * snapshot. Guarded by inbound_lock until set; read-only (and thread-safe) after.
+	 */
+	pthread_mutex_t inbound_lock;
+	struct inbound *inbound;
+	struct as_smimea *smimea;   /* SMIMEA lookups and their cache; NULL when smimea_lookup is off */
+	time_t inbound_failed_at;   /* last failed attempt; retried after RUNTIME_INBOUND_RETRY */
+	/* The enrolment context (enrol_hook.c), made on first need like inbound; NULL until then. */
+	struct enrol_slot *enrol;
 };
+
+#define RUNTIME_INBOUND_RETRY 60
 
 /*
  * Build a snapshot from a loaded configuration (transferred, also on failure): reads the
@@ -59,5 +77,23 @@ void runtime_swap(struct milter_runtime *rt, struct snapshot *snap);
 
 /* SIGHUP: load `path` into a new snapshot and swap it in; on failure keep the old one. */
 int runtime_reload(struct milter_runtime *rt, const char *path, int path_given);
+
+/*
+ * The inbound pipeline of `snap` (held by the caller), made with rt->ca on first use. NULL
+ * when inbound processing is off (inbound_verify and inbound_decrypt both "no") or when it
+ * cannot be set up (logged; tried again after RUNTIME_INBOUND_RETRY seconds).
+ */
+struct inbound *runtime_inbound(struct milter_runtime *rt, const struct snapshot *snap);
+
+/* Is inbound processing configured at all (inbound_verify or inbound_decrypt)? */
+bool runtime_inbound_enabled(const struct snapshot *snap);
+
+/*
+ * Start-up: make the current snapshot's inbound pipeline now (after the CA is open), so a
+ * bad trust anchor or CRL cache setting shows in the log before the first message.
+ * 0, or -1 when it could not be made (the daemon still serves; inbound mail then gets the
+ * on_error answer until it can).
+ */
+int runtime_inbound_start(struct milter_runtime *rt);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "milter/decide.h"
+#include "milter/enrol_hook.h"
 #include "milter/message.h"
 #include "milter/process.h"
 #include "milter/session.h"
@@ -27,6 +28,8 @@ answer(const struct mfi_ops *ops, void *ctx, const struct process_outcome *out)
 		return MFI_REJECT;
 	case PROCESS_PASS:
 		return MFI_ACCEPT;
+	case PROCESS_DISCARD:
+		return MFI_DISCARD;
 	case PROCESS_MODIFY:
 		break;
 	}
@@ -90,14 +93,34 @@ session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 enum mfi_status
 session_helo(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, const char *helo)
 {
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	if (conn != NULL && helo != NULL)
+		snprintf(conn->helo, sizeof(conn->helo), "%s", helo);
 	return MFI_CONTINUE;
+}
+
+/*
+ * Postfix assigns the queue id only after the first accepted RCPT and sends `i` with the RCPT
+ * and end-of-data macros, so it is picked up again at each stage until it is known.
+ */
+static void
+refresh_qid(const struct mfi_ops *ops, void *ctx, struct msg_ctx *msg)
+{
+	const char *qid;
+
+	if (strcmp(msg->qid, "NOQUEUE") != 0)
+		return;
+	qid = ops->getsymval(ctx, "i");
+	if (qid != NULL && *qid != '\0')
+		snprintf(msg->qid, sizeof(msg->qid), "%s", qid);
 }
 
 enum mfi_status
 session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, char **argv)
 {
 	struct conn_ctx *conn = conn_of(ops, ctx);
-	const char *qid, *login;
+	const char *login;
 	struct msg_ctx *msg;
 	char safe[300];
 
@@ -107,9 +130,9 @@ session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 	conn->msg = msg = msg_new();
 	if (msg == NULL)
 		return fail(ops, ctx, conn->snap, NULL, "envfrom");
-	qid = ops->getsymval(ctx, "i");
-	if (qid != NULL && *qid != '\0')
-		snprintf(msg->qid, sizeof(msg->qid), "%s", qid);
+	refresh_qid(ops, ctx, msg);
+	if (argv != NULL && argv[0] != NULL && msg_set_mail_from(msg, argv[0]) < 0)
+		return fail(ops, ctx, conn->snap, msg->qid, "envfrom");
 	login = ops->getsymval(ctx, "{auth_authen}");
 	if (login != NULL && *login != '\0') {
 		if (strlen(login) >= MSG_MAX_LOGIN) {
@@ -119,12 +142,13 @@ session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 		msg->login = strdup(login);
 		if (msg->login == NULL)
 			return fail(ops, ctx, conn->snap, msg->qid, "envfrom");
-	} else if (!conn->internal) {
-		/* inbound or relayed: never touched, never spooled */
+	} else if (!conn->internal && !runtime_inbound_enabled(conn->snap)) {
+		/* inbound or relayed, and no inbound processing: never touched, never spooled */
 		as_log(AS_LEVEL_DEBUG, msg->qid, "event=pass reason=not-outbound client=%s",
 		    as_log_value(conn->client, safe, sizeof(safe)));
 		return MFI_ACCEPT;
 	}
+	/* unauthenticated external mail waits for its recipients: inbound when one is local */
 	(void)argv;
 	return MFI_CONTINUE;
 }
@@ -136,6 +160,7 @@ session_envrcpt(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 
 	if (conn == NULL || conn->msg == NULL)
 		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "envrcpt");
+	refresh_qid(ops, ctx, conn->msg);
 	if (argv != NULL && argv[0] != NULL && msg_add_rcpt(conn->msg, argv[0]) < 0)
 		return fail(ops, ctx, conn->snap, conn->msg->qid, "envrcpt");
 	return MFI_CONTINUE;
@@ -166,11 +191,17 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	if (conn == NULL || conn->msg == NULL)
 		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eoh");
 	msg = conn->msg;
+	refresh_qid(ops, ctx, msg);
+	/* a reply to the enrolment address always reaches end of message: never delivered */
+	if (enrol_hook_is_reply(conn->snap, msg))
+		return MFI_CONTINUE;
 	if (msg->headers_overflow) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
 		return MFI_ACCEPT;
 	}
 	/* decide early what needs no body, so untouched mail is never spooled */
+	if (process_is_inbound(conn->snap, conn, msg))
+		return MFI_CONTINUE;
 	in.login = msg->login;
 	in.internal = conn->internal;
 	in.from = process_from(msg, from, sizeof(from)) == 0 ? from : NULL;
@@ -210,8 +241,12 @@ session_body(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 	msg = conn->msg;
 	conf = conn->snap->conf;
 	msg->size += len;
-	if (msg->size > (size_t)conf->message_size_limit)
+	if (msg->size > (size_t)conf->message_size_limit) {
+		/* inbound mail is never refused for its size: it passes, only forged results go */
+		if (process_is_inbound(conn->snap, conn, msg))
+			return MFI_CONTINUE;
 		return oversize(ops, ctx, conn);
+	}
 	if (msg->body == NULL) {
 		msg->body = spool_new((size_t)conf->memory_spool_limit, conf->spool_dir,
 		    (size_t)conf->message_size_limit);
@@ -245,14 +280,23 @@ add_header(const struct mfi_ops *ops, void *ctx, const struct smime_header *h)
 	return r;
 }
 
+/*
+ * Apply an outcome: deletions by index (inbound), then removal of every field of each name,
+ * then the new fields, then the body when there is one. A failure part-way leaves edits the
+ * MTA discards, because the caller then answers a temporary failure.
+ */
 static int
 apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
-    const struct smime_result *res)
+    const struct process_outcome *out)
 {
+	const struct smime_result *res = &out->result;
 	unsigned char *buf = NULL;
 	ssize_t n;
 	int r = -1;
 
+	for (size_t i = 0; i < out->del_count; i++)
+		if (ops->chgheader(ctx, out->del[i].name, out->del[i].index, NULL) != 0)
+			goto out;
 	for (size_t i = 0; i < res->remove_count; i++)
 		for (size_t k = msg_header_count(msg, res->remove[i]); k > 0; k--)
 			if (ops->chgheader(ctx, res->remove[i], (int)k, NULL) != 0)
@@ -260,6 +304,10 @@ apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
 	for (size_t i = 0; i < res->add_count; i++)
 		if (add_header(ops, ctx, &res->add[i]) != 0)
 			goto out;
+	if (res->body == NULL) {
+		r = 0;
+		goto out;
+	}
 	buf = malloc(SESSION_BODY_CHUNK);
 	if (buf == NULL || spool_rewind(res->body) != 0)
 		goto out;
@@ -280,15 +328,12 @@ session_eom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	struct conn_ctx *conn = conn_of(ops, ctx);
 	struct process_outcome out = { 0 };
 	enum mfi_status st;
-	const char *qid;
 
 	if (conn == NULL || conn->msg == NULL)
 		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eom");
-	if (strcmp(conn->msg->qid, "NOQUEUE") == 0 && (qid = ops->getsymval(ctx, "i")) != NULL &&
-	    *qid != '\0')
-		snprintf(conn->msg->qid, sizeof(conn->msg->qid), "%s", qid);
+	refresh_qid(ops, ctx, conn->msg);
 	process_message(rt, conn->snap, conn, conn->msg, &out);
-	if (out.action == PROCESS_MODIFY && apply(ops, ctx, conn->msg, &out.result) != 0) {
+	if (out.action == PROCESS_MODIFY && apply(ops, ctx, conn->msg, &out) != 0) {
 		/* the MTA drops edits of a message it answers with a failure */
 		st = fail(ops, ctx, conn->snap, conn->msg->qid, "apply");
 	} else

@@ -30,7 +30,9 @@
 #include "policy/reply_parse.h"
 
 #define ENROL_METHOD "3.2.2.2"
-#define ENROL_BR_VERSION "1.0.8"        /* the S/MIME Baseline Requirements version followed */
+/* The S/MIME Baseline Requirements version followed: v1.0.14 (Ballot SMC016), the current
+ * version on cabforum.org/working-groups/smime/documents when this was set. */
+#define ENROL_BR_VERSION "1.0.14"
 #define ENROL_ANSWER_MAX 512
 #define ENROL_SENDMAIL_TIMEOUT_MS 30000
 

@@ -8,6 +8,7 @@
 #                         inet:PORT@127.0.0.1. MS_PF_SOCKET is the same socket in Postfix syntax.
 #   ms_set_socket unix|inet   switch the configured socket (restart the daemon afterwards)
 #   ms_conf 'key value'   append an option (later lines win only if the parser allows; set before ms_start)
+#   ms_conf_set KEY VALUE set one option in $MS_CONF, replacing an earlier line for it
 #   ms_ctl ARGS...        autosmimectl -c $MS_CONF ARGS, run as $MS_USER
 #   ms_ca_init            ms_ctl ca init; the root certificate and its (encrypted) key go to
 #                         $MS_DIR/ca/root.pem and root.key
@@ -107,6 +108,13 @@ ms_set_socket() {
 }
 
 ms_conf() { printf '%s\n' "$@" >> "$MS_CONF"; }
+
+# Set one option, replacing an earlier line for it (a repeated option is a config error).
+ms_conf_set() {
+	local key=$1
+	shift
+	sed -i "/^$key[[:space:]]/d" "$MS_CONF" && printf '%s %s\n' "$key" "$*" >> "$MS_CONF"
+}
 
 ms_ctl() { runuser -u "$MS_USER" -- "${_ms_ctl_run:-$MS_CTL}" -c "$MS_CONF" "$@"; }
 ms_ca_init() { ms_ctl ca init --root-cert "$MS_DIR/ca/root.pem" --root-key "$MS_DIR/ca/root.key"; }

@@ -96,7 +96,10 @@ tap_ok $? "gcm: the sender decrypts her copy too"
 openssl cms -cmsout -in "$f" -inform SMIME -outform DER -out "$H_TMP/gcm.der" 2>/dev/null
 sz=$(stat -c %s "$H_TMP/gcm.der")
 cp "$H_TMP/gcm.der" "$H_TMP/gcm-bad.der"
-printf '\001' | dd of="$H_TMP/gcm-bad.der" bs=1 seek=$((sz - 40)) conv=notrunc 2>/dev/null
+# flip the low bit (writing a fixed value would change nothing when the byte already held it)
+byte=$(od -An -tu1 -j $((sz - 40)) -N1 "$H_TMP/gcm.der" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 1)))" | dd of="$H_TMP/gcm-bad.der" bs=1 seek=$((sz - 40)) conv=notrunc 2>/dev/null
+tap_check "gcm: the copy differs from the original in one byte" eval '! cmp -s "$H_TMP/gcm.der" "$H_TMP/gcm-bad.der"'
 tap_check "gcm: a changed ciphertext byte does not decrypt (authenticated)" eval \
 	'! openssl cms -decrypt -in "$H_TMP/gcm-bad.der" -inform DER -recip "$H_TMP/$DAVE.crt" -inkey "$H_TMP/$DAVE.key" -out "$H_TMP/bad.out" 2>/dev/null'
 

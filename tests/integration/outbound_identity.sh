@@ -41,6 +41,9 @@ tap_check "it arrives unsigned" eval '! smime_is_signed "$ob_got" && ! grep -qi 
 tap_check "its body is untouched" body_same "$m" "$ob_got"
 tap_check "the milter logs why: reason=unauthorised-from from=alice login=carol" \
 	logged "event=pass reason=unauthorised-from from=$ALICE login=$CAROL"
+# Postfix assigns the queue id after RCPT; the line must carry it, not NOQUEUE.
+tap_check "that line starts with the Postfix queue id" \
+	eval 'grep "event=pass reason=unauthorised-from from=$ALICE login=$CAROL" "$MS_LOG" | grep -Eq "(^|: )[0-9A-F]{6,}: event=pass"'
 tap_check "and no event=sign for it" eval '! logged "event=sign"'
 
 # 2. An address from the sender map.

@@ -261,10 +261,167 @@ snap_with(const char *extra)
 	return snapshot_new(conf, why, sizeof(why));
 }
 
+/*
+ * One message from a file (LF or CRLF): header fields (folded lines joined with their line
+ * break kept) into hdrs (malloc'd, NULL-terminated), the body into *bodyp.
+ */
+static int
+load(const char *path, char ***hdrs, char **bodyp)
+{
+	FILE *fp = fopen(path, "rb");
+	char *text = NULL, **h = NULL, *p, *line;
+	size_t len = 0, cap = 0, n = 0;
+	int c;
+
+	if (fp == NULL)
+		return -1;
+	while ((c = fgetc(fp)) != EOF) {
+		if (c == '\r')
+			continue;
+		if (len + 2 > cap && (text = realloc(text, cap = cap * 2 + 4096)) == NULL)
+			abort();
+		text[len++] = (char)c;
+	}
+	fclose(fp);
+	if (text == NULL)
+		return -1;
+	text[len] = '\0';
+	h = calloc(MAXH, sizeof(*h));
+	for (p = text; *p != '\0' && *p != '\n' && n + 1 < MAXH; ) {
+		char *end = p;
+
+		while ((end = strchr(end, '\n')) != NULL && (end[1] == ' ' || end[1] == '\t'))
+			end++;
+		if (end == NULL)
+			end = p + strlen(p);
+		line = strndup(p, (size_t)(end - p));
+		h[n++] = line;
+		p = *end != '\0' ? end + 1 : end;
+	}
+	*bodyp = strdup(*p == '\n' ? p + 1 : p);
+	free(text);
+	*hdrs = h;
+	return 0;
+}
+
+static void
+free_hdrs(char **h, char *b)
+{
+	for (size_t i = 0; h != NULL && h[i] != NULL; i++)
+		free(h[i]);
+	free(h);
+	free(b);
+}
+
+/* The n-th (from 1) live header named name in the MTA's copy, NULL when none. */
+static const char *
+mta_header(const struct mta *m, const char *name, int nth)
+{
+	for (int i = 0, seen = 0; i < m->nh; i++)
+		if (!m->deleted[i] && strcasecmp(m->hname[i], name) == 0 && ++seen == nth)
+			return m->hvalue[i];
+	return NULL;
+}
+
+/* Run the message in file `name` of the test directory from an outside client to bob. */
+static enum mfi_status
+run_inbound(struct mta *m, const char *name, enum mfi_status *early)
+{
+	static const char *const rcpt[] = { "<bob@example.net>", NULL };
+	char path[512], **h = NULL, *b = NULL;
+	enum mfi_status st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (load(path, &h, &b) != 0) {
+		*early = MFI_REJECT;
+		return MFI_REJECT;
+	}
+	st = run(m, "192.0.2.1", NULL, (const char *const *)h, rcpt, b, early);
+	free_hdrs(h, b);
+	return st;
+}
+
 static const char *const plain[] = { "From: Alice <alice@example.org>",
 	"To: Bob <bob@example.net>", "Subject: quarterly numbers", "Message-ID: <1@example.org>",
 	"Date: Mon, 02 Mar 2026 10:00:00 +0000", NULL };
 static const char *const body = "Hello Bob,\n\nthe numbers are attached. Caf\xc3\xa9.\n";
+static const char *const rcpt_bob_in[] = { "<bob@example.net>", NULL };
+
+/* Inbound mail through the callbacks: forged results, verification, decryption. */
+static void
+inbound_tests(void)
+{
+	struct mta m = { 0 };
+	enum mfi_status st, early;
+	const char *v;
+	char path[512];
+
+	runtime_swap(&rt, snap_with("crl_check no\nauthserv_id gw.example\n"));
+	tap_ok(sh("printf 'Content-Type: text/plain\\r\\n\\r\\nInbound hello.\\r\\n' > %s/inner.txt && "
+	    "{ printf 'From: <alice@example.org>\\r\\nTo: <bob@example.net>\\r\\nSubject: in\\r\\n"
+	    "Authentication-Results: other.example; spf=pass\\r\\n"
+	    "Authentication-Results: gw.example; smime=pass\\r\\n'; "
+	    "openssl cms -sign -in %s/inner.txt -signer %s/alice@example.org.pem "
+	    "-inkey %s/alice@example.org.key 2>/dev/null; } > %s/in-signed.eml && "
+	    "sed 's/Inbound hello/Inbound HELLO/' %s/in-signed.eml > %s/in-tampered.eml && "
+	    "{ printf 'From: <carol@remote.example>\\r\\nTo: <bob@example.net>\\r\\nSubject: enc\\r\\n'; "
+	    "openssl cms -encrypt -aes256 -in %s/inner.txt %s/bob@example.net.pem 2>/dev/null; } "
+	    "> %s/in-enc.eml", NULL), "openssl cms makes inbound test messages");
+
+	st = run_inbound(&m, "in-signed.eml", &early);
+	v = mta_header(&m, "Authentication-Results", 2);
+	tap_ok(st == MFI_CONTINUE && v != NULL && strncmp(v, "gw.example;", 11) == 0 &&
+	    strstr(v, "smime=pass") != NULL && strstr(v, "alice@example.org") != NULL &&
+	    !m.replaced, "a valid signature from outside gets smime=pass, body untouched");
+	tap_ok(mta_header(&m, "Authentication-Results", 1) != NULL &&
+	    strstr(mta_header(&m, "Authentication-Results", 1), "other.example") != NULL &&
+	    mta_header(&m, "Authentication-Results", 3) == NULL,
+	    "the forged result claiming gw.example is deleted, another service's stays");
+	mta_free(&m);
+
+	st = run_inbound(&m, "in-tampered.eml", &early);
+	v = mta_header(&m, "Authentication-Results", 2);
+	tap_ok(st == MFI_CONTINUE && v != NULL && strstr(v, "smime=fail") != NULL,
+	    "a tampered body gets smime=fail");
+	mta_free(&m);
+
+	st = run_inbound(&m, "in-enc.eml", &early);
+	snprintf(path, sizeof(path), "%s/in-dec.eml", dir);
+	save(&m, path);
+	v = mta_header(&m, "X-Autosmime-Decryption", 1);
+	tap_ok(st == MFI_CONTINUE && m.replaced && v != NULL && strstr(v, "decrypted") != NULL &&
+	    sh("grep -q 'Inbound hello' %s/in-dec.eml && ! grep -qi 'pkcs7-mime' %s/in-dec.eml", NULL),
+	    "mail enveloped to bob's gateway key arrives decrypted with X-Autosmime-Decryption");
+	mta_free(&m);
+
+	m.fail_replacebody = 1;
+	st = run_inbound(&m, "in-enc.eml", &early);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "a decrypted body the MTA refuses: 451, never a half-rewritten message");
+	mta_free(&m);
+
+	runtime_swap(&rt, snap_with("message_size_limit 4k\nauthserv_id gw.example\n"));
+	{
+		static char big[9000];
+		const char *const h[] = { "From: <carol@remote.example>",
+			"Authentication-Results: gw.example; smime=pass", "Subject: big", NULL };
+
+		memset(big, 'y', sizeof(big) - 1);
+		for (size_t i = 70; i < sizeof(big) - 1; i += 71)
+			big[i] = '\n';
+
+		st = run(&m, "192.0.2.1", NULL, h, rcpt_bob_in, big, &early);
+		tap_ok(st == MFI_CONTINUE && early == MFI_CONTINUE &&
+		    mta_header(&m, "Authentication-Results", 1) == NULL && !m.replaced,
+		    "oversize inbound mail is not refused; the forged result still goes");
+		mta_free(&m);
+	}
+	runtime_swap(&rt, snap_with("inbound_verify no\ninbound_decrypt no\n"));
+	run(&m, "192.0.2.1", NULL, plain, rcpt_bob_in, body, &early);
+	tap_ok(early == MFI_ACCEPT && m.edits == 0,
+	    "inbound processing off: external mail is accepted at MAIL FROM");
+	mta_free(&m);
+}
 
 int
 main(void)
@@ -308,10 +465,19 @@ main(void)
 	    "eom without a connection answers the on_error tempfail");
 	mta_free(&m);
 
-	/* inbound: untouched, decided at MAIL FROM */
-	run(&m, "192.0.2.1", NULL, plain, rcpt_bob, body, &early);
-	tap_ok(early == MFI_ACCEPT && m.edits == 0, "unauthenticated external client: accepted untouched");
+	/* inbound: unsigned mail to a local recipient passes the inbound pipeline untouched */
+	st = run(&m, "192.0.2.1", NULL, plain, rcpt_bob, body, &early);
+	tap_ok(st == MFI_CONTINUE && early == MFI_CONTINUE && m.edits == 0,
+	    "unauthenticated external client: accepted untouched");
 	mta_free(&m);
+	{
+		const char *const rcpt_out[] = { "<x@elsewhere.example>", NULL };
+
+		run(&m, "192.0.2.1", NULL, plain, rcpt_out, body, &early);
+		tap_ok(early == MFI_ACCEPT && m.edits == 0,
+		    "external mail without a local recipient: accepted at end of header, untouched");
+		mta_free(&m);
+	}
 
 	/* authenticated alice: signed */
 	st = run(&m, "192.0.2.1", "alice", plain, NULL, body, &early);
@@ -440,6 +606,7 @@ main(void)
 		tap_ok(early == MFI_ACCEPT, "a new connection uses the new rules");
 		mta_free(&m);
 	}
+	inbound_tests();
 	keycache_free(rt.keys);
 	ca_close(rt.ca);
 	runtime_destroy(&rt);

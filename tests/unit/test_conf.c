@@ -75,6 +75,7 @@ test_good_file(void)
 	    "enrol_address enrol@gw.example.org\n"
 	    "challenge_subject_prefix \"Please reply:\"\n"
 	    "cert_validity 2w\n"
+	    "renew_before 1w\n"
 	    "socket inet:8891@127.0.0.1\n"
 	    "ca_domain \"\"\n"
 	    "key_type RSA-3072\n", &err);
@@ -125,6 +126,9 @@ test_bad_input(void)
 	rejects("ca_base_url https://ca.example/\n", 0, "http://", "an https CRL base URL");
 	rejects("organization_country usa\n", 0, "two capital letters", "a bad country code");
 	rejects("memory_spool_limit 100m\nmessage_size_limit 10m\n", 0, "larger", "inconsistent sizes");
+	rejects("cert_validity 30d\nrenew_before 30d\n", 0, "renew_before", "renewal due at issuance");
+	rejects("renew_before 40d\ndomain_profiles a.example=mailbox/ec-p256/35d\n", 0,
+	    "renew_before", "renewal due at issuance for one domain");
 
 	memset(longline, 'a', sizeof(longline) - 2);
 	memcpy(longline, "user ", 5);
