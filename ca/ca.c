@@ -232,7 +232,7 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 		goto out;
 	/* Without the pool issuance still works (keys made on demand), so this only warns. */
 	if (params->keypool && !ca->read_only &&
-	    ca_kpool_new(params->keypool_size, &ca->pool, &perr) != CA_OK)
+	    ca_kpool_new(params->keypool_size, params->keypool_warm, &ca->pool, &perr) != CA_OK)
 		as_log(AS_LEVEL_WARNING, NULL, "event=keypool status=failed reason=%s",
 		    as_log_value(perr.text, why, sizeof(why)));
 	*out = ca; /* transferred */

@@ -51,6 +51,7 @@ struct ca_params {
 	/* Added for issue 7; zero means "not used". */
 	bool keypool;                    /* keep CA-made RSA keys ready (background thread) */
 	unsigned keypool_size;           /* keys kept ready per pooled type; 0: 4 */
+	unsigned keypool_warm;           /* types pooled from the start: bits 1u << ca_key_type */
 };
 
 int ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err);
@@ -64,9 +65,10 @@ struct store *ca_store(struct ca *ca);
 
 /*
  * --- key pool (added for issue 7; ca/keypool.h) ---
- * With params.keypool, ca_open starts one thread that keeps keypool_size RSA-2048 keys ready
- * (RSA-3072, RSA-4096 and P-384 too, once one has been asked for); ca_issue and ca_renew take
- * a ready key of the requested type and otherwise generate one as before.
+ * With params.keypool, ca_open starts one thread that keeps keypool_size keys ready of each
+ * type in params.keypool_warm, and of any other RSA or P-384 type once one has been asked for
+ * (a site that never issues RSA never spends CPU on RSA keys); ca_issue and ca_renew take a
+ * ready key of the requested type and otherwise generate one as before.
  */
 struct ca_keypool_stats {
 	unsigned ready;                  /* keys waiting now */
@@ -77,7 +79,10 @@ struct ca_keypool_stats {
 };
 /* CA_NOTFOUND when the CA runs without a pool; CA_INVALID for an unknown type. */
 int ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_stats *out);
-/* Wait (at most timeout_ms) until n keys of type are ready: CA_OK, or CA_ERR on timeout. */
+/*
+ * Wait (at most timeout_ms) until n keys of type are ready (n capped at the size; the type is
+ * pooled from then on): CA_OK, CA_ERR on timeout, CA_INVALID for P-256 (never pooled).
+ */
 int ca_keypool_wait(struct ca *ca, enum ca_key_type type, unsigned n, int timeout_ms);
 
 /* A request to issue. Either key_type (the CA generates the key) or csr_der (user key). */
@@ -126,6 +131,13 @@ struct ca_signer {
 int ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out,
     struct ca_error *err);
 void ca_signer_free(struct ca_signer *signer);
+
+/*
+ * Key, certificate and chain of one stored certificate whatever its state (expired, revoked,
+ * superseded): what decrypting mail sent to an older certificate needs. Never for signing.
+ */
+int ca_signer_load_serial(struct ca *ca, const char *serial_hex, struct ca_signer **out,
+    struct ca_error *err);
 
 /*
  * A counter that changes whenever any certificate is issued, revoked or renewed, so a cache
@@ -259,6 +271,16 @@ int ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca
 int ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
     struct ca_error *err);
 
+/* The largest SMIMECapabilities blob a recipient record carries. */
+#define CA_RECIPIENT_CAPS_MAX 4096
+
+/*
+ * ca_recipient_store with the signer's SMIMECapabilities attribute value (DER, opaque to the
+ * CA; NULL/0: none known). The record, capabilities included, replaces any previous one.
+ */
+int ca_recipient_store_caps(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
+    const unsigned char *caps, size_t caps_len, struct ca_error *err);
+
 /* --- recipient certificates (added for inbound S/MIME and autosmimectl recipients) --- */
 /* One record of the recipient store. Free with ca_recipient_info_free. */
 struct ca_recipient_info {
@@ -266,6 +288,8 @@ struct ca_recipient_info {
 	char source[32];                 /* "import", "harvest", "smimea" */
 	time_t stored_at;
 	X509 *cert;
+	unsigned char *caps;             /* SMIMECapabilities DER, or NULL when none known */
+	size_t caps_len;
 };
 void ca_recipient_info_free(struct ca_recipient_info *info);
 

@@ -43,11 +43,26 @@ struct ca_revoke_rec {
 	char ca_id[41];
 };
 
+/*
+ * A recipients.db record. Version 1: the header, then der_len bytes of certificate DER.
+ * Version 2 adds, after the DER, struct ca_recipient_ext and caps_len bytes of
+ * SMIMECapabilities DER. Both are read; version 2 is written.
+ */
 struct ca_recipient_rec {
 	int64_t stored_at;
 	char source[32];
 	uint32_t der_len;
 };
+
+#define CA_RECIPIENT_EXT_MAGIC "RCv2"
+struct ca_recipient_ext {
+	char magic[4];
+	uint32_t caps_len;
+};
+
+/* Parse a record of either version; cert and caps are allocated. CA_ERR when damaged. */
+int ca_recipient_rec_parse(const void *data, size_t size, struct ca_recipient_rec *h,
+    X509 **cert, unsigned char **caps, size_t *caps_len, struct ca_error *err);
 
 struct ca_cas_rec {
 	int64_t created;

@@ -152,7 +152,7 @@ run(void *arg)
 }
 
 int
-ca_kpool_new(unsigned size, struct ca_kpool **out, struct ca_error *err)
+ca_kpool_new(unsigned size, unsigned warm, struct ca_kpool **out, struct ca_error *err)
 {
 	struct ca_kpool *kp;
 	pthread_condattr_t ca;
@@ -166,7 +166,9 @@ ca_kpool_new(unsigned size, struct ca_kpool **out, struct ca_error *err)
 	}
 	kp->size = size == 0 ? CA_KEYPOOL_DEFAULT : size > CA_KEYPOOL_MAX ? CA_KEYPOOL_MAX : size;
 	kp->busy = -1;
-	kp->shelf[CA_KEY_RSA2048].pooled = true;
+	for (int t = 0; t < (int)(sizeof(kp->shelf) / sizeof(kp->shelf[0])); t++)
+		if ((warm & (1u << t)) && poolable((enum ca_key_type)t))
+			kp->shelf[t].pooled = true;
 	pthread_mutex_init(&kp->lock, NULL);
 	pthread_cond_init(&kp->work, NULL);
 	/* ca_kpool_wait measures its timeout on the monotonic clock. */

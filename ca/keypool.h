@@ -23,7 +23,7 @@
 struct ca_kpool;
 
 /* Start the pool and its thread; `size` keys per type (0: the default, capped at the max). */
-int ca_kpool_new(unsigned size, struct ca_kpool **out, struct ca_error *err);
+int ca_kpool_new(unsigned size, unsigned warm, struct ca_kpool **out, struct ca_error *err);
 
 /*
  * A pooled key of `type` (the caller owns it), or NULL when none is ready or the type is not

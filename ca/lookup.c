@@ -313,27 +313,23 @@ ca_signer_free(struct ca_signer *s)
 	free(s);
 }
 
-int
-ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out, struct ca_error *err)
+/* The decrypted key and the chain of one stored certificate; `info` gives up its cert. */
+static int
+signer_of(struct ca *ca, struct ca_cert_info *info, struct ca_signer **out, struct ca_error *err)
 {
 	struct ca_signer *s = NULL;
 	struct ca_issuer *iss;
-	struct pick p;
 	DBT k, d;
-	int ret, r;
+	int ret, r = CA_ERR;
 
-	*out = NULL;
-	if ((r = pick_valid(ca, mailbox, &p, err)) != CA_OK)
-		return r;
-	r = CA_ERR;
 	memset(&k, 0, sizeof(k));
 	memset(&d, 0, sizeof(d));
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->chain = sk_X509_new_null()) == NULL)
 		goto out;
-	memcpy(s->serial_hex, p.best.serial_hex, sizeof(s->serial_hex));
-	s->cert = p.best.cert; /* transferred */
-	p.best.cert = NULL;
-	s->not_after = p.best.not_after;
+	memcpy(s->serial_hex, info->serial_hex, sizeof(s->serial_hex));
+	s->cert = info->cert; /* transferred */
+	info->cert = NULL;
+	s->not_after = info->not_after;
 	k.data = s->serial_hex;
 	k.size = (u_int32_t)strlen(s->serial_hex);
 	d.flags = DB_DBT_MALLOC;
@@ -346,7 +342,7 @@ ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out, struc
 	if ((r = ca_key_unwrap(ca, d.data, d.size, &s->key, err)) != CA_OK)
 		goto out;
 	r = CA_ERR;
-	if (ca_issuer_get(ca, p.best.ca_id, false, &iss, err) != CA_OK)
+	if (ca_issuer_get(ca, info->ca_id, false, &iss, err) != CA_OK)
 		goto out;
 	if (!X509_up_ref(iss->cert) || !sk_X509_push(s->chain, iss->cert))
 		goto out;
@@ -358,8 +354,37 @@ out:
 		as_wipe(d.data, d.size);
 		free(d.data);
 	}
-	ca_cert_info_free(&p.best);
 	ca_signer_free(s);
+	return r;
+}
+
+int
+ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out, struct ca_error *err)
+{
+	struct pick p;
+	int r;
+
+	*out = NULL;
+	if ((r = pick_valid(ca, mailbox, &p, err)) != CA_OK)
+		return r;
+	r = signer_of(ca, &p.best, out, err);
+	ca_cert_info_free(&p.best);
+	return r;
+}
+
+int
+ca_signer_load_serial(struct ca *ca, const char *serial_hex, struct ca_signer **out,
+    struct ca_error *err)
+{
+	struct ca_cert_info info;
+	int r;
+
+	*out = NULL;
+	memset(&info, 0, sizeof(info));
+	if ((r = ca_cert_get(ca, serial_hex, &info, err)) != CA_OK)
+		return r;
+	r = signer_of(ca, &info, out, err);
+	ca_cert_info_free(&info);
 	return r;
 }
 
@@ -368,7 +393,8 @@ ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_erro
 {
 	struct ca_recipient_rec h;
 	char key[CA_MAILBOX_MAX + 2];
-	const unsigned char *q;
+	unsigned char *caps = NULL;
+	size_t caps_len = 0;
 	struct pick p;
 	DBT k, d;
 	int ret, r;
@@ -394,18 +420,11 @@ ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_erro
 			ca_seterr(err, "no certificate for this recipient");
 		return r;
 	}
-	r = CA_ERR;
-	if (d.size >= sizeof(h)) {
-		memcpy(&h, d.data, sizeof(h));
-		q = (const unsigned char *)d.data + sizeof(h);
-		if (d.size == sizeof(h) + h.der_len)
-			*out = d2i_X509(NULL, &q, h.der_len);
-	}
+	r = ca_recipient_rec_parse(d.data, d.size, &h, out, &caps, &caps_len, err);
 	free(d.data);
-	if (*out == NULL) {
-		ca_seterr(err, "recipient record is damaged");
-		return CA_ERR;
-	}
+	free(caps);
+	if (r != CA_OK)
+		return r;
 	if (X509_cmp_time(X509_get0_notAfter(*out), NULL) < 0) {
 		X509_free(*out);
 		*out = NULL;
@@ -446,12 +465,27 @@ int
 ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
     struct ca_error *err)
 {
+	return ca_recipient_store_caps(ca, mailbox, cert, source, NULL, 0, err);
+}
+
+int
+ca_recipient_store_caps(struct ca *ca, const char *mailbox, X509 *cert, const char *source,
+    const unsigned char *caps, size_t caps_len, struct ca_error *err)
+{
 	struct ca_recipient_rec h;
+	struct ca_recipient_ext ext;
 	char norm[CA_MAILBOX_MAX + 2], key[CA_MAILBOX_MAX + 2], fields[768], vb[300], vb2[80];
 	unsigned char *buf = NULL, *p;
 	struct recip_arg a;
+	size_t total;
 	int len, r;
 
+	if (caps == NULL)
+		caps_len = 0;
+	if (caps_len > CA_RECIPIENT_CAPS_MAX) {
+		ca_seterr(err, "the capabilities are too large");
+		return CA_INVALID;
+	}
 	if ((r = ca_mailbox_normalise(mailbox, norm, sizeof(norm), err)) != CA_OK)
 		return r;
 	if (cert == NULL || X509_check_email(cert, norm, 0, 0) != 1) {
@@ -464,7 +498,7 @@ ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *s
 		return CA_INVALID;
 	}
 	if ((len = i2d_X509(cert, NULL)) <= 0 || len > 64 * 1024 ||
-	    (buf = malloc(sizeof(h) + (size_t)len)) == NULL) {
+	    (buf = malloc((total = sizeof(h) + (size_t)len + sizeof(ext) + caps_len))) == NULL) {
 		ca_seterr(err, "the certificate cannot be encoded");
 		return CA_INVALID;
 	}
@@ -475,10 +509,17 @@ ca_recipient_store(struct ca *ca, const char *mailbox, X509 *cert, const char *s
 	memcpy(buf, &h, sizeof(h));
 	p = buf + sizeof(h);
 	i2d_X509(cert, &p);
+	memset(&ext, 0, sizeof(ext));
+	memcpy(ext.magic, CA_RECIPIENT_EXT_MAGIC, sizeof(ext.magic));
+	ext.caps_len = (uint32_t)caps_len;
+	memcpy(p, &ext, sizeof(ext));
+	if (caps_len > 0)
+		memcpy(p + sizeof(ext), caps, caps_len);
 	index_key(norm, key, sizeof(key));
-	snprintf(fields, sizeof(fields), "mailbox=%s source=%s", as_log_value(norm, vb,
-	    sizeof(vb)), as_log_value(h.source, vb2, sizeof(vb2)));
-	a = (struct recip_arg){ ca, key, buf, sizeof(h) + (size_t)len, fields };
+	snprintf(fields, sizeof(fields), "mailbox=%s source=%s capabilities=%s",
+	    as_log_value(norm, vb, sizeof(vb)), as_log_value(h.source, vb2, sizeof(vb2)),
+	    caps_len > 0 ? "yes" : "no");
+	a = (struct recip_arg){ ca, key, buf, total, fields };
 	r = ca_db_result(store_txn_run(ca->st, recip_txn, &a), err, "recipient store");
 	if (r == CA_OK)
 		ca_after_commit(ca);

@@ -21,7 +21,59 @@ ca_recipient_info_free(struct ca_recipient_info *info)
 	if (info == NULL)
 		return;
 	X509_free(info->cert);
+	free(info->caps);
 	memset(info, 0, sizeof(*info));
+}
+
+int
+ca_recipient_rec_parse(const void *data, size_t size, struct ca_recipient_rec *h, X509 **cert,
+    unsigned char **caps, size_t *caps_len, struct ca_error *err)
+{
+	const unsigned char *d = data, *q;
+	struct ca_recipient_ext ext;
+	size_t rest;
+
+	*cert = NULL;
+	*caps = NULL;
+	*caps_len = 0;
+	if (size < sizeof(*h))
+		goto damaged;
+	memcpy(h, d, sizeof(*h));
+	h->source[sizeof(h->source) - 1] = '\0';
+	if (h->der_len == 0 || h->der_len > size - sizeof(*h))
+		goto damaged;
+	rest = size - sizeof(*h) - h->der_len;
+	if (rest != 0) {
+		/* version 2: the capabilities follow the certificate */
+		if (rest < sizeof(ext))
+			goto damaged;
+		memcpy(&ext, d + sizeof(*h) + h->der_len, sizeof(ext));
+		if (memcmp(ext.magic, CA_RECIPIENT_EXT_MAGIC, sizeof(ext.magic)) != 0 ||
+		    ext.caps_len > CA_RECIPIENT_CAPS_MAX || rest != sizeof(ext) + ext.caps_len)
+			goto damaged;
+		if (ext.caps_len > 0) {
+			if ((*caps = malloc(ext.caps_len)) == NULL) {
+				ca_seterr(err, "out of memory");
+				return CA_ERR;
+			}
+			memcpy(*caps, d + sizeof(*h) + h->der_len + sizeof(ext), ext.caps_len);
+			*caps_len = ext.caps_len;
+		}
+	}
+	q = d + sizeof(*h);
+	if ((*cert = d2i_X509(NULL, &q, h->der_len)) == NULL ||
+	    q != d + sizeof(*h) + h->der_len) {
+		X509_free(*cert);
+		*cert = NULL;
+		free(*caps);
+		*caps = NULL;
+		*caps_len = 0;
+		goto damaged;
+	}
+	return CA_OK;
+damaged:
+	ca_seterr(err, "recipient record is damaged");
+	return CA_ERR;
 }
 
 static int
@@ -45,28 +97,20 @@ static int
 rec_to_info(const DBT *k, const DBT *d, struct ca_recipient_info *info, struct ca_error *err)
 {
 	struct ca_recipient_rec h;
-	const unsigned char *q;
+	int r;
 
 	memset(info, 0, sizeof(*info));
-	if (k->size == 0 || k->size >= sizeof(info->mailbox) || d->size < sizeof(h)) {
+	if (k->size == 0 || k->size >= sizeof(info->mailbox)) {
 		ca_seterr(err, "recipient record is damaged");
 		return CA_ERR;
 	}
 	memcpy(info->mailbox, k->data, k->size);
 	info->mailbox[k->size] = '\0';
-	memcpy(&h, d->data, sizeof(h));
-	if (d->size != sizeof(h) + h.der_len) {
-		ca_seterr(err, "recipient record is damaged");
-		return CA_ERR;
-	}
-	h.source[sizeof(h.source) - 1] = '\0';
+	if ((r = ca_recipient_rec_parse(d->data, d->size, &h, &info->cert, &info->caps,
+	    &info->caps_len, err)) != CA_OK)
+		return r;
 	snprintf(info->source, sizeof(info->source), "%s", h.source);
 	info->stored_at = (time_t)h.stored_at;
-	q = (const unsigned char *)d->data + sizeof(h);
-	if ((info->cert = d2i_X509(NULL, &q, h.der_len)) == NULL) {
-		ca_seterr(err, "recipient record is damaged");
-		return CA_ERR;
-	}
 	return CA_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include "ca/ca.h"
 #include "common/cmdline.h"
+#include "common/domain_profile.h"
 #include "common/log.h"
 #include "milter/daemon.h"
 #include "milter/enrol_hook.h"
@@ -25,6 +26,28 @@
 #include "milter/signals.h"
 
 #define KEYCACHE_MAX_ENTRIES 10000
+
+/* The key types this configuration issues (key_type and domain_profiles), as pool bits. */
+static unsigned
+keypool_types(const struct as_conf *conf)
+{
+	struct as_domain_profile defaults, dp;
+	unsigned bits = 0;
+	int t;
+
+	as_domain_profile_defaults(conf, &defaults);
+	if ((t = ca_key_type_parse(as_conf_enum_word("key_type", conf->key_type))) >= 0)
+		bits |= 1u << t;
+	for (size_t i = 0; i < conf->domain_profiles.count; i++) {
+		char why[160];
+
+		if (as_domain_profile_parse(conf->domain_profiles.item[i], &defaults, &dp, why,
+		        sizeof(why)) == 0 &&
+		    (t = ca_key_type_parse(as_conf_enum_word("key_type", dp.key_type))) >= 0)
+			bits |= 1u << t;
+	}
+	return bits;
+}
 
 static int
 open_ca(struct milter_runtime *rt, const struct as_conf *conf)
@@ -41,6 +64,8 @@ open_ca(struct milter_runtime *rt, const struct as_conf *conf)
 	params.organization_name = conf->organization_name;
 	params.organization_identifier = conf->organization_identifier;
 	params.organization_country = conf->organization_country;
+	params.keypool = true;   /* CA-made RSA keys come ready from a pool: enrolment never waits */
+	params.keypool_warm = keypool_types(conf);
 	if (ca_open(&params, &rt->ca, &err) != CA_OK) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed stage=ca reason=%s",
 		    as_log_value(err.text, safe, sizeof(safe)));

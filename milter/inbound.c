@@ -187,6 +187,37 @@ strip_forged(const struct inbound *ib, const struct inbound_input *in, struct in
 enum dec_outcome { DEC_NOT_ENCRYPTED, DEC_DONE, DEC_UNDECRYPTABLE, DEC_ERROR };
 
 /* Try the keys of the local recipients. *content and the mailbox used are set on DEC_DONE. */
+/* The serials of a mailbox's stored certificates, newest first (bounded). */
+struct serials {
+	char hex[INBOUND_MAX_KEY_TRIES][41];
+	time_t issued[INBOUND_MAX_KEY_TRIES];
+	size_t n;
+};
+
+static int
+collect_serial(const struct ca_cert_info *info, void *arg)
+{
+	struct serials *sv = arg;
+	size_t i;
+
+	/* keep the newest INBOUND_MAX_KEY_TRIES: insertion sort, dropping the oldest */
+	if (sv->n == INBOUND_MAX_KEY_TRIES && info->issued_at <= sv->issued[sv->n - 1])
+		return 0;
+	if (sv->n < INBOUND_MAX_KEY_TRIES)
+		sv->n++;
+	for (i = sv->n - 1; i > 0 && sv->issued[i - 1] < info->issued_at; i--) {
+		memcpy(sv->hex[i], sv->hex[i - 1], sizeof(sv->hex[i]));
+		sv->issued[i] = sv->issued[i - 1];
+	}
+	snprintf(sv->hex[i], sizeof(sv->hex[i]), "%s", info->serial_hex);
+	sv->issued[i] = info->issued_at;
+	return 0;
+}
+
+/*
+ * Try the keys the gateway holds for the local recipients: every stored certificate of each,
+ * newest first, so mail sent to a certificate that was since renewed still decrypts.
+ */
 static enum dec_outcome
 try_decrypt(struct inbound *ib, const struct inbound_input *in, const struct smime_message *sm,
     struct spool **content, char *who, size_t whocap, char *why, size_t whycap)
@@ -198,38 +229,47 @@ try_decrypt(struct inbound *ib, const struct inbound_input *in, const struct smi
 	*content = NULL;
 	snprintf(why, whycap, "no key held for any recipient");
 	for (size_t i = 0; i < in->rcpt_count && tries < INBOUND_MAX_KEY_TRIES; i++) {
+		struct ca_cert_filter f = { in->rcpts[i], NULL, -1, 0 };
 		struct ca_error cerr = { "" };
-		struct ca_signer *s = NULL;
-		enum smime_status st;
-		int rc;
+		struct serials sv;
 
 		if (ib->ca == NULL)
 			break;
-		rc = ca_signer_load(ib->ca, in->rcpts[i], &s, &cerr);
-		if (rc == CA_NOTFOUND || rc == CA_INVALID)
-			continue;
-		if (rc != CA_OK) {
+		sv.n = 0;
+		if (ca_cert_foreach(ib->ca, &f, collect_serial, &sv, &cerr) != CA_OK) {
 			snprintf(why, whycap, "key store: %s", cerr.text);
 			return DEC_ERROR;
 		}
-		tries++;
-		any_key = true;
-		st = smime_decrypt(sm, s->key, s->cert, &ib->opt, content, &err);
-		ca_signer_free(s);
-		ERR_clear_error();
-		if (st == SMIME_OK) {
-			snprintf(who, whocap, "%s", in->rcpts[i]);
-			return DEC_DONE;
-		}
-		if (st == SMIME_SKIP)
-			return DEC_NOT_ENCRYPTED;
-		if (st == SMIME_ERROR) {
+		for (size_t j = 0; j < sv.n && tries < INBOUND_MAX_KEY_TRIES; j++) {
+			struct ca_signer *s = NULL;
+			enum smime_status st;
+			int rc = ca_signer_load_serial(ib->ca, sv.hex[j], &s, &cerr);
+
+			if (rc == CA_NOTFOUND || rc == CA_INVALID)
+				continue;   /* an imported certificate without a key */
+			if (rc != CA_OK) {
+				snprintf(why, whycap, "key store: %s", cerr.text);
+				return DEC_ERROR;
+			}
+			tries++;
+			any_key = true;
+			st = smime_decrypt(sm, s->key, s->cert, &ib->opt, content, &err);
+			ca_signer_free(s);
+			ERR_clear_error();
+			if (st == SMIME_OK) {
+				snprintf(who, whocap, "%s", in->rcpts[i]);
+				return DEC_DONE;
+			}
+			if (st == SMIME_SKIP)
+				return DEC_NOT_ENCRYPTED;
+			if (st == SMIME_ERROR) {
+				snprintf(why, whycap, "%s", err.text);
+				return DEC_ERROR;
+			}
 			snprintf(why, whycap, "%s", err.text);
-			return DEC_ERROR;
+			if (strncmp(err.text, "malformed", 9) == 0)
+				return DEC_UNDECRYPTABLE;
 		}
-		snprintf(why, whycap, "%s", err.text);
-		if (strncmp(err.text, "malformed", 9) == 0)
-			return DEC_UNDECRYPTABLE;
 	}
 	if (!any_key) {
 		/* still tell apart mail that is not encrypted at all */
@@ -287,27 +327,46 @@ merged_headers(const struct inbound_input *in, const struct inbound_entity *ent,
 
 /* ------------------------------------------------------------------ harvest */
 
+/*
+ * Store the signer certificate with its capabilities unless the stored one is newer. The same
+ * certificate is stored again only when it now comes with other capabilities.
+ */
 static bool
-harvest(struct inbound *ib, const char *qid, const char *from, X509 *signer)
+harvest(struct inbound *ib, const char *qid, const char *from, X509 *signer,
+    const unsigned char *caps, size_t caps_len)
 {
+	struct ca_recipient_info held;
 	struct ca_error cerr = { "" };
 	X509 *old = NULL;
 	char vb[300], eb[300];
+	bool keep = false;
 	int rc;
 
 	rc = ca_recipient_cert(ib->ca, from, &old, &cerr);
-	if (rc == CA_OK && (X509_cmp(old, signer) == 0 ||
-	    ASN1_TIME_compare(X509_get0_notBefore(signer), X509_get0_notBefore(old)) < 0)) {
-		as_log(AS_LEVEL_DEBUG, qid, "event=harvest mailbox=%s result=kept-current",
-		    as_log_value(from, vb, sizeof(vb)));
-		X509_free(old);
-		return false;
+	if (rc == CA_OK && ASN1_TIME_compare(X509_get0_notBefore(signer),
+	    X509_get0_notBefore(old)) < 0)
+		keep = true;
+	else if (rc == CA_OK && X509_cmp(old, signer) == 0) {
+		keep = true;
+		memset(&held, 0, sizeof(held));
+		if (caps_len > 0 && ca_recipient_get(ib->ca, from, &held, &cerr) == CA_OK &&
+		    X509_cmp(held.cert, signer) == 0 && (held.caps_len != caps_len ||
+		    memcmp(held.caps, caps, caps_len) != 0))
+			keep = false;  /* same certificate, new capabilities */
+		ca_recipient_info_free(&held);
 	}
 	X509_free(old);
-	rc = ca_recipient_store(ib->ca, from, signer, "harvest", &cerr);
+	if (keep) {
+		as_log(AS_LEVEL_DEBUG, qid, "event=harvest mailbox=%s result=kept-current",
+		    as_log_value(from, vb, sizeof(vb)));
+		return false;
+	}
+	cerr.text[0] = '\0';
+	rc = ca_recipient_store_caps(ib->ca, from, signer, "harvest", caps, caps_len, &cerr);
 	as_log(rc == CA_OK ? AS_LEVEL_INFO : AS_LEVEL_NOTICE, qid,
-	    "event=harvest mailbox=%s result=%s detail=%s", as_log_value(from, vb, sizeof(vb)),
-	    rc == CA_OK ? "stored" : "refused", as_log_value(cerr.text, eb, sizeof(eb)));
+	    "event=harvest mailbox=%s result=%s capabilities=%s detail=%s",
+	    as_log_value(from, vb, sizeof(vb)), rc == CA_OK ? "stored" : "refused",
+	    caps_len > 0 ? "yes" : "no", as_log_value(cerr.text, eb, sizeof(eb)));
 	return rc == CA_OK;
 }
 
@@ -394,7 +453,8 @@ inbound_process(struct inbound *ib, const struct inbound_input *in, struct inbou
 			    as_log_value(v.identifier, rb, sizeof(rb)), v.serial[0] ? v.serial : "-",
 			    v.reason[0] ? v.reason : "-");
 			if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL)
-				out->harvested = harvest(ib, qid, in->from, v.signer);
+				out->harvested = harvest(ib, qid, in->from, v.signer,
+				    v.caps, v.caps_len);
 		}
 	}
 	if (out->decrypted && apply_entity(out, in, &ent) != 0)

@@ -213,6 +213,7 @@ void
 inbound_verdict_clear(struct inbound_verdict *v)
 {
 	X509_free(v->signer);
+	free(v->caps);
 	spool_free(v->content);
 	memset(v, 0, sizeof(*v));
 }
@@ -297,6 +298,8 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	X509_STORE *store = NULL;
 	X509 *signer = NULL;
 	struct spool *content = NULL;
+	unsigned char *caps = NULL;
+	size_t caps_len = 0;
 	enum smime_status st;
 	int r = -1;
 
@@ -316,7 +319,7 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	}
 	if (now != NULL)
 		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), now());
-	st = smime_verify(msg, store, opt, &signer, &content, &err);
+	st = smime_verify_caps(msg, store, opt, &signer, &content, &caps, &caps_len, &err);
 	ERR_clear_error();
 	if (st == SMIME_ERROR)
 		goto out;
@@ -358,6 +361,9 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	v->result = AUTHRES_PASS;
 	v->signer = signer; /* transferred */
 	signer = NULL;
+	v->caps = caps; /* transferred */
+	v->caps_len = caps_len;
+	caps = NULL;
 	v->content = content; /* transferred */
 	content = NULL;
 out:
@@ -365,6 +371,7 @@ out:
 		memset(v, 0, sizeof(*v));
 	X509_free(s.leaf);
 	X509_free(signer);
+	free(caps);
 	spool_free(content);
 	X509_STORE_free(store);
 	return r;

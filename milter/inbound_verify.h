@@ -35,6 +35,8 @@ struct inbound_verdict {
 	enum authres_result result;
 	char reason[200];
 	X509 *signer;              /* pass only (up-referenced) */
+	unsigned char *caps;       /* pass only: signer's SMIMECapabilities DER, or NULL */
+	size_t caps_len;
 	struct spool *content;     /* pass only: the signed entity */
 	char identifier[256];      /* the certificate mailbox that matched From (pass), or the first one */
 	char serial[80];

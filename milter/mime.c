@@ -12,8 +12,12 @@
 int
 mime_reader_init(struct mime_reader *rd, struct spool *sp)
 {
-	memset(rd, 0, sizeof(*rd));
+	/* not memset: the 16 KB buffer is written before it is read */
 	rd->sp = sp;
+	rd->start = rd->end = 0;
+	rd->eof = rd->error = rd->in_line = false;
+	rd->lf_at = rd->cr_at = 0;
+	rd->lf_found = rd->cr_found = false;
 	return spool_rewind(sp);
 }
 
@@ -27,6 +31,12 @@ refill(struct mime_reader *rd)
 	if (rd->start > 0) {
 		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
 		rd->end -= rd->start;
+		rd->lf_at = rd->lf_at > rd->start ? rd->lf_at - rd->start : 0;
+		rd->cr_at = rd->cr_at > rd->start ? rd->cr_at - rd->start : 0;
+		if (rd->lf_at == 0)
+			rd->lf_found = false;
+		if (rd->cr_at == 0)
+			rd->cr_found = false;
 		rd->start = 0;
 	}
 	if (rd->end >= sizeof(rd->buf))
@@ -43,6 +53,32 @@ refill(struct mime_reader *rd)
 	return 0;
 }
 
+/*
+ * Index of the first byte c in [from, lim), or lim; *at and *found keep what earlier
+ * searches learnt (see struct mime_reader) so that each byte is searched at most once.
+ */
+static size_t
+find_byte(const unsigned char *buf, size_t from, size_t lim, int c, size_t *at, bool *found)
+{
+	const unsigned char *q;
+
+	if (*found && *at >= from)
+		return *at < lim ? *at : lim;
+	if (!*found && *at > from)
+		from = *at;
+	if (from >= lim)
+		return lim;
+	q = memchr(buf + from, c, lim - from);
+	if (q == NULL) {
+		*at = lim;
+		*found = false;
+		return lim;
+	}
+	*at = (size_t)(q - buf);
+	*found = true;
+	return *at;
+}
+
 int
 mime_reader_next(struct mime_reader *rd, struct mime_line *ln)
 {
@@ -52,9 +88,8 @@ mime_reader_next(struct mime_reader *rd, struct mime_line *ln)
 		size_t avail = rd->end - rd->start;
 
 		lim = rd->start + (avail < MIME_CHUNK ? avail : MIME_CHUNK);
-		for (i = rd->start; i < lim; i++)
-			if (rd->buf[i] == '\n' || rd->buf[i] == '\r')
-				break;
+		i = find_byte(rd->buf, rd->start, lim, '\n', &rd->lf_at, &rd->lf_found);
+		i = find_byte(rd->buf, rd->start, i, '\r', &rd->cr_at, &rd->cr_found);
 		/* a CR at the end of the data read so far may be the first half of a CRLF */
 		if (i < lim && !(rd->buf[i] == '\r' && i + 1 == rd->end && !rd->eof))
 			break;

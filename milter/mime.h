@@ -26,6 +26,13 @@ struct mime_reader {
 	bool eof;
 	bool error;
 	bool in_line;			/* the previous piece was not the end of its line */
+	/*
+	 * Scan memo, so that hostile data (say CR-only lines) never rescans a chunk: for LF
+	 * and CR, the index of the next one at or after `start` (found), or the index below
+	 * which there is none (not found). Indices are in buf and move with refill.
+	 */
+	size_t lf_at, cr_at;
+	bool lf_found, cr_found;
 };
 
 enum mime_term { MIME_TERM_NONE = 0, MIME_TERM_LF, MIME_TERM_CRLF, MIME_TERM_CR };

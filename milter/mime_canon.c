@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +37,9 @@ struct field {
 /* One header block in canonical form. Lifetime: reused for each entity of one walk. */
 struct hblock {
 	char *buf;
-	size_t len;
+	size_t len, bcap;		/* buf grows by need up to HB_MAX */
 	struct field *f;
-	size_t nf;
+	size_t nf, fcap;		/* f grows by need up to SMIME_MAX_HEADERS */
 	struct mime_ct ct;
 	enum mime_cte cte;
 };
@@ -49,11 +51,10 @@ struct stats {
 	int u8need;
 };
 
-/* Lifetime: one call of mime_canon_entity. */
+/* Lifetime: one call of mime_canon_entity. The reader comes last: it is not zeroed. */
 struct walk {
 	const struct smime_message *msg;
 	bool header_protection;
-	struct mime_reader rd;
 	bool emit;
 	struct mime_out *o;
 	struct ent *ents;
@@ -65,6 +66,7 @@ struct walk {
 	size_t linelen;
 	struct smime_error *err;
 	enum smime_status st;
+	struct mime_reader rd;		/* large; set up by mime_reader_init */
 };
 
 #define HB_MAX SMIME_MAX_HEADER_LEN
@@ -127,15 +129,33 @@ match(const struct walk *w, const struct mime_line *ln)
 	return 0;
 }
 
+/* No NUL and no byte >= 0x80 in p[0..n), tested eight bytes at a time. */
+static bool
+bytes_clean(const unsigned char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		/* a high bit set, or a zero byte (its high bit appears after the subtraction) */
+		if (((v | ((v - ones) & ~v)) & highs) != 0)
+			return false;
+	}
+	for (; i < n; i++)
+		if (p[i] == 0 || p[i] >= 0x80)
+			return false;
+	return true;
+}
+
 static bool
 line_clean(const struct walk *w, const struct mime_line *ln)
 {
 	if (w->linelen > MIME_MAX_LINE)
 		return false;
-	for (size_t i = 0; i < ln->n; i++)
-		if (ln->p[i] == 0 || ln->p[i] >= 0x80)
-			return false;
-	return true;
+	return bytes_clean(ln->p, ln->n);
 }
 
 static void
@@ -195,6 +215,21 @@ hb_append(struct walk *w, const void *p, size_t n)
 {
 	if (n > HB_MAX - w->hb.len)
 		return stop(w, SMIME_SKIP, "MIME header block larger than %d bytes", HB_MAX);
+	if (n == 0)
+		return 0;
+	if (w->hb.len + n > w->hb.bcap) {
+		size_t ncap = w->hb.bcap ? w->hb.bcap : 1024;
+		char *nb;
+
+		while (ncap < w->hb.len + n)
+			ncap *= 2;
+		if (ncap > HB_MAX)
+			ncap = HB_MAX;
+		if ((nb = realloc(w->hb.buf, ncap)) == NULL)
+			return stop(w, SMIME_ERROR, "out of memory");
+		w->hb.buf = nb;
+		w->hb.bcap = ncap;
+	}
 	memcpy(w->hb.buf + w->hb.len, p, n);
 	w->hb.len += n;
 	return 0;
@@ -205,6 +240,17 @@ hb_new_field(struct walk *w)
 {
 	if (w->hb.nf >= SMIME_MAX_HEADERS)
 		return stop(w, SMIME_SKIP, "more than %d header fields", SMIME_MAX_HEADERS);
+	if (w->hb.nf == w->hb.fcap) {
+		size_t ncap = w->hb.fcap ? w->hb.fcap * 2 : 16;
+		struct field *nf;
+
+		if (ncap > SMIME_MAX_HEADERS)
+			ncap = SMIME_MAX_HEADERS;
+		if ((nf = realloc(w->hb.f, ncap * sizeof(*nf))) == NULL)
+			return stop(w, SMIME_ERROR, "out of memory");
+		w->hb.f = nf;
+		w->hb.fcap = ncap;
+	}
 	w->hb.f[w->hb.nf].off = w->hb.len;
 	w->hb.f[w->hb.nf].len = 0;
 	w->hb.nf++;
@@ -666,19 +712,18 @@ enum smime_status
 mime_canon_entity(const struct smime_message *msg, bool header_protection, struct mime_out *o,
     struct smime_error *err)
 {
-	struct walk *w = calloc(1, sizeof(*w));
+	struct walk *w = malloc(sizeof(*w));
 	enum smime_status st = SMIME_ERROR;
 	bool clean;
 
 	if (w == NULL)
 		return SMIME_ERROR;
+	memset(w, 0, offsetof(struct walk, rd));	/* the reader is set up by its init */
 	w->msg = msg;
 	w->header_protection = header_protection;
 	w->o = o;
 	w->err = err;
-	w->hb.buf = malloc(HB_MAX);
-	w->hb.f = calloc(SMIME_MAX_HEADERS, sizeof(*w->hb.f));
-	if (w->hb.buf == NULL || w->hb.f == NULL || msg->body == NULL) {
+	if (msg->body == NULL) {
 		stop(w, SMIME_ERROR, "out of memory or no body");
 		goto out;
 	}

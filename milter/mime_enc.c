@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "milter/mime_enc.h"
@@ -83,36 +84,80 @@ b64_init(struct b64_enc *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static void
-b64_group(struct b64_enc *b, struct mime_out *o, const unsigned char *in, size_t n)
-{
-	char e[4];
+/*
+ * Encoded lines are gathered in a local buffer and written in large pieces. A line end is
+ * put in the buffer only when another group follows; the last one is left to mime_out_nl
+ * so that it stays pending exactly as if each group had been written on its own.
+ */
+#define B64_BUF 4096
 
+/* Lifetime: one b64_data or b64_final call. */
+struct b64_out {
+	char buf[B64_BUF];
+	size_t len;
+	bool nl;			/* a line ended and its CRLF is not yet in buf */
+};
+
+static void
+b64_spill(struct b64_out *bo, struct mime_out *o)
+{
+	if (bo->len > 0)
+		mime_out_text(o, bo->buf, bo->len);
+	bo->len = 0;
+}
+
+static void
+b64_group(struct b64_enc *b, struct b64_out *bo, struct mime_out *o, const unsigned char *in,
+    size_t n)
+{
+	char *e;
+
+	if (bo->len + 6 > sizeof(bo->buf))
+		b64_spill(bo, o);
+	if (bo->nl) {
+		bo->buf[bo->len++] = '\r';
+		bo->buf[bo->len++] = '\n';
+		bo->nl = false;
+	}
+	e = bo->buf + bo->len;
 	e[0] = b64chars[in[0] >> 2];
 	e[1] = b64chars[((in[0] & 3) << 4) | (n > 1 ? in[1] >> 4 : 0)];
 	e[2] = n > 1 ? b64chars[((in[1] & 15) << 2) | (n > 2 ? in[2] >> 6 : 0)] : '=';
 	e[3] = n > 2 ? b64chars[in[2] & 63] : '=';
-	mime_out_text(o, e, 4);
+	bo->len += 4;
 	b->col += 4;
 	if (b->col >= MIME_ENC_LINE) {
-		mime_out_nl(o);
+		bo->nl = true;
 		b->col = 0;
 	}
+}
+
+/* Write what is gathered; a line end still owed becomes the writer's pending one. */
+static void
+b64_done(struct b64_out *bo, struct mime_out *o)
+{
+	b64_spill(bo, o);
+	if (bo->nl)
+		mime_out_nl(o);
 }
 
 void
 b64_data(struct b64_enc *b, struct mime_out *o, const unsigned char *p, size_t n)
 {
+	struct b64_out bo;
+
+	bo.len = 0;
+	bo.nl = false;
 	while (n > 0 && b->npend > 0 && b->npend < 3) {
 		b->pend[b->npend++] = *p++;
 		n--;
 	}
 	if (b->npend == 3) {
-		b64_group(b, o, b->pend, 3);
+		b64_group(b, &bo, o, b->pend, 3);
 		b->npend = 0;
 	}
 	while (n >= 3) {
-		b64_group(b, o, p, 3);
+		b64_group(b, &bo, o, p, 3);
 		p += 3;
 		n -= 3;
 	}
@@ -120,13 +165,20 @@ b64_data(struct b64_enc *b, struct mime_out *o, const unsigned char *p, size_t n
 		b->pend[b->npend++] = *p++;
 		n--;
 	}
+	b64_done(&bo, o);
 }
 
 void
 b64_final(struct b64_enc *b, struct mime_out *o)
 {
-	if (b->npend > 0)
-		b64_group(b, o, b->pend, b->npend);
+	if (b->npend > 0) {
+		struct b64_out bo;
+
+		bo.len = 0;
+		bo.nl = false;
+		b64_group(b, &bo, o, b->pend, b->npend);
+		b64_done(&bo, o);
+	}
 	b->npend = 0;
 	if (b->col > 0)
 		mime_out_nl(o);

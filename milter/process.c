@@ -13,6 +13,7 @@
 #include "milter/enrol_hook.h"
 #include "milter/keycache.h"
 #include "milter/process.h"
+#include "milter/smime_inbound.h"
 #include "policy/smimea.h"
 
 #define OUTPUT_SLACK (1024 * 1024)
@@ -133,9 +134,29 @@ smimea_cert(struct milter_runtime *rt, const struct snapshot *snap, const struct
 	return st == AS_SMIMEA_FOUND ? CA_OK : CA_NOTFOUND;
 }
 
+/*
+ * Whether `cert` is rcpt's harvested certificate whose signer said (SMIMECapabilities) it
+ * cannot read AES-256-GCM. No or unparseable capabilities, or another certificate (ours,
+ * SMIMEA): false, the configured cipher stands.
+ */
+static bool
+lacks_gcm(struct milter_runtime *rt, const char *rcpt, X509 *cert)
+{
+	struct ca_recipient_info held;
+	struct ca_error cerr = { "" };
+	bool lacks = false;
+
+	if (ca_recipient_get(rt->ca, rcpt, &held, &cerr) == CA_OK && held.caps != NULL &&
+	    X509_cmp(held.cert, cert) == 0)
+		lacks = smime_caps_has_aes256_gcm(held.caps, held.caps_len) == 0;
+	ca_recipient_info_free(&held);
+	return lacks;
+}
+
+/* *no_gcm (when not NULL) is set when some recipient cannot read AES-256-GCM. */
 static int
 recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const struct msg_ctx *msg,
-    X509 *sender_cert, X509 ***out, struct ca_error *err)
+    X509 *sender_cert, X509 ***out, const char **no_gcm, struct ca_error *err)
 {
 	X509 **certs = calloc(msg->rcpt_count + 1, sizeof(*certs));
 	size_t n = 0;
@@ -158,6 +179,8 @@ recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const st
 		}
 		if (rc != CA_OK)
 			goto out;
+		if (no_gcm != NULL && *no_gcm == NULL && lacks_gcm(rt, msg->rcpts[i], certs[n]))
+			*no_gcm = msg->rcpts[i];
 		n++;
 	}
 	if (X509_up_ref(sender_cert) != 1)
@@ -235,7 +258,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	X509 **certs = NULL;
 	int ncerts = 0, rc;
 	char from[DECIDE_MAX_ADDR], safe[600];
-	const char *stage = "decide";
+	const char *stage = "decide", *no_gcm = NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->action = PROCESS_PASS;
@@ -308,9 +331,16 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	if (conf->encrypt == AS_ENCRYPT_WHEN_POSSIBLE && msg->rcpt_count > 0 &&
 	    !msg->rcpts_overflow) {
 		stage = "recipients";
-		ncerts = recipient_certs(rt, snap, msg, signer->cert, &certs, &cerr);
+		ncerts = recipient_certs(rt, snap, msg, signer->cert, &certs,
+		    opt.cipher == SMIME_AES256_GCM ? &no_gcm : NULL, &cerr);
 		if (ncerts < 0)
 			goto fail;
+		if (ncerts > 0 && no_gcm != NULL) {
+			opt.cipher = SMIME_AES256_CBC;
+			as_log(AS_LEVEL_INFO, msg->qid,
+			    "event=cipher cipher=aes256-cbc reason=recipient-capabilities rcpt=%s",
+			    as_log_value(no_gcm, safe, sizeof(safe)));
+		}
 	}
 	if (!conf->sign && ncerts == 0) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=signing-disabled");

@@ -103,9 +103,75 @@ read_cms(const struct smime_message *msg, const struct smime_options *opt, bool 
 	return SMIME_OK;
 }
 
+/* The first SignerInfo's SMIMECapabilities value as a DER copy; NULL when absent or odd. */
+static unsigned char *
+signer_caps(CMS_ContentInfo *cms, size_t *len)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	CMS_SignerInfo *si;
+	X509_ATTRIBUTE *attr;
+	ASN1_TYPE *val;
+	unsigned char *copy;
+	int idx, n;
+
+	*len = 0;
+	if (sis == NULL || sk_CMS_SignerInfo_num(sis) < 1)
+		return NULL;
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	if ((idx = CMS_signed_get_attr_by_NID(si, NID_SMIMECapabilities, -1)) < 0 ||
+	    (attr = CMS_signed_get_attr(si, idx)) == NULL ||
+	    X509_ATTRIBUTE_count(attr) != 1 ||
+	    (val = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL ||
+	    val->type != V_ASN1_SEQUENCE || val->value.sequence == NULL)
+		return NULL;
+	/* the ASN1_STRING of a SEQUENCE holds its whole encoding, tag and length included */
+	n = ASN1_STRING_length(val->value.sequence);
+	if (n <= 0 || n > SMIME_CAPS_MAX || (copy = malloc((size_t)n)) == NULL)
+		return NULL;
+	memcpy(copy, ASN1_STRING_get0_data(val->value.sequence), (size_t)n);
+	*len = (size_t)n;
+	return copy;
+}
+
+int
+smime_caps_has_aes256_gcm(const unsigned char *caps, size_t caps_len)
+{
+	const unsigned char *p = caps;
+	X509_ALGORS *algs;
+	int found = 0;
+
+	if (caps == NULL || caps_len == 0 || caps_len > SMIME_CAPS_MAX)
+		return -1;
+	if ((algs = d2i_X509_ALGORS(NULL, &p, (long)caps_len)) == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	if (p != caps + caps_len) {
+		/* trailing bytes: not the encoding we stored */
+		sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+		return -1;
+	}
+	for (int i = 0; i < sk_X509_ALGOR_num(algs) && !found; i++) {
+		const ASN1_OBJECT *oid;
+
+		X509_ALGOR_get0(&oid, NULL, NULL, sk_X509_ALGOR_value(algs, i));
+		found = OBJ_obj2nid(oid) == NID_aes_256_gcm;
+	}
+	sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+	return found;
+}
+
 enum smime_status
 smime_verify(const struct smime_message *msg, X509_STORE *store, const struct smime_options *opt,
     X509 **signer, struct spool **content, struct smime_error *err)
+{
+	return smime_verify_caps(msg, store, opt, signer, content, NULL, NULL, err);
+}
+
+enum smime_status
+smime_verify_caps(const struct smime_message *msg, X509_STORE *store,
+    const struct smime_options *opt, X509 **signer, struct spool **content,
+    unsigned char **caps, size_t *caps_len, struct smime_error *err)
 {
 	CMS_ContentInfo *cms = NULL;
 	BIO *bcont = NULL, *sink = NULL;
@@ -113,6 +179,10 @@ smime_verify(const struct smime_message *msg, X509_STORE *store, const struct sm
 	enum smime_status st;
 
 	*signer = NULL;
+	if (caps != NULL)
+		*caps = NULL;
+	if (caps_len != NULL)
+		*caps_len = 0;
 	st = read_cms(msg, opt, true, &cms, &bcont, content, &sink, err);
 	if (st != SMIME_OK)
 		goto out;
@@ -135,6 +205,8 @@ smime_verify(const struct smime_message *msg, X509_STORE *store, const struct sm
 	}
 	*signer = sk_X509_value(signers, 0);
 	X509_up_ref(*signer);
+	if (caps != NULL && caps_len != NULL)
+		*caps = signer_caps(cms, caps_len);
 	st = SMIME_OK;
 out:
 	if (st != SMIME_OK) {

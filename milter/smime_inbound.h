@@ -23,6 +23,24 @@ enum smime_status smime_verify(const struct smime_message *msg, X509_STORE *stor
     const struct smime_options *opt, X509 **signer, struct spool **content,
     struct smime_error *err);
 
+/* The largest SMIMECapabilities attribute value kept (DER); a larger one counts as absent. */
+#define SMIME_CAPS_MAX 4096
+
+/*
+ * smime_verify, and on SMIME_OK also the first signer's SMIMECapabilities signed attribute
+ * (RFC 8551 2.5.2) as DER in *caps (caller frees; NULL and *caps_len 0 when absent, malformed
+ * or larger than SMIME_CAPS_MAX). caps/caps_len may be NULL: then exactly smime_verify.
+ */
+enum smime_status smime_verify_caps(const struct smime_message *msg, X509_STORE *store,
+    const struct smime_options *opt, X509 **signer, struct spool **content,
+    unsigned char **caps, size_t *caps_len, struct smime_error *err);
+
+/*
+ * Whether SMIMECapabilities DER (hostile: from a correspondent's signature) lists
+ * id-aes256-GCM: 1 yes, 0 no, -1 unknown (absent, too large or not parseable).
+ */
+int smime_caps_has_aes256_gcm(const unsigned char *caps, size_t caps_len);
+
 /* Decrypt with the key and its certificate. SMIME_FAIL: not for this key or corrupt. */
 enum smime_status smime_decrypt(const struct smime_message *msg, EVP_PKEY *key, X509 *cert,
     const struct smime_options *opt, struct spool **content, struct smime_error *err);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/cms.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
@@ -25,32 +26,97 @@
 
 #define BOUNDARY_LEN 40
 
-/* Where the entity bytes go. Lifetime: one entity build. */
+static void
+set_err(struct smime_error *err, const char *text)
+{
+	if (err != NULL)
+		snprintf(err->text, sizeof(err->text), "%s", text);
+}
+
+#define TEE_BUF 65536
+
+/*
+ * Where the entity bytes go. The small writes of the entity builder (a line, a CRLF) are
+ * gathered in buf and passed on in large pieces; tee_flush passes on the rest.
+ * Lifetime: one entity build; buf is owned (tee_free).
+ */
 struct tee {
 	struct spool *sp;
 	BIO *cms;		/* may be NULL */
 	EVP_MD_CTX *md;		/* may be NULL */
+	unsigned char *buf;	/* NULL: no buffering (out of memory) */
+	size_t len;
 };
 
 static int
-tee_write(void *arg, const void *p, size_t n)
+tee_pass(struct tee *t, const void *p, size_t n)
 {
-	struct tee *t = arg;
-
+	if (n == 0)
+		return 0;
 	if (t->sp != NULL && spool_write(t->sp, p, n) != 0)
 		return -1;
-	if (t->cms != NULL && n > 0 && BIO_write(t->cms, p, (int)n) != (int)n)
+	if (t->cms != NULL && BIO_write(t->cms, p, (int)n) != (int)n)
 		return -1;
 	if (t->md != NULL && EVP_DigestUpdate(t->md, p, n) != 1)
 		return -1;
 	return 0;
 }
 
-static void
-set_err(struct smime_error *err, const char *text)
+static int
+tee_flush(struct tee *t)
 {
-	if (err != NULL)
-		snprintf(err->text, sizeof(err->text), "%s", text);
+	int r = tee_pass(t, t->buf, t->len);
+
+	t->len = 0;
+	return r;
+}
+
+static int
+tee_write(void *arg, const void *p, size_t n)
+{
+	struct tee *t = arg;
+
+	if (t->buf == NULL)
+		return tee_pass(t, p, n);
+	if (n > TEE_BUF - t->len && tee_flush(t) != 0)
+		return -1;
+	if (n >= TEE_BUF)
+		return tee_pass(t, p, n);
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	return 0;
+}
+
+static void
+tee_init(struct tee *t, struct spool *sp)
+{
+	t->sp = sp;
+	t->cms = NULL;
+	t->md = NULL;
+	t->buf = malloc(TEE_BUF);	/* NULL only costs speed */
+	t->len = 0;
+}
+
+static void
+tee_free(struct tee *t)
+{
+	free(t->buf);
+	t->buf = NULL;
+}
+
+/* Build the entity through the tee and pass on its last bytes. */
+static enum smime_status
+tee_entity(const struct smime_message *msg, const struct smime_options *opt, struct tee *t,
+    struct smime_error *err)
+{
+	struct mime_out o = { tee_write, t, false, false };
+	enum smime_status st = mime_canon_entity(msg, opt->header_protection, &o, err);
+
+	if (st == SMIME_OK && tee_flush(t) != 0) {
+		set_err(err, "cannot write the entity (I/O error or size limit)");
+		st = SMIME_ERROR;
+	}
+	return st;
 }
 
 static int
@@ -121,23 +187,60 @@ out:
 	return r;
 }
 
-static int
-add_capabilities(CMS_SignerInfo *si)
+/* DER of our SMIMECapabilities (RFC 8551 2.5.2), the same for every message. */
+static unsigned char *caps_der;
+static int caps_len;
+static CRYPTO_ONCE caps_once = CRYPTO_ONCE_STATIC_INIT;
+
+static STACK_OF(X509_ALGOR) *
+new_capabilities(void)
 {
 	static const int nids[] = { NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
 		NID_aes_192_cbc, NID_aes_128_cbc };
 	STACK_OF(X509_ALGOR) *caps = sk_X509_ALGOR_new_null();
-	int r = -1;
 
 	if (caps == NULL)
-		return -1;
+		return NULL;
 	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++)
-		if (PKCS7_simple_smimecap(caps, nids[i], -1) != 1)
-			goto out;
-	if (CMS_add_smimecap(si, caps) != 1)
-		goto out;
-	r = 0;
-out:
+		if (PKCS7_simple_smimecap(caps, nids[i], -1) != 1) {
+			sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+			return NULL;
+		}
+	return caps;
+}
+
+/* Run once per process; on failure caps_der stays NULL and each message builds its own. */
+static void
+make_caps_der(void)
+{
+	STACK_OF(X509_ALGOR) *caps = new_capabilities();
+	unsigned char *der = NULL;
+	int len;
+
+	if (caps == NULL)
+		return;
+	len = i2d_X509_ALGORS(caps, &der);
+	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	if (len <= 0) {
+		OPENSSL_free(der);
+		return;
+	}
+	caps_len = len;
+	caps_der = der;		/* kept for the life of the process */
+}
+
+static int
+add_capabilities(CMS_SignerInfo *si)
+{
+	STACK_OF(X509_ALGOR) *caps;
+	int r;
+
+	if (CRYPTO_THREAD_run_once(&caps_once, make_caps_der) && caps_der != NULL)
+		return CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
+		    caps_der, caps_len) == 1 ? 0 : -1;
+	if ((caps = new_capabilities()) == NULL)
+		return -1;
+	r = CMS_add_smimecap(si, caps) == 1 ? 0 : -1;
 	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
 	return r;
 }
@@ -181,11 +284,11 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 	BIO *chain = NULL, *sink = NULL;
 	unsigned char *der = NULL;
 	int derlen;
-	struct tee t = { out, NULL, NULL };
-	struct mime_out o = { tee_write, &t, false, false };
+	struct tee t;
 	char line[128];
 	ASN1_OCTET_STRING *md;
 
+	tee_init(&t, out);
 	if ((cms = new_signed(signer)) == NULL || (chain = CMS_dataInit(cms, NULL)) == NULL) {
 		set_err(err, "cannot set up CMS signing (key and certificate match?)");
 		goto out;
@@ -196,7 +299,7 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 		set_err(err, "cannot write the result (size limit?)");
 		goto out;
 	}
-	st = mime_canon_entity(msg, opt->header_protection, &o, err);
+	st = tee_entity(msg, opt, &t, err);
 	if (st != SMIME_OK)
 		goto out;
 	st = SMIME_ERROR;
@@ -234,6 +337,7 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 	}
 	st = SMIME_OK;
 out:
+	tee_free(&t);
 	if (chain != NULL)
 		BIO_free_all(chain);
 	BIO_free(sink);
@@ -430,14 +534,15 @@ smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer
 		    "\tboundary=\"%s\"\r\n\r\n", boundary);
 		st = sign_body(msg, signer, opt, boundary, inner, out->entity_sha256, err);
 	} else {
-		struct tee t = { inner, NULL, NULL };
-		struct mime_out o = { tee_write, &t, false, false };
+		struct tee t;
 		unsigned int mdlen = 0;
 
 		if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 			goto out;
+		tee_init(&t, inner);
 		t.md = md;
-		st = mime_canon_entity(msg, opt->header_protection, &o, err);
+		st = tee_entity(msg, opt, &t, err);
+		tee_free(&t);
 		if (st == SMIME_OK && EVP_DigestFinal_ex(md, out->entity_sha256, &mdlen) != 1)
 			st = SMIME_ERROR;
 	}

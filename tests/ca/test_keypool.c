@@ -213,11 +213,12 @@ main(void)
 	/* 2. Pool of 4: fills, issuance takes pooled keys. */
 	params.keypool = true;
 	params.keypool_size = 4;
+	params.keypool_warm = 1u << CA_KEY_RSA2048;
 	r = ca_open(&params, &ca, &err);
 	if (!tap_ok(r == CA_OK, "ca_open with a key pool of 4 (%s)", err.text))
 		return tap_done();
 	tap_ok(ca_keypool_stats(ca, CA_KEY_RSA2048, &st) == CA_OK && st.pooled && st.size == 4,
-	    "RSA-2048 is pooled from the start, size 4");
+	    "RSA-2048 (in keypool_warm) is pooled from the start, size 4");
 	tap_ok(ca_keypool_stats(ca, CA_KEY_EC_P256, &st) == CA_OK && !st.pooled &&
 	    ca_keypool_wait(ca, CA_KEY_EC_P256, 1, 0) == CA_INVALID, "P-256 is never pooled");
 	r = ca_keypool_wait(ca, CA_KEY_RSA2048, 4, WAIT_MS);
@@ -274,9 +275,12 @@ main(void)
 
 	/* 6. The same with RSA-4096, which takes seconds: generation is abandoned. */
 	params.keypool_size = 1;
+	params.keypool_warm = 0;
 	r = ca_open(&params, &ca, &err);
 	if (!tap_ok(r == CA_OK, "ca_open again with a pool of 1 (%s)", err.text))
 		return tap_done();
+	tap_ok(ca_keypool_stats(ca, CA_KEY_RSA2048, &st) == CA_OK && !st.pooled && st.made == 0,
+	    "without keypool_warm no type is pooled (and no key made) until one is asked for");
 	tap_ok(ca_keypool_wait(ca, CA_KEY_RSA4096, 1, 1) == CA_ERR &&
 	    ca_keypool_stats(ca, CA_KEY_RSA4096, &st) == CA_OK && st.pooled,
 	    "waiting for RSA-4096 asks the thread to pool it");

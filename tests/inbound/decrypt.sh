@@ -92,4 +92,23 @@ if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then
 else
 	ok 0 "# SKIP gpgsm not installed"
 fi
+# After a renewal the old certificate stays valid until it expires: mail a correspondent still
+# encrypts to it must decrypt with the old key the gateway holds.
+old_serial=$(openssl x509 -in "$T/erin.crt" -noout -serial | sed 's/^serial=//')
+"$CTL" -c "$T/gw/conf" renew "$old_serial" > "$T/renew.log" 2>&1
+ok $? "erin's certificate renewed"
+new_serial=$(sed -n 's/^serial=\([0-9A-Fa-f]*\).*/\1/p' "$T/renew.log" | head -n 1)
+"$CTL" -c "$T/gw/conf" show "$new_serial" --format pem > "$T/erin-new.crt" 2>/dev/null
+[ -n "$new_serial" ] && [ "$(echo "$new_serial" | tr a-f A-F)" != "$old_serial" ] &&
+    [ "$(openssl x509 -in "$T/erin-new.crt" -noout -serial | sed 's/^serial=//')" != "$old_serial" ]
+ok $? "the current certificate is the successor ($new_serial, was $old_serial)"
+encrypt "$T/e9.eml" "$T/erin.crt" -aes256
+run "$T/e9.eml" "$T/d9.eml" alice@remote.test -r erin@local.test
+hdr "$T/d9.eml" X-Autosmime-Decryption | grep -q 'decrypted; key=erin@local.test' && body_is_content "$T/d9.eml"
+ok $? "mail enveloped to the superseded certificate still decrypts"
+encrypt "$T/e10.eml" "$T/erin-new.crt" -aes256
+run "$T/e10.eml" "$T/d10.eml" alice@remote.test -r erin@local.test
+hdr "$T/d10.eml" X-Autosmime-Decryption | grep -q 'decrypted; key=erin@local.test' && body_is_content "$T/d10.eml"
+ok $? "mail enveloped to the successor decrypts"
+
 done_testing
