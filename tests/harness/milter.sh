@@ -21,7 +21,7 @@
 #   ms_missing            prints what is not there yet (binaries, ca init, issue, libmilter service);
 #                         prints nothing when the product is complete enough for end-to-end tests
 # Variables: MS_WRAPPER (a command prefix for the daemon; $MS_VALGRIND is valgrind with the
-#   Berkeley DB suppressions of valgrind-bdb.supp) MS_BUILDDIR (default $top_builddir) MS_MILTER MS_CTL MS_USER (postfix) MS_DIR MS_CONF
+#   Berkeley DB suppressions of tests/valgrind-bdb.supp) MS_BUILDDIR (default $top_builddir) MS_MILTER MS_CTL MS_USER (postfix) MS_DIR MS_CONF
 #   MS_LOG MS_SOCKET MS_PF_SOCKET MS_LOCAL_DOMAINS (default $PF_LOCAL_DOMAINS or local.test)
 
 _ms_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +33,7 @@ MS_CTL=${MS_CTL:-$MS_BUILDDIR/cli/autosmimectl}
 MS_USER=${MS_USER:-postfix}
 MS_AUTHSERV_ID=${MS_AUTHSERV_ID:-gw.autosmime.test}
 # A ready-made MS_WRAPPER for valgrind runs: MS_WRAPPER=$MS_VALGRIND make check TESTS=milter_e2e.sh
-MS_VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --suppressions=$_ms_here/valgrind-bdb.supp"
+MS_VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --suppressions=$_ms_here/../valgrind-bdb.supp"
 MS_DIR=
 _ms_ctl_run=
 _ms_pid=
