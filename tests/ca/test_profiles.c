@@ -250,6 +250,14 @@ main(void)
 {
 	static const enum ca_key_type kts[] = { CA_KEY_EC_P256, CA_KEY_EC_P384, CA_KEY_RSA2048,
 		CA_KEY_RSA3072 };
+	/*
+	 * Under valgrind, key generation above 2048 bits takes minutes per key while our code
+	 * takes the same path for every RSA size: AUTOSMIME_TEST_RSA_MAX_BITS=2048 leaves those
+	 * sizes to the normal and sanitizer runs.
+	 */
+	const char *max_bits_env = getenv("AUTOSMIME_TEST_RSA_MAX_BITS");
+	int rsa_max_bits = max_bits_env != NULL ? atoi(max_bits_env) : 4096;
+	int nkts = (int)(sizeof(kts) / sizeof(kts[0])) - (rsa_max_bits < 3072 ? 1 : 0);
 	char kek[300], pass[300], store[300], label[128], mb[128];
 	struct ca_params params;
 	struct ca_authority_request areq;
@@ -305,7 +313,7 @@ main(void)
 
 	for (p = 0; p < 3; p++)
 		for (g = 0; g < 2; g++)
-			for (i = 0; i < 4; i++) {
+			for (i = 0; i < nkts; i++) {
 				memset(&req, 0, sizeof(req));
 				snprintf(mb, sizeof(mb), "%s%d.%d.%d@Example.ORG",
 				    p == 2 && i == 1 ? "j\xc3\xb6rg" : "user", p, g, i);
@@ -352,8 +360,11 @@ main(void)
 	memset(&req, 0, sizeof(req));
 	req.mailbox = "big@example.org";
 	req.key_type = CA_KEY_RSA4096;
-	r = ca_issue(ca, &req, &is, &err);
-	tap_ok(r == CA_OK, "mailbox/strict/rsa-4096 issued (%s)", err.text);
+	r = rsa_max_bits >= 4096 ? ca_issue(ca, &req, &is, &err) : CA_NOTFOUND;
+	if (r == CA_NOTFOUND)
+		tap_diag("RSA-4096 left to the runs without AUTOSMIME_TEST_RSA_MAX_BITS");
+	else
+		tap_ok(r == CA_OK, "mailbox/strict/rsa-4096 issued (%s)", err.text);
 	if (r == CA_OK) {
 		check_cert("mailbox/strict/rsa-4096", is.cert, "big@example.org", 0, 0,
 		    CA_KEY_RSA4096);
