@@ -71,35 +71,53 @@ key_opt(const char *v, bool *bad)
 	return k < 0 ? CA_KEY_EC_P384 : (enum ca_key_type)k;
 }
 
+/*
+ * The options `ca init` and `ca rotate` share; --root-cn only where `root_cn_allowed`.
+ * Returns 0, or -1 on a bad or missing option (the caller prints its usage).
+ */
 static int
-ca_init_cmd(struct cli *cli, int argc, char **argv)
+authority_opts(struct cli *cli, int argc, char **argv, bool root_cn_allowed,
+    struct ca_authority_request *req, const char **root_cert, const char **root_key)
 {
 	static const struct option opts[] = {
 		{ "key-type", required_argument, NULL, 'k' }, { "root-cert", required_argument, NULL, 'c' },
 		{ "root-key", required_argument, NULL, 'K' }, { "cn", required_argument, NULL, 'n' },
 		{ "root-cn", required_argument, NULL, 'N' }, { NULL, 0, NULL, 0 } };
-	struct ca_authority_request req;
-	struct ca_authority a;
-	struct ca_error err = { "" };
-	const char *root_cert = NULL, *root_key = NULL;
 	bool bad = false;
-	int c, r;
+	int c;
 
-	memset(&req, 0, sizeof(req));
-	req.key_type = CA_KEY_EC_P384;
-	req.actor = cli->actor;
+	memset(req, 0, sizeof(*req));
+	req->key_type = CA_KEY_EC_P384;
+	req->actor = cli->actor;
+	*root_cert = *root_key = NULL;
 	optind = 0; /* 0: GNU getopt starts afresh (main used "+" mode) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k': req.key_type = key_opt(optarg, &bad); break;
-		case 'c': root_cert = optarg; break;
-		case 'K': root_key = optarg; break;
-		case 'n': req.common_name = optarg; break;
-		case 'N': req.root_common_name = optarg; break;
+		case 'k': req->key_type = key_opt(optarg, &bad); break;
+		case 'c': *root_cert = optarg; break;
+		case 'K': *root_key = optarg; break;
+		case 'n': req->common_name = optarg; break;
+		case 'N':
+			if (!root_cn_allowed)
+				bad = true;
+			req->root_common_name = optarg;
+			break;
 		default: bad = true; break;
 		}
 	}
-	if (bad || root_cert == NULL || root_key == NULL || optind != argc)
+	return bad || *root_cert == NULL || *root_key == NULL || optind != argc ? -1 : 0;
+}
+
+static int
+ca_init_cmd(struct cli *cli, int argc, char **argv)
+{
+	struct ca_authority_request req;
+	struct ca_authority a;
+	struct ca_error err = { "" };
+	const char *root_cert, *root_key;
+	int c, r;
+
+	if (authority_opts(cli, argc, argv, true, &req, &root_cert, &root_key) < 0)
 		return cli_usage(cli, "ca init --root-cert FILE --root-key FILE [--key-type T] "
 		    "[--cn NAME] [--root-cn NAME]");
 	if (cli_ensure_secret(cli->conf->key_encryption_key_file, "key-encryption key") < 0 ||
@@ -142,33 +160,15 @@ ca_init_cmd(struct cli *cli, int argc, char **argv)
 static int
 ca_rotate_cmd(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "key-type", required_argument, NULL, 'k' }, { "root-cert", required_argument, NULL, 'c' },
-		{ "root-key", required_argument, NULL, 'K' }, { "cn", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 } };
 	struct ca_authority_request req;
 	struct ca_authority a;
 	struct ca_error err = { "" };
-	const char *root_cert = NULL, *root_key = NULL;
+	const char *root_cert, *root_key;
 	STACK_OF(X509) *roots = NULL;
 	EVP_PKEY *rk = NULL;
-	bool bad = false;
-	int c, r;
+	int r;
 
-	memset(&req, 0, sizeof(req));
-	req.key_type = CA_KEY_EC_P384;
-	req.actor = cli->actor;
-	optind = 0; /* 0: GNU getopt starts afresh (main used "+" mode) */
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': req.key_type = key_opt(optarg, &bad); break;
-		case 'c': root_cert = optarg; break;
-		case 'K': root_key = optarg; break;
-		case 'n': req.common_name = optarg; break;
-		default: bad = true; break;
-		}
-	}
-	if (bad || root_cert == NULL || root_key == NULL || optind != argc)
+	if (authority_opts(cli, argc, argv, false, &req, &root_cert, &root_key) < 0)
 		return cli_usage(cli, "ca rotate --root-cert FILE --root-key FILE [--key-type T] "
 		    "[--cn NAME]");
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
