@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "milter/cms_signed.h"
 #include "milter/smime.h"
 #include "milter/spool.h"
 
@@ -47,6 +48,7 @@ struct ident {
 	const char *name;
 	EVP_PKEY *key, *rkey;
 	X509 *cert, *rcert;
+	struct cms_signed_template *tmpl;	/* as the key cache builds it, once per signer */
 };
 
 /* Settings and the shared CA chain. Lifetime: the process. */
@@ -187,6 +189,7 @@ setup(struct bench *b, struct ident *ids)
 	static const char *const names[NKEYS] = { "p256", "rsa2048", "rsa3072" };
 	EVP_PKEY *root_key = gen_key("p256");
 	X509 *root = make_cert(root_key, "Bench Root CA", NULL, NULL, true, true);
+	struct smime_error err;
 	char cn[64];
 
 	b->ca_key = gen_key("p256");
@@ -203,6 +206,9 @@ setup(struct bench *b, struct ident *ids)
 		ids[i].rkey = gen_key(names[i]);
 		snprintf(cn, sizeof(cn), "rcpt-%s@remote.test", names[i]);
 		ids[i].rcert = make_cert(ids[i].rkey, cn, b->ca_cert, b->ca_key, false, ec);
+		if ((ids[i].tmpl = cms_signed_template_new(ids[i].key, ids[i].cert, b->chain,
+		    &err)) == NULL)
+			die(err.text);
 	}
 	X509_free(root);
 	EVP_PKEY_free(root_key);
@@ -243,7 +249,7 @@ static enum smime_status
 run_op(const struct bench *b, const struct ident *id, enum op op, const struct smime_message *m,
     struct smime_error *err)
 {
-	struct smime_signer sg = { id->key, id->cert, b->chain };
+	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl };
 	struct smime_options opt = { false, SMIME_AES256_CBC, b->mem_limit, b->spool_dir, 0 };
 	X509 *rcpts[2] = { id->rcert, id->cert };  /* the recipient and the sender's own */
 	struct smime_result res;
@@ -492,6 +498,7 @@ main(int argc, char **argv)
 		}
 	}
 	for (int k = 0; k < NKEYS; k++) {
+		cms_signed_template_free(ids[k].tmpl);
 		EVP_PKEY_free(ids[k].key);
 		EVP_PKEY_free(ids[k].rkey);
 		X509_free(ids[k].cert);

@@ -5,6 +5,7 @@
  * is the hex SHA-256 of the whole previous record (64 zeros for the first). meta.db holds the
  * hash of the last record and the record count, updated in the same transaction, so removing
  * the newest records is detected too. Owns audit.db and the meta words audit_head/audit_count.
+ * ca_audit itself (group commit of concurrent callers) is in audit_batch.c.
  */
 #include "config.h"
 
@@ -32,8 +33,8 @@ audit_clean(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
-static bool
-audit_event_ok(const char *e)
+bool
+ca_audit_event_ok(const char *e)
 {
 	size_t i;
 
@@ -57,7 +58,7 @@ ca_audit_append(struct ca *ca, DB_TXN *txn, const char *event, const char *actor
 	DBT k, d;
 	int n, ret = CA_ERR;
 
-	if (!audit_event_ok(event))
+	if (!ca_audit_event_ok(event))
 		return CA_INVALID;
 	if ((fields_c = malloc(AUDIT_FIELD_MAX)) == NULL || (rec = malloc(AUDIT_MAX)) == NULL)
 		goto out;
@@ -95,38 +96,6 @@ out:
 	free(fields_c);
 	free(rec);
 	return ret;
-}
-
-struct audit_append_arg {
-	struct ca *ca;
-	const char *event, *actor, *fields;
-};
-
-static int
-audit_append_txn(DB_TXN *txn, void *argp)
-{
-	struct audit_append_arg *a = argp;
-
-	return ca_audit_append(a->ca, txn, a->event, a->actor, a->fields);
-}
-
-int
-ca_audit(struct ca *ca, const char *event, const char *actor, const char *fields,
-    struct ca_error *err)
-{
-	struct audit_append_arg a = { ca, event, actor, fields };
-	int ret;
-
-	if (!audit_event_ok(event)) {
-		ca_seterr(err, "audit event must be a lower-case word");
-		return CA_INVALID;
-	}
-	ret = store_txn_run(ca->st, audit_append_txn, &a);
-	if (ret == 0)
-		ca_after_commit(ca);
-	if (ret == CA_INVALID)
-		ca_seterr(err, "audit record too long");
-	return ca_db_result(ret, err, "audit");
 }
 
 /* Split a record in place into its six fields. */

@@ -192,6 +192,10 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 		return CA_ERR;
 	}
 	pthread_mutex_init(&ca->lock, NULL);
+	if (ca_audit_queue_init(&ca->audit_q) < 0) {
+		ca_seterr(err, "cannot set up the audit queue");
+		goto out;
+	}
 	ca->store_dir = dup_or_null(params->store_dir);
 	ca->kek_file = dup_or_null(params->kek_file);
 	ca->pass_file = dup_or_null(params->ca_passphrase_file);
@@ -298,6 +302,7 @@ ca_close(struct ca *ca)
 	free(ca->org_name);
 	free(ca->org_id);
 	free(ca->org_country);
+	ca_audit_queue_destroy(&ca->audit_q);
 	pthread_mutex_destroy(&ca->lock);
 	free(ca);
 }

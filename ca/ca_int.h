@@ -78,6 +78,22 @@ struct ca_issuer {
 	time_t created;
 };
 
+/*
+ * The queue of ca_audit calls waiting for a shared commit (audit_batch.c). `lock` guards every
+ * field. Lifetime: the struct ca (init in ca_open, destroy in ca_close).
+ */
+struct ca_audit_req;
+struct ca_audit_queue {
+	pthread_mutex_t lock;
+	pthread_condattr_t cattr;           /* CLOCK_MONOTONIC, for the records' waits */
+	struct ca_audit_req *head, *tail;   /* not yet taken by a leader, in arrival order */
+	unsigned queued;                    /* records between head and tail */
+	bool writing;                       /* a leader is writing a batch */
+	bool ready;                         /* initialised */
+	int wait_ms;                        /* how long a record may wait to be taken */
+	unsigned long batches, records;     /* written so far (statistics, tests) */
+};
+
 /* Per process; see ca.h. `lock` guards `issuers` (the cache of loaded CA keys). */
 struct ca {
 	struct store *st;
@@ -93,6 +109,7 @@ struct ca {
 	size_t kek_len;
 	unsigned long commits;
 	struct ca_kpool *pool;     /* keys made ahead (keypool.c); NULL without params.keypool */
+	struct ca_audit_queue audit_q;
 };
 
 /* ca.c */
@@ -111,6 +128,17 @@ void ca_hex(const unsigned char *p, size_t n, char *out);
 /* audit.c: append inside the caller's transaction. */
 int ca_audit_append(struct ca *ca, DB_TXN *txn, const char *event, const char *actor,
     const char *fields);
+bool ca_audit_event_ok(const char *event);
+
+/*
+ * audit_batch.c: ca_audit's queue. ca_audit_submit appends one record through a shared
+ * (batched) durable commit without checking the event first; returns 0 once committed,
+ * CA_INVALID if ca_audit_append refused the record, DB_TIMEOUT if no leader took it within
+ * q->wait_ms, else the error of the batch's transaction.
+ */
+int ca_audit_queue_init(struct ca_audit_queue *q);
+void ca_audit_queue_destroy(struct ca_audit_queue *q);
+int ca_audit_submit(struct ca *ca, const char *event, const char *actor, const char *fields);
 
 /* keys.c */
 int ca_kek_load(struct ca *ca, struct ca_error *err);

@@ -1,7 +1,7 @@
 /*
  * keycache: a mutex-guarded hash table of mailbox -> signer (or "none"), with reference
- * counts so that eviction never frees a key a message is signing with. Owns the entries and
- * the ca_signer objects in them; borrows the CA handle.
+ * counts so that eviction never frees a key a message is signing with. Owns the entries, the
+ * ca_signer objects and the CMS templates (cms_signed) in them; borrows the CA handle.
  */
 #include "config.h"
 
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "milter/cms_signed.h"
 #include "milter/keycache.h"
 
 #define BUCKETS 1024
@@ -23,6 +24,7 @@ struct keycache_entry {
 	struct keycache_entry *next;   /* bucket chain, while in the table */
 	char *mailbox;                 /* lower case */
 	struct ca_signer *signer;      /* NULL: the CA had no valid certificate */
+	struct cms_signed_template *tmpl; /* NULL: key type without one, or building it failed */
 	time_t loaded_at;
 	uint64_t generation;
 	unsigned refs;                 /* the table holds one while the entry is in it */
@@ -48,6 +50,7 @@ clock_now(struct keycache *kc)
 static void
 entry_free(struct keycache_entry *e)
 {
+	cms_signed_template_free(e->tmpl);
 	ca_signer_free(e->signer);
 	free(e->mailbox);
 	free(e);
@@ -196,6 +199,13 @@ keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
 		for (char *p = e->mailbox; *p != '\0'; p++)
 			*p = (char)tolower((unsigned char)*p);
 		e->signer = signer; /* transferred */
+		/*
+		 * the constant CMS parts, once per key instead of per message; on failure the
+		 * engine builds one per message and reports why
+		 */
+		if (signer != NULL && cms_signed_supported(signer->key))
+			e->tmpl = cms_signed_template_new(signer->key, signer->cert, signer->chain,
+			    NULL);
 		e->loaded_at = now;
 		e->generation = gen;
 		e->refs = 1;
@@ -227,6 +237,12 @@ const struct ca_signer *
 keycache_signer(const struct keycache_entry *e)
 {
 	return e->signer;
+}
+
+const struct cms_signed_template *
+keycache_template(const struct keycache_entry *e)
+{
+	return e->tmpl;
 }
 
 void

@@ -20,6 +20,7 @@
 
 struct keycache;
 struct keycache_entry;
+struct cms_signed_template;
 
 struct keycache *keycache_new(struct ca *ca, time_t (*now)(void), size_t max_entries);
 void keycache_free(struct keycache *kc);
@@ -32,6 +33,11 @@ void keycache_free(struct keycache *kc);
 int keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
     struct keycache_entry **out, struct ca_error *err);
 const struct ca_signer *keycache_signer(const struct keycache_entry *e);
+/*
+ * The signer's CMS template (milter/cms_signed.h) for smime_signer.tmpl, valid as long as
+ * the reference; NULL when there is none (the engine then copes per message).
+ */
+const struct cms_signed_template *keycache_template(const struct keycache_entry *e);
 void keycache_put(struct keycache *kc, struct keycache_entry *e);
 
 /* Statistics for tests and logs. */

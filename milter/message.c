@@ -56,6 +56,17 @@ msg_set_mail_from(struct msg_ctx *msg, const char *addr)
 	return 0;
 }
 
+void
+msg_defer(struct msg_ctx *msg, enum msg_deferred what, const char *stage)
+{
+	if (msg->deferred != MSG_DEFER_NONE)
+		return;
+	msg->deferred = what;
+	msg->deferred_stage = stage;
+	spool_free(msg->body);
+	msg->body = NULL;
+}
+
 int
 msg_add_rcpt(struct msg_ctx *msg, const char *rcpt)
 {

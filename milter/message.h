@@ -19,6 +19,16 @@
 #define MSG_MAX_LOGIN 256
 #define MSG_MAX_ADDR 256
 
+/*
+ * A failure the MTA has not been told about yet: the stages that do not reply (see session.h)
+ * record it here and the next stage that replies answers it.
+ */
+enum msg_deferred {
+	MSG_DEFER_NONE,
+	MSG_DEFER_ERROR,      /* internal failure: the on_error answer */
+	MSG_DEFER_OVERSIZE,   /* above message_size_limit: the oversize_action answer */
+};
+
 /* Lifetime: from MAIL FROM to end of message or abort. Owned by its connection. */
 struct msg_ctx {
 	char qid[MSG_MAX_QID];      /* "i" macro, or "NOQUEUE" */
@@ -34,6 +44,8 @@ struct msg_ctx {
 	struct spool *body;         /* created at the first body chunk */
 	size_t size;                /* header and body bytes seen */
 	char *mail_from;            /* MAIL FROM without angle brackets, "" for <>; NULL if unknown */
+	enum msg_deferred deferred; /* set once, by the first failure; later data is dropped */
+	const char *deferred_stage; /* static string naming the stage that failed */
 };
 
 /* Lifetime: from connect to close. Owned by libmilter's private pointer. */
@@ -54,6 +66,10 @@ int msg_add_header(struct msg_ctx *msg, const char *name, const char *value);
 /* Keep the MAIL FROM address (angle brackets dropped); 0, or -1 when out of memory. An
  * address longer than MSG_MAX_ADDR leaves mail_from NULL. */
 int msg_set_mail_from(struct msg_ctx *msg, const char *addr);
+
+/* Record the first failure (a later one changes nothing) and free the body spool: nothing
+ * of this message will be processed. */
+void msg_defer(struct msg_ctx *msg, enum msg_deferred what, const char *stage);
 
 /* The value of the n-th (from 1) header named `name`, NULL when there is none. */
 const char *msg_header(const struct msg_ctx *msg, const char *name, size_t n);

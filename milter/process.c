@@ -323,6 +323,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	sg.key = signer->key;
 	sg.cert = signer->cert;
 	sg.chain = signer->chain;
+	sg.tmpl = keycache_template(entry);
 	opt.header_protection = conf->header_protection;
 	opt.cipher = conf->cipher == AS_CIPHER_AES256_GCM ? SMIME_AES256_GCM : SMIME_AES256_CBC;
 	opt.mem_limit = (size_t)conf->memory_spool_limit;

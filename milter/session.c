@@ -1,6 +1,7 @@
 /*
  * session: the milter callbacks over struct mfi_ops (see session.h). Owns the connection and
- * message contexts it hangs on the MTA's private pointer.
+ * message contexts it hangs on the MTA's private pointer, and the failures deferred from the
+ * stages that do not reply to the next one that does.
  */
 #include "config.h"
 
@@ -36,10 +37,15 @@ answer(const struct mfi_ops *ops, void *ctx, const struct process_outcome *out)
 	return MFI_CONTINUE;
 }
 
-/* Internal failure before end of data: the on_error answer. */
+static void
+fail_log(const char *qid, const char *stage)
+{
+	as_log(AS_LEVEL_ERR, qid, "event=error stage=%s reason=\"internal failure\"", stage);
+}
+
+/* The on_error answer; without a snapshot (no connection context) a temporary failure. */
 static enum mfi_status
-fail(const struct mfi_ops *ops, void *ctx, const struct snapshot *snap, const char *qid,
-    const char *stage)
+fail_answer(const struct mfi_ops *ops, void *ctx, const struct snapshot *snap)
 {
 	struct process_outcome out = { 0 };
 
@@ -51,7 +57,43 @@ fail(const struct mfi_ops *ops, void *ctx, const struct snapshot *snap, const ch
 		out.xcode = "4.3.0";
 		out.text = "S/MIME processing failed temporarily, try again later";
 	}
-	as_log(AS_LEVEL_ERR, qid, "event=error stage=%s reason=\"internal failure\"", stage);
+	return answer(ops, ctx, &out);
+}
+
+/* Internal failure at a stage that replies: logged and answered now. */
+static enum mfi_status
+fail(const struct mfi_ops *ops, void *ctx, const struct snapshot *snap, const char *qid,
+    const char *stage)
+{
+	fail_log(qid, stage);
+	return fail_answer(ops, ctx, snap);
+}
+
+/*
+ * Internal failure at a stage that does not reply: logged now, answered by the next stage
+ * that replies (end of header or end of message), so the message still ends in the on_error
+ * answer, never accepted.
+ */
+static void
+defer_fail(struct msg_ctx *msg, const char *stage)
+{
+	fail_log(msg->qid, stage);
+	msg_defer(msg, MSG_DEFER_ERROR, stage);
+}
+
+/* Answer a deferred failure at the stage `at` that replies. */
+static enum mfi_status
+deferred_answer(const struct mfi_ops *ops, void *ctx, const struct conn_ctx *conn,
+    const char *at)
+{
+	struct process_outcome out = { 0 };
+
+	if (conn->msg->deferred == MSG_DEFER_OVERSIZE)
+		process_oversize(conn->snap, &out);
+	else
+		process_fail(conn->snap, &out);
+	as_log(AS_LEVEL_DEBUG, conn->msg->qid, "event=deferred stage=%s answered=%s",
+	    conn->msg->deferred_stage, at);
 	return answer(ops, ctx, &out);
 }
 
@@ -67,8 +109,11 @@ session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 {
 	struct conn_ctx *conn = calloc(1, sizeof(*conn));
 
-	if (conn == NULL)
-		return fail(ops, ctx, NULL, NULL, "connect");
+	/* no reply at connect: MAIL FROM finds no context and answers the failure */
+	if (conn == NULL) {
+		fail_log(NULL, "connect");
+		return MFI_CONTINUE;
+	}
 	conn->snap = runtime_acquire(rt);
 	conn->internal = netlist_match(conn->snap->nets, addr);
 	strcpy(conn->client, "unknown");
@@ -79,12 +124,10 @@ session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr,
 		    conn->client, sizeof(conn->client));
 	if (ops->setpriv(ctx, conn) != 0) {
-		struct snapshot *snap = conn->snap;
-		enum mfi_status st = fail(ops, ctx, snap, NULL, "connect");
-
+		fail_log(NULL, "connect");
+		runtime_release(rt, conn->snap);
 		free(conn);
-		runtime_release(rt, snap);
-		return st;
+		return MFI_CONTINUE;
 	}
 	(void)hostname;
 	return MFI_CONTINUE;
@@ -158,11 +201,12 @@ session_envrcpt(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 {
 	struct conn_ctx *conn = conn_of(ops, ctx);
 
-	if (conn == NULL || conn->msg == NULL)
-		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "envrcpt");
+	/* without a context end of header answers the failure; after one, nothing to keep */
+	if (conn == NULL || conn->msg == NULL || conn->msg->deferred != MSG_DEFER_NONE)
+		return MFI_CONTINUE;
 	refresh_qid(ops, ctx, conn->msg);
 	if (argv != NULL && argv[0] != NULL && msg_add_rcpt(conn->msg, argv[0]) < 0)
-		return fail(ops, ctx, conn->snap, conn->msg->qid, "envrcpt");
+		defer_fail(conn->msg, "envrcpt");
 	return MFI_CONTINUE;
 }
 
@@ -172,10 +216,10 @@ session_header(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 {
 	struct conn_ctx *conn = conn_of(ops, ctx);
 
-	if (conn == NULL || conn->msg == NULL)
-		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "header");
+	if (conn == NULL || conn->msg == NULL || conn->msg->deferred != MSG_DEFER_NONE)
+		return MFI_CONTINUE;
 	if (msg_add_header(conn->msg, name != NULL ? name : "", value != NULL ? value : "") < 0)
-		return fail(ops, ctx, conn->snap, conn->msg->qid, "header");
+		defer_fail(conn->msg, "header");
 	return MFI_CONTINUE;
 }
 
@@ -192,6 +236,8 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eoh");
 	msg = conn->msg;
 	refresh_qid(ops, ctx, msg);
+	if (msg->deferred != MSG_DEFER_NONE)
+		return deferred_answer(ops, ctx, conn, "eoh");
 	/* a reply to the enrolment address always reaches end of message: never delivered */
 	if (enrol_hook_is_reply(conn->snap, msg))
 		return MFI_CONTINUE;
@@ -215,16 +261,14 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	return MFI_ACCEPT;
 }
 
-static enum mfi_status
-oversize(const struct mfi_ops *ops, void *ctx, struct conn_ctx *conn)
+/* Logged once, when the limit is crossed; the oversize_action answer waits for end of message. */
+static void
+oversize(struct conn_ctx *conn)
 {
-	struct process_outcome out = { 0 };
-
-	process_oversize(conn->snap, &out);
 	as_log(AS_LEVEL_NOTICE, conn->msg->qid, "event=oversize size=%zu limit=%lld action=%s",
 	    conn->msg->size, conn->snap->conf->message_size_limit,
 	    as_conf_enum_word("oversize_action", conn->snap->conf->oversize_action));
-	return answer(ops, ctx, &out);
+	msg_defer(conn->msg, MSG_DEFER_OVERSIZE, "body");
 }
 
 enum mfi_status
@@ -236,28 +280,31 @@ session_body(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 	struct msg_ctx *msg;
 	int rc;
 
-	if (conn == NULL || conn->msg == NULL)
-		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "body");
+	/* no reply here: end of message answers a missing context or an earlier failure */
+	if (conn == NULL || conn->msg == NULL || conn->msg->deferred != MSG_DEFER_NONE)
+		return MFI_CONTINUE;
 	msg = conn->msg;
 	conf = conn->snap->conf;
 	msg->size += len;
 	if (msg->size > (size_t)conf->message_size_limit) {
 		/* inbound mail is never refused for its size: it passes, only forged results go */
-		if (process_is_inbound(conn->snap, conn, msg))
-			return MFI_CONTINUE;
-		return oversize(ops, ctx, conn);
+		if (!process_is_inbound(conn->snap, conn, msg))
+			oversize(conn);
+		return MFI_CONTINUE;
 	}
 	if (msg->body == NULL) {
 		msg->body = spool_new((size_t)conf->memory_spool_limit, conf->spool_dir,
 		    (size_t)conf->message_size_limit);
-		if (msg->body == NULL)
-			return fail(ops, ctx, conn->snap, msg->qid, "spool");
+		if (msg->body == NULL) {
+			defer_fail(msg, "spool");
+			return MFI_CONTINUE;
+		}
 	}
 	rc = spool_write(msg->body, data, len);
 	if (rc == SPOOL_TOO_BIG)
-		return oversize(ops, ctx, conn);
-	if (rc != 0)
-		return fail(ops, ctx, conn->snap, msg->qid, "spool");
+		oversize(conn);
+	else if (rc != 0)
+		defer_fail(msg, "spool");
 	return MFI_CONTINUE;
 }
 
@@ -332,12 +379,16 @@ session_eom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	if (conn == NULL || conn->msg == NULL)
 		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "eom");
 	refresh_qid(ops, ctx, conn->msg);
-	process_message(rt, conn->snap, conn, conn->msg, &out);
-	if (out.action == PROCESS_MODIFY && apply(ops, ctx, conn->msg, &out) != 0) {
-		/* the MTA drops edits of a message it answers with a failure */
-		st = fail(ops, ctx, conn->snap, conn->msg->qid, "apply");
-	} else
-		st = answer(ops, ctx, &out);
+	if (conn->msg->deferred != MSG_DEFER_NONE) {
+		st = deferred_answer(ops, ctx, conn, "eom");
+	} else {
+		process_message(rt, conn->snap, conn, conn->msg, &out);
+		if (out.action == PROCESS_MODIFY && apply(ops, ctx, conn->msg, &out) != 0) {
+			/* the MTA drops edits of a message it answers with a failure */
+			st = fail(ops, ctx, conn->snap, conn->msg->qid, "apply");
+		} else
+			st = answer(ops, ctx, &out);
+	}
 	if (st == MFI_ACCEPT || st == MFI_CONTINUE)
 		st = MFI_CONTINUE;
 	process_outcome_free(&out);

@@ -6,6 +6,14 @@
  *
  * Every callback is safe with a missing private pointer (the MTA may skip steps, or close a
  * connection whose connect callback failed).
+ *
+ * Replies: session_connect, session_helo, session_envrcpt, session_header and session_body
+ * always return MFI_CONTINUE, so the adapter may tell the MTA not to wait for their replies
+ * (milter protocol 6, SMFIP_NR_*). A failure there (out of memory, spool error, a body above
+ * message_size_limit) is logged when it happens, kept in the message context, and answered
+ * with the answer it always had at the next stage that replies: MAIL FROM for connect,
+ * end of header for recipients and headers, end of message for the body. Later data of a
+ * failed message is dropped. session_envfrom, session_eoh and session_eom reply.
  */
 #ifndef AUTOSMIME_MILTER_SESSION_H
 #define AUTOSMIME_MILTER_SESSION_H

@@ -37,11 +37,19 @@ struct smime_message {
 	struct spool *body;        /* raw body as received, any line ends */
 };
 
-/* Who signs. The engine borrows these; the caller (key cache) owns them. */
+struct cms_signed_template;
+
+/*
+ * Who signs. The engine borrows these; the caller (key cache) owns them. tmpl, when not
+ * NULL, is the cms_signed template built from exactly this key, cert and chain
+ * (milter/cms_signed.h); with NULL the engine builds a temporary one per message (or uses
+ * OpenSSL's CMS code for key types the encoder does not support).
+ */
 struct smime_signer {
 	EVP_PKEY *key;
 	X509 *cert;
 	STACK_OF(X509) *chain;     /* issuing CA(s), without the root; may be NULL */
+	const struct cms_signed_template *tmpl;
 };
 
 enum smime_cipher { SMIME_AES256_CBC, SMIME_AES256_GCM };

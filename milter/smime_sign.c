@@ -4,15 +4,19 @@
  * authEnveloped-data per RFC 5083; signed first when a signer is given), smime_is_smime
  * and smime_result_free.
  *
- * The inner entity is streamed once from mime_canon through three consumers at the same
- * time: the result spool, the CMS digest BIO chain (CMS_dataInit/CMS_dataFinal) and, for
- * encryption, a SHA-256 context. Keys and certificates are borrowed from the caller.
+ * The inner entity is streamed once from mime_canon through two consumers at the same
+ * time: the result spool and a SHA-256 context, from which cms_signed encodes the
+ * SignedData; for key types cms_signed does not handle, OpenSSL's CMS digest BIO chain
+ * (CMS_dataInit/CMS_dataFinal) takes the place of the SHA-256 context. Keys, certificates
+ * and templates are borrowed from the caller.
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
@@ -20,6 +24,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 
+#include "milter/cms_signed.h"
 #include "milter/mime_canon.h"
 #include "milter/smime.h"
 #include "milter/smime_bio.h"
@@ -147,42 +152,12 @@ make_boundary(char *b, size_t cap)
 static int
 add_key_preference(CMS_SignerInfo *si, X509 *cert)
 {
-	unsigned char *name = NULL, *serial = NULL, *der = NULL, *p;
-	int nl, sl, r = -1;
-	size_t body, hdr, total;
+	unsigned char *der = NULL;
+	int len = cms_signed_keypref_der(cert, &der), r = -1;
 
-	nl = i2d_X509_NAME(X509_get_issuer_name(cert), &name);
-	sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &serial);
-	if (nl <= 0 || sl <= 0)
-		goto out;
-	body = (size_t)nl + (size_t)sl;
-	hdr = body < 128 ? 2 : body < 256 ? 3 : 4;
-	if (body > 65535)
-		goto out;
-	total = hdr + body;
-	if ((der = malloc(total)) == NULL)
-		goto out;
-	p = der;
-	*p++ = 0xA0;
-	if (body < 128) {
-		*p++ = (unsigned char)body;
-	} else if (body < 256) {
-		*p++ = 0x81;
-		*p++ = (unsigned char)body;
-	} else {
-		*p++ = 0x82;
-		*p++ = (unsigned char)(body >> 8);
-		*p++ = (unsigned char)body;
-	}
-	memcpy(p, name, (size_t)nl);
-	memcpy(p + nl, serial, (size_t)sl);
-	if (CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_encrypKeyPref, V_ASN1_SEQUENCE, der,
-	    (int)total) != 1)
-		goto out;
-	r = 0;
-out:
-	OPENSSL_free(name);
-	OPENSSL_free(serial);
+	if (len > 0 && CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_encrypKeyPref,
+	    V_ASN1_SEQUENCE, der, len) == 1)
+		r = 0;
 	free(der);
 	return r;
 }
@@ -192,39 +167,15 @@ static unsigned char *caps_der;
 static int caps_len;
 static CRYPTO_ONCE caps_once = CRYPTO_ONCE_STATIC_INIT;
 
-static STACK_OF(X509_ALGOR) *
-new_capabilities(void)
-{
-	static const int nids[] = { NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
-		NID_aes_192_cbc, NID_aes_128_cbc };
-	STACK_OF(X509_ALGOR) *caps = sk_X509_ALGOR_new_null();
-
-	if (caps == NULL)
-		return NULL;
-	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++)
-		if (PKCS7_simple_smimecap(caps, nids[i], -1) != 1) {
-			sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
-			return NULL;
-		}
-	return caps;
-}
-
 /* Run once per process; on failure caps_der stays NULL and each message builds its own. */
 static void
 make_caps_der(void)
 {
-	STACK_OF(X509_ALGOR) *caps = new_capabilities();
 	unsigned char *der = NULL;
-	int len;
+	int len = cms_signed_caps_der(&der);
 
-	if (caps == NULL)
+	if (len <= 0)
 		return;
-	len = i2d_X509_ALGORS(caps, &der);
-	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
-	if (len <= 0) {
-		OPENSSL_free(der);
-		return;
-	}
 	caps_len = len;
 	caps_der = der;		/* kept for the life of the process */
 }
@@ -232,16 +183,17 @@ make_caps_der(void)
 static int
 add_capabilities(CMS_SignerInfo *si)
 {
-	STACK_OF(X509_ALGOR) *caps;
-	int r;
+	unsigned char *der = NULL;
+	int len, r;
 
 	if (CRYPTO_THREAD_run_once(&caps_once, make_caps_der) && caps_der != NULL)
 		return CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
 		    caps_der, caps_len) == 1 ? 0 : -1;
-	if ((caps = new_capabilities()) == NULL)
+	if ((len = cms_signed_caps_der(&der)) <= 0)
 		return -1;
-	r = CMS_add_smimecap(si, caps) == 1 ? 0 : -1;
-	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	r = CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE, der,
+	    len) == 1 ? 0 : -1;
+	OPENSSL_free(der);
 	return r;
 }
 
@@ -250,13 +202,24 @@ static CMS_ContentInfo *
 new_signed(const struct smime_signer *signer)
 {
 	const unsigned int flags = CMS_DETACHED | CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
+	const bool pss = EVP_PKEY_is_a(signer->key, "RSA-PSS");
 	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
 	CMS_SignerInfo *si;
 
 	if (cms == NULL)
 		return NULL;
-	si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(), flags);
-	if (si == NULL || add_capabilities(si) != 0 || add_key_preference(si, signer->cert) != 0)
+	/*
+	 * An RSA-PSS key: without CMS_KEY_PARAM, OpenSSL 3.0 writes the signatureAlgorithm
+	 * (rsaEncryption) before it has a signing context, then signs with PSS padding, and
+	 * the result does not verify. With it, the algorithm is taken from the context.
+	 */
+	if (pss)
+		si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(),
+		    flags | CMS_KEY_PARAM);
+	else
+		si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(), flags);
+	if (si == NULL || add_capabilities(si) != 0 ||
+	    add_key_preference(si, signer->cert) != 0)
 		goto fail;
 	for (int i = 0; signer->chain != NULL && i < sk_X509_num(signer->chain); i++) {
 		X509 *c = sk_X509_value(signer->chain, i);
@@ -271,35 +234,28 @@ fail:
 }
 
 /*
- * Write a multipart/signed body to `out` (boundary given), signing the canonical entity.
- * `sha` receives the entity's SHA-256 (the CMS messageDigest).
+ * OpenSSL's CMS code, for key types cms_signed does not encode (RSA-PSS, EdDSA, ...):
+ * stream the entity through the tee into `out` and the CMS digest BIO chain, sign, and
+ * return the DER (OPENSSL_free) and the entity's SHA-256 (the CMS messageDigest).
  */
 static enum smime_status
-sign_body(const struct smime_message *msg, const struct smime_signer *signer,
-    const struct smime_options *opt, const char *boundary, struct spool *out,
-    unsigned char sha[32], struct smime_error *err)
+sign_openssl(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, struct tee *t, unsigned char sha[32],
+    unsigned char **der, size_t *der_len, struct smime_error *err)
 {
 	enum smime_status st = SMIME_ERROR;
 	CMS_ContentInfo *cms = NULL;
-	BIO *chain = NULL, *sink = NULL;
-	unsigned char *der = NULL;
-	int derlen;
-	struct tee t;
-	char line[128];
+	BIO *chain = NULL;
 	ASN1_OCTET_STRING *md;
+	int len;
 
-	tee_init(&t, out);
 	if ((cms = new_signed(signer)) == NULL || (chain = CMS_dataInit(cms, NULL)) == NULL) {
 		set_err(err, "cannot set up CMS signing (key and certificate match?)");
 		goto out;
 	}
-	t.cms = chain;
-	snprintf(line, sizeof(line), "This is an S/MIME signed message.\r\n\r\n--%s\r\n", boundary);
-	if (put(out, line) != 0) {
-		set_err(err, "cannot write the result (size limit?)");
-		goto out;
-	}
-	st = tee_entity(msg, opt, &t, err);
+	t->cms = chain;
+	st = tee_entity(msg, opt, t, err);
+	t->cms = NULL;
 	if (st != SMIME_OK)
 		goto out;
 	st = SMIME_ERROR;
@@ -315,8 +271,92 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 		goto out;
 	}
 	memcpy(sha, ASN1_STRING_get0_data(md), 32);
-	if ((derlen = i2d_CMS_ContentInfo(cms, &der)) <= 0) {
+	if ((len = i2d_CMS_ContentInfo(cms, der)) <= 0) {
 		set_err(err, "cannot encode the CMS signature");
+		goto out;
+	}
+	*der_len = (size_t)len;
+	st = SMIME_OK;
+out:
+	if (chain != NULL)
+		BIO_free_all(chain);
+	CMS_ContentInfo_free(cms);
+	return st;
+}
+
+/*
+ * Our encoder: digest the entity with SHA-256 while it goes to `out`, then encode the
+ * SignedData from the signer's template (or a temporary one).
+ */
+static enum smime_status
+sign_template(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, struct tee *t, unsigned char sha[32],
+    unsigned char **der, size_t *der_len, struct smime_error *err)
+{
+	enum smime_status st = SMIME_ERROR;
+	struct cms_signed_template *own = NULL;
+	const struct cms_signed_template *tmpl = signer->tmpl;
+	EVP_MD_CTX *md = NULL;
+	unsigned int mdlen = 0;
+
+	if (tmpl == NULL && (tmpl = own = cms_signed_template_new(signer->key, signer->cert,
+	    signer->chain, err)) == NULL)
+		goto out;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, cms_signed_md(tmpl), NULL) != 1) {
+		set_err(err, "cannot set up SHA-256");
+		goto out;
+	}
+	t->md = md;
+	st = tee_entity(msg, opt, t, err);
+	t->md = NULL;
+	if (st != SMIME_OK)
+		goto out;
+	st = SMIME_ERROR;
+	if (EVP_DigestFinal_ex(md, sha, &mdlen) != 1 || mdlen != 32) {
+		set_err(err, "cannot digest the entity");
+		goto out;
+	}
+	if (cms_signed_encode(tmpl, sha, time(NULL), der, der_len, err) != 0)
+		goto out;
+	st = SMIME_OK;
+out:
+	EVP_MD_CTX_free(md);
+	cms_signed_template_free(own);
+	return st;
+}
+
+/*
+ * Write a multipart/signed body to `out` (boundary given), signing the canonical entity.
+ * `sha` receives the entity's SHA-256 (the CMS messageDigest).
+ */
+static enum smime_status
+sign_body(const struct smime_message *msg, const struct smime_signer *signer,
+    const struct smime_options *opt, const char *boundary, struct spool *out,
+    unsigned char sha[32], struct smime_error *err)
+{
+	enum smime_status st = SMIME_ERROR;
+	BIO *sink = NULL;
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	struct tee t;
+	char line[128];
+
+	tee_init(&t, out);
+	snprintf(line, sizeof(line), "This is an S/MIME signed message.\r\n\r\n--%s\r\n", boundary);
+	if (put(out, line) != 0) {
+		set_err(err, "cannot write the result (size limit?)");
+		goto out;
+	}
+	if (signer->tmpl != NULL || cms_signed_supported(signer->key))
+		st = sign_template(msg, signer, opt, &t, sha, &der, &derlen, err);
+	else
+		st = sign_openssl(msg, signer, opt, &t, sha, &der, &derlen, err);
+	if (st != SMIME_OK)
+		goto out;
+	st = SMIME_ERROR;
+	if (derlen > INT_MAX) {
+		set_err(err, "CMS signature too large");
 		goto out;
 	}
 	snprintf(line, sizeof(line), "\r\n--%s\r\n", boundary);
@@ -326,7 +366,7 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 	    "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n"
 	    "Content-Description: S/MIME Cryptographic Signature\r\n\r\n") != 0 ||
 	    (sink = smime_bio_spool_sink(out, 1)) == NULL ||
-	    BIO_write(sink, der, derlen) != derlen || smime_bio_b64_finish(sink) != 0) {
+	    BIO_write(sink, der, (int)derlen) != (int)derlen || smime_bio_b64_finish(sink) != 0) {
 		set_err(err, "cannot write the result (size limit?)");
 		goto out;
 	}
@@ -338,11 +378,8 @@ sign_body(const struct smime_message *msg, const struct smime_signer *signer,
 	st = SMIME_OK;
 out:
 	tee_free(&t);
-	if (chain != NULL)
-		BIO_free_all(chain);
 	BIO_free(sink);
 	OPENSSL_free(der);
-	CMS_ContentInfo_free(cms);
 	return st;
 }
 

@@ -1,6 +1,7 @@
 /*
  * ca_stress: a helper for the crash, concurrency and tamper tests (not a test itself).
  *   ca_stress issue DIR COUNT THREADS TAG  issue COUNT certificates per thread (P-256)
+ *   ca_stress audit DIR COUNT THREADS TAG  COUNT ca_audit calls per thread (group commit)
  *   ca_stress check DIR [EXPECT]           every indexed certificate has its key and exactly
  *                                          one audit record; the audit chain verifies;
  *                                          prints "certs=N"; with EXPECT the count must match
@@ -44,6 +45,25 @@ issuer_thread(void *arg)
 		printf("issued %s\n", is.serial_hex);
 		fflush(stdout);
 		ca_issued_free(&is);
+	}
+	return NULL;
+}
+
+static void *
+audit_thread(void *arg)
+{
+	long t = (long)arg;
+	struct ca_error err;
+	char actor[96], fields[64];
+	int i;
+
+	snprintf(actor, sizeof(actor), "%s.t%ld", tag, t);
+	for (i = 0; i < count; i++) {
+		snprintf(fields, sizeof(fields), "seq=%d", i);
+		if (ca_audit(ca, "stress", actor, fields, &err) != CA_OK) {
+			fprintf(stderr, "audit: %s\n", err.text);
+			__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
@@ -161,7 +181,7 @@ main(int argc, char **argv)
 	uint64_t n;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: ca_stress issue|check|tamper DIR ...\n");
+		fprintf(stderr, "usage: ca_stress issue|audit|check|tamper DIR ...\n");
 		return 2;
 	}
 	snprintf(kek, sizeof(kek), "%s/kek", argv[2]);
@@ -179,14 +199,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	r = 0;
-	if (strcmp(argv[1], "issue") == 0 && argc == 6) {
+	if ((strcmp(argv[1], "issue") == 0 || strcmp(argv[1], "audit") == 0) && argc == 6) {
 		count = atoi(argv[3]);
 		threads = atol(argv[4]);
 		tag = argv[5];
 		if (threads < 1 || threads > 64)
 			threads = 1;
 		for (t = 0; t < threads; t++)
-			pthread_create(&th[t], NULL, issuer_thread, (void *)t);
+			pthread_create(&th[t], NULL, argv[1][0] == 'i' ? issuer_thread : audit_thread,
+			    (void *)t);
 		for (t = 0; t < threads; t++)
 			pthread_join(th[t], NULL);
 		r = failures != 0;

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "ca/ca.h"
+#include "tests/ca/secret_file.h"
 #include "tests/tap.h"
 
 #define WAIT_MS (600 * 1000)   /* bound of every wait; valgrind makes RSA slow */
@@ -31,18 +32,6 @@ static struct ca_params params;
 static EVP_PKEY *seen[MAX_KEYS];
 static int n_seen;
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-write_secret(const char *path, const char *v)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL)
-		exit(99);
-	fputs(v, fp);
-	fclose(fp);
-	chmod(path, 0600);
-}
 
 static double
 now_ms(void)

@@ -16,20 +16,11 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
+#include "tests/ca/secret_file.h"
 #include "tests/tap.h"
 
 static char dir[256];
 static X509 *issuing;
-
-static void
-write_secret(const char *path, const char *v)
-{
-	FILE *fp = fopen(path, "w");
-
-	fputs(v, fp);
-	fclose(fp);
-	chmod(path, 0600);
-}
 
 static bool
 hex_is(const unsigned char *p, int n, const char *hex)

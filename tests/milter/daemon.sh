@@ -119,6 +119,44 @@ kill -HUP "$pid"; sleep 0.5
 client "unix:$sock" -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c6"
 check "after fixing it, SIGHUP brings signing back" 'modified "$tmp/c6"'
 
+# Milter protocol 6 no-reply steps: the daemon asks the MTA not to wait for replies at
+# connect, HELO, RCPT, each header and each body chunk (0x8b080), but keeps the MAIL FROM,
+# DATA and end-of-header replies (SMFIP_NR_MAIL 0x4000, SMFIP_NR_DATA 0x10000, SMFIP_NR_EOH
+# 0x40000).
+proto() { sed -n 's/^negotiated actions=0x[0-9a-f]* protocol=\(0x[0-9a-f]*\)$/\1/p' "$1"; }
+client "unix:$sock" -P -a alice -r someone@elsewhere.example -o "$tmp/out10.eml" "$tmp/msg.eml" 2>"$tmp/c10"
+p10=$(proto "$tmp/c10")
+echo "# negotiated: $(grep '^negotiated' "$tmp/c10")"
+check "the daemon negotiates no reply for connect, HELO, RCPT, headers and body" \
+  '[ -n "$p10" ] && [ $((p10 & 0x8b080)) -eq $((0x8b080)) ]'
+check "but keeps the replies to MAIL FROM, DATA and end of header" \
+  '[ -n "$p10" ] && [ $((p10 & 0x54000)) -eq 0 ]'
+check "with no-reply steps the message still comes back signed" \
+  'modified "$tmp/c10" && openssl cms -verify -in "$tmp/out10.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
+client "unix:$sock" -N -P -a alice -r someone@elsewhere.example -o "$tmp/out11.eml" "$tmp/msg.eml" 2>"$tmp/c11"
+p11=$(proto "$tmp/c11")
+check "an MTA offering no no-reply steps gets none asked for" \
+  '[ -n "$p11" ] && [ $((p11 & 0xff080)) -eq 0 ]'
+check "and is answered at every step (libmilter replies for us): signed" \
+  'modified "$tmp/c11" && openssl cms -verify -in "$tmp/out11.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
+# an oversize message (two body chunks) is answered at end of message, logged once
+{ sed -n '1,/^$/p' "$tmp/msg.eml"
+  i=0; while [ $i -lt 1500 ]; do echo "0123456789012345678901234567890123456789012345678901234567890123456789"; i=$((i + 1)); done
+} > "$tmp/big.eml"
+echo "message_size_limit 16k" >> "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+for nr in "" -N; do
+  client "unix:$sock" $nr -P -a alice -r someone@elsewhere.example -o /dev/null "$tmp/big.eml" 2>"$tmp/c12$nr"
+done
+check "an oversize message gets 452 4.3.4 at end of message, not at a body chunk" \
+  'grep -q "^action=y changes=0 reply=452 4.3.4 " "$tmp/c12" && grep -q "^answered-after=E$" "$tmp/c12"'
+check "also when the MTA offers no no-reply steps" \
+  'grep -q "^action=y changes=0 reply=452 4.3.4 " "$tmp/c12-N" && grep -q "^answered-after=E$" "$tmp/c12-N"'
+check "event=oversize is logged once per message" \
+  '[ "$(grep -c "event=oversize size=" "$tmp/log")" -eq 2 ]'
+cp "$tmp/good.conf" "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+
 # SIGKILL in the middle of a session: the MTA side sees the milter go away
 client "unix:$sock" -a alice -r someone@elsewhere.example -p 3 -o /dev/null "$tmp/msg.eml" 2>"$tmp/c7" &
 cpid=$!
@@ -153,5 +191,9 @@ check "50 signed messages on one inet connection in under 1 s (without TCP_NODEL
   '[ $ms -lt 1000 ] && grep -q "messages=50 .*failures=0" "$tmp/c9.out" && modified "$tmp/c9"'
 check "the last one verifies" \
   'openssl cms -verify -in "$tmp/out9.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
+client "inet:$port@127.0.0.1" -P -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c13"
+p13=$(proto "$tmp/c13")
+check "an inet socket negotiates the same no-reply steps as a unix socket" \
+  '[ -n "$p13" ] && [ "$p13" = "$p10" ] && modified "$tmp/c13"'
 check "stop (inet)" 'stop'
 echo "1..$n"

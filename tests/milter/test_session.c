@@ -4,6 +4,11 @@
  * applies the header and body edits the callbacks ask for). The CA and S/MIME engine are the
  * real ones, with a CA state made by the fixture program; signed results are checked with
  * `openssl cms -verify` and encrypted ones decrypted with `openssl cms -decrypt`.
+ *
+ * The stages the daemon negotiates without a reply (connect, helo, rcpt, header, body) must
+ * answer MFI_CONTINUE whatever happens; their failures are answered at end of header or end
+ * of message. Out-of-memory at a stage is caused for real: the test is linked with
+ * -Wl,--wrap=strdup,--wrap=strndup and can make the next allocation of that kind fail.
  */
 #include "config.h"
 
@@ -25,6 +30,46 @@
 
 #define MAXH 64
 
+/* Allocation failures on demand: while fail_allocs > 0, each strdup/strndup fails once. */
+static int fail_allocs;
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+char *
+__wrap_strdup(const char *s)
+{
+	if (fail_allocs > 0) {
+		fail_allocs--;
+		return NULL;
+	}
+	return __real_strdup(s);
+}
+
+char *
+__wrap_strndup(const char *s, size_t n)
+{
+	if (fail_allocs > 0) {
+		fail_allocs--;
+		return NULL;
+	}
+	return __real_strndup(s, n);
+}
+
+/* Set when a no-reply stage answered anything but MFI_CONTINUE, in any run. */
+static int nr_violations;
+
+static enum mfi_status
+nr(enum mfi_status st, const char *stage)
+{
+	if (st != MFI_CONTINUE) {
+		nr_violations++;
+		tap_diag("the no-reply stage %s answered %d", stage, (int)st);
+	}
+	return st;
+}
+
 /* The recording MTA side. Lifetime: one simulated SMTP connection. */
 struct mta {
 	const char *login;
@@ -38,6 +83,7 @@ struct mta {
 	int replaced;
 	int edits;
 	int fail_replacebody;
+	int fail_setpriv;
 	char reply[256];
 };
 
@@ -62,6 +108,8 @@ m_getpriv(void *ctx)
 static int
 m_setpriv(void *ctx, void *p)
 {
+	if (((struct mta *)ctx)->fail_setpriv && p != NULL)
+		return -1;
 	((struct mta *)ctx)->priv = p;
 	return 0;
 }
@@ -159,13 +207,15 @@ run(struct mta *m, const char *client, const char *login, const char *const *hdr
 	m->login = login;
 	m->qid = "TESTQID";
 	*early = MFI_CONTINUE;
-	if ((st = session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin)) != MFI_CONTINUE ||
+	if ((st = nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin),
+	    "connect")) != MFI_CONTINUE ||
+	    (st = nr(session_helo(&rt, &ops, m, "client.example"), "helo")) != MFI_CONTINUE ||
 	    (st = session_envfrom(&rt, &ops, m, argv)) != MFI_CONTINUE)
 		goto early;
 	for (int i = 0; rcpts != NULL && rcpts[i] != NULL; i++) {
 		char *r[2] = { (char *)rcpts[i], NULL };
 
-		if ((st = session_envrcpt(&rt, &ops, m, r)) != MFI_CONTINUE)
+		if ((st = nr(session_envrcpt(&rt, &ops, m, r), "envrcpt")) != MFI_CONTINUE)
 			goto early;
 	}
 	for (int i = 0; hdrs[i] != NULL; i++) {
@@ -173,8 +223,8 @@ run(struct mta *m, const char *client, const char *login, const char *const *hdr
 
 		m->hname[m->nh] = strndup(hdrs[i], (size_t)(colon - hdrs[i]));
 		m->hvalue[m->nh] = strdup(colon + 2);
-		if ((st = session_header(&rt, &ops, m, m->hname[m->nh], m->hvalue[m->nh])) !=
-		    MFI_CONTINUE) {
+		if ((st = nr(session_header(&rt, &ops, m, m->hname[m->nh], m->hvalue[m->nh]),
+		    "header")) != MFI_CONTINUE) {
 			m->nh++;
 			goto early;
 		}
@@ -189,7 +239,11 @@ run(struct mta *m, const char *client, const char *login, const char *const *hdr
 	}
 	m->body = strndup(crlf, o);
 	m->body_len = o;
-	if ((st = session_body(&rt, &ops, m, (unsigned char *)crlf, o)) != MFI_CONTINUE)
+	/* in two chunks, as an MTA may send them */
+	if ((st = nr(session_body(&rt, &ops, m, (unsigned char *)crlf, o / 2), "body")) !=
+	    MFI_CONTINUE ||
+	    (st = nr(session_body(&rt, &ops, m, (unsigned char *)crlf + o / 2, o - o / 2),
+	    "body")) != MFI_CONTINUE)
 		goto early;
 	st = session_eom(&rt, &ops, m);
 	session_close(&rt, &ops, m);
@@ -242,14 +296,25 @@ snap_with(const char *extra)
 	char path[512], why[1200];
 	struct as_conf_error err;
 	struct as_conf *conf;
+	struct snapshot *snap;
 	FILE *fp;
+	size_t o;
 
 	snprintf(path, sizeof(path), "%s/test.conf", dir);
-	/* an option given in `extra` replaces the fixture's line (options may appear once) */
-	snprintf(why, sizeof(why), "grep -v '^%.*s ' %s/autosmime.conf > %s",
-	    (int)strcspn(extra, " "), *extra ? extra : "-", dir, path);
-	if (system(why) != 0)
+	/* each option given in `extra` replaces the fixture's line (options may appear once) */
+	o = (size_t)snprintf(why, sizeof(why), "grep -v -e '^- '");
+	for (const char *l = extra; *l != '\0' && o < sizeof(why); l += strcspn(l, "\n") + 1) {
+		o += (size_t)snprintf(why + o, sizeof(why) - o, " -e '^%.*s '",
+		    (int)strcspn(l, " \n"), l);
+		if (l[strcspn(l, "\n")] == '\0')
+			break;
+	}
+	if (o < sizeof(why))
+		snprintf(why + o, sizeof(why) - o, " %s/autosmime.conf > %s", dir, path);
+	if (o >= sizeof(why) || system(why) != 0) {
+		tap_diag("cannot write %s", path);
 		return NULL;
+	}
 	fp = fopen(path, "a");
 	fputs(extra, fp);
 	fclose(fp);
@@ -258,7 +323,10 @@ snap_with(const char *extra)
 		tap_diag("%s", err.text);
 		return NULL;
 	}
-	return snapshot_new(conf, why, sizeof(why));
+	snap = snapshot_new(conf, why, sizeof(why));
+	if (snap == NULL)
+		tap_diag("%s", why);
+	return snap;
 }
 
 /*
@@ -346,6 +414,141 @@ static const char *const plain[] = { "From: Alice <alice@example.org>",
 	"Date: Mon, 02 Mar 2026 10:00:00 +0000", NULL };
 static const char *const body = "Hello Bob,\n\nthe numbers are attached. Caf\xc3\xa9.\n";
 static const char *const rcpt_bob_in[] = { "<bob@example.net>", NULL };
+
+/* Open a connection from 192.0.2.1 and start a message from alice (logged in). */
+static void
+begin(struct mta *m)
+{
+	struct sockaddr_in sin = { 0 };
+	char *argv[2] = { (char *)"<alice@example.org>", NULL };
+
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	m->login = "alice";
+	m->qid = "TESTQID";
+	nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin), "connect");
+	session_envfrom(&rt, &ops, m, argv);
+}
+
+/*
+ * Failures at the stages without a reply: each is answered at the next stage that replies,
+ * with the answer it had before (the on_error text, the oversize_action answer).
+ */
+static void
+deferred_tests(const char *big)
+{
+	struct mta m = { 0 };
+	struct conn_ctx *conn;
+	char *rcpt[2] = { (char *)"<bob@example.net>", NULL };
+	enum mfi_status st, early;
+	char extra[600];
+	size_t size;
+	int bad = 0;
+
+	runtime_swap(&rt, snap_with(""));
+	/* out of memory at the second header */
+	begin(&m);
+	nr(session_header(&rt, &ops, &m, "From", "alice@example.org"), "header");
+	fail_allocs = 1;
+	st = session_header(&rt, &ops, &m, "Subject", "x");
+	fail_allocs = 0;
+	conn = m.priv;
+	tap_ok(st == MFI_CONTINUE && m.reply[0] == '\0' && conn->msg->deferred == MSG_DEFER_ERROR,
+	    "a header that cannot be kept: CONTINUE at the header, the failure is kept");
+	nr(session_header(&rt, &ops, &m, "To", "bob@example.net"), "header");
+	tap_ok(msg_header(conn->msg, "To", 1) == NULL, "later headers of a failed message are dropped");
+	st = session_eoh(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strcmp(m.reply, "451 4.3.0 S/MIME processing failed "
+	    "temporarily, try again later") == 0,
+	    "and end of header answers the on_error tempfail: 451 4.3.0 with its text");
+	session_abort(&rt, &ops, &m);
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* out of memory at a recipient */
+	begin(&m);
+	fail_allocs = 1;
+	st = session_envrcpt(&rt, &ops, &m, rcpt);
+	fail_allocs = 0;
+	bad |= nr(session_header(&rt, &ops, &m, "From", "alice@example.org"), "header") !=
+	    MFI_CONTINUE;
+	tap_ok(st == MFI_CONTINUE && !bad && m.reply[0] == '\0',
+	    "a recipient that cannot be kept: no answer at RCPT or the headers");
+	st = session_eoh(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "the recipient failure is answered at end of header");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* on_error reject: the deferred answer is still the configured one */
+	runtime_swap(&rt, snap_with("on_error reject\n"));
+	begin(&m);
+	fail_allocs = 1;
+	nr(session_header(&rt, &ops, &m, "From", "alice@example.org"), "header");
+	fail_allocs = 0;
+	st = session_eoh(&rt, &ops, &m);
+	tap_ok(st == MFI_REJECT && strncmp(m.reply, "550 5.3.0", 9) == 0,
+	    "with on_error reject a header failure is rejected 550 5.3.0 at end of header");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* oversize: later chunks are dropped, the answer waits for end of message */
+	runtime_swap(&rt, snap_with("message_size_limit 4k\n"));
+	begin(&m);
+	nr(session_header(&rt, &ops, &m, "From", "alice@example.org"), "header");
+	session_eoh(&rt, &ops, &m);
+	conn = m.priv;
+	st = session_body(&rt, &ops, &m, (const unsigned char *)big, strlen(big));
+	size = conn->msg->size;
+	tap_ok(st == MFI_CONTINUE && m.reply[0] == '\0' &&
+	    conn->msg->deferred == MSG_DEFER_OVERSIZE && conn->msg->body == NULL,
+	    "an oversize chunk: no reply, the spool is freed, the failure kept");
+	bad = 0;
+	for (int i = 0; i < 3; i++)
+		bad |= nr(session_body(&rt, &ops, &m, (const unsigned char *)big, strlen(big)),
+		    "body") != MFI_CONTINUE;
+	tap_ok(!bad && conn->msg->size == size && conn->msg->body == NULL,
+	    "later body chunks after the failure are ignored");
+	st = session_eom(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "452 4.3.4", 9) == 0 && m.edits == 0,
+	    "end of message answers the oversize_action tempfail 452 4.3.4");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* a spool that cannot spill to disk: answered at end of message */
+	/* a regular file where the spool directory should be: even root cannot write there */
+	tap_ok(sh(": > %s/not-a-dir", NULL), "a file stands in for the spool directory");
+	snprintf(extra, sizeof(extra), "memory_spool_limit 4k\nspool_dir %s/not-a-dir\n", dir);
+	runtime_swap(&rt, snap_with(extra));
+	begin(&m);
+	nr(session_header(&rt, &ops, &m, "From", "alice@example.org"), "header");
+	session_eoh(&rt, &ops, &m);
+	st = session_body(&rt, &ops, &m, (const unsigned char *)big, strlen(big));
+	conn = m.priv;
+	tap_ok(st == MFI_CONTINUE && conn->msg->deferred == MSG_DEFER_ERROR,
+	    "a spool write error: no reply at body");
+	st = session_eom(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0 && m.edits == 0,
+	    "and end of message answers 451 4.3.0, nothing edited");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* no connection context: connect answers nothing, MAIL FROM the failure */
+	runtime_swap(&rt, snap_with(""));
+	m.fail_setpriv = 1;
+	begin(&m);
+	tap_ok(m.priv == NULL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "a connect failure is answered at MAIL FROM with 451 4.3.0");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* and after all that, a normal message on the same rules still signs */
+	st = run(&m, "192.0.2.1", "alice", plain, NULL, "Hello again.\n", &early);
+	tap_ok(st == MFI_CONTINUE && m.replaced && mta_header(&m, "Content-Type", 1) != NULL &&
+	    strstr(mta_header(&m, "Content-Type", 1), "multipart/signed") != NULL,
+	    "a normal message still signs");
+	mta_free(&m);
+}
 
 /* Inbound mail through the callbacks: forged results, verification, decryption. */
 static void
@@ -559,14 +762,23 @@ main(void)
 		for (size_t i = 70; i < sizeof(big) - 1; i += 71)
 			big[i] = '\n';
 		runtime_swap(&rt, snap_with("message_size_limit 4k\n"));
-		run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
-		tap_ok(early == MFI_TEMPFAIL && strncmp(m.reply, "452 4.3.4", 9) == 0,
-		    "above message_size_limit: 452 4.3.4");
+		st = run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
+		tap_ok(early == MFI_CONTINUE && st == MFI_TEMPFAIL &&
+		    strncmp(m.reply, "452 4.3.4", 9) == 0,
+		    "above message_size_limit: no reply at body, 452 4.3.4 at end of message");
+		mta_free(&m);
+		runtime_swap(&rt, snap_with("message_size_limit 4k\noversize_action reject\n"));
+		st = run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
+		tap_ok(early == MFI_CONTINUE && st == MFI_REJECT &&
+		    strncmp(m.reply, "552 5.3.4", 9) == 0,
+		    "oversize_action reject: 552 5.3.4 at end of message");
 		mta_free(&m);
 		runtime_swap(&rt, snap_with("message_size_limit 4k\noversize_action accept\n"));
-		run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
-		tap_ok(early == MFI_ACCEPT && m.edits == 0, "oversize_action accept passes it untouched");
+		st = run(&m, "192.0.2.1", "alice", plain, NULL, big, &early);
+		tap_ok(early == MFI_CONTINUE && st == MFI_CONTINUE && m.edits == 0,
+		    "oversize_action accept passes it untouched");
 		mta_free(&m);
+		deferred_tests(big);
 	}
 	/* unenrolled_action tempfail */
 	{
@@ -607,6 +819,7 @@ main(void)
 		mta_free(&m);
 	}
 	inbound_tests();
+	tap_ok(nr_violations == 0, "no callback of a no-reply stage ever answered but CONTINUE");
 	keycache_free(rt.keys);
 	ca_close(rt.ca);
 	runtime_destroy(&rt);

@@ -293,7 +293,7 @@ main(int argc, char **argv)
 	bool report_rss = false;
 	int c, rc = 1;
 	struct input in;
-	struct smime_signer signer = { NULL, NULL, NULL };
+	struct smime_signer signer = { NULL, NULL, NULL, NULL };
 	STACK_OF(X509) *certs = NULL, *rc_sk[MAX_RCPT];
 	X509 *recips[MAX_RCPT];
 

@@ -2,8 +2,10 @@
  * milter-send: play the MTA to a milter. Sends one message file through the milter and writes
  * the message as the milter left it, or (-n) sends many and prints throughput and latency
  * (with -o, the last message of the first connection is written too). -p pauses before each
- * end-of-message so a test can kill or reload the milter in mid-transaction. Used by the
- * daemon's protocol tests (tests/milter) and by the milter benchmark.
+ * end-of-message so a test can kill or reload the milter in mid-transaction; -N offers no
+ * no-reply flags (an MTA before protocol 6); -P prints what the milter negotiated and the
+ * command its final answer came after. Used by the daemon's protocol tests (tests/milter)
+ * and by the milter benchmark.
  */
 #include "config.h"
 
@@ -29,11 +31,13 @@ usage(void)
 	fprintf(stderr,
 	    "usage: milter-send -S socket -f from -r rcpt [-r rcpt...] [-a login] [-c client-ip]\n"
 	    "                   [-d daemon-name] [-q queue-id] [-o out.eml] [-t timeout] [-p pause]\n"
-	    "                   message.eml\n"
+	    "                   [-N] [-P] message.eml\n"
 	    "       milter-send -S socket -f from -r rcpt -n messages [-j connections] [-o last.eml]\n"
-	    "                   message.eml\n"
+	    "                   [-N] message.eml\n"
 	    "stderr: action=c|a|t|r|d|y changes=N [reply=...], or action=lost reason=... when the\n"
 	    "milter went away (closed, reset, timed out or not there)\n"
+	    "-N: offer no SMFIP_NR_* flags; -P: also print negotiated actions=0x.. protocol=0x..\n"
+	    "and answered-after=M|R|T|L|N|B|E (the command the final answer followed)\n"
 	    "exit: 0 continue/accept, 3 tempfail or milter lost, 4 reject, 5 discard, 1 error, 2 usage\n");
 	exit(2);
 }
@@ -45,6 +49,7 @@ struct bench {
 	const struct mw_message *msg;
 	int timeout;
 	unsigned pause;
+	int no_nr;
 	long per_conn;
 	int index;
 	double *latency_ms;   /* one slot per message */
@@ -69,6 +74,8 @@ bench_thread(void *arg)
 	struct bench *b = arg;
 	struct mw_conn *c = mw_connect(b->socket, b->timeout, b->err, sizeof(b->err));
 
+	if (c != NULL)
+		mw_offer_no_reply(c, !b->no_nr);
 	if (c == NULL || mw_open_session(c, b->session, b->err, sizeof(b->err)) < 0) {
 		b->failures = b->per_conn;
 		b->lost = c == NULL || mw_lost(c);
@@ -112,7 +119,7 @@ static int write_result(const struct mw_result *res, const char *out);
 
 static int
 run_bench(const char *socket, const struct mw_session *s, const struct mw_message *msg,
-    long messages, int conns, int timeout, unsigned pause, const char *out)
+    long messages, int conns, int timeout, unsigned pause, int no_nr, const char *out)
 {
 	struct mw_result last;
 	int lost = 0, rc;
@@ -128,8 +135,8 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 	}
 	t0 = now_ms();
 	for (int i = 0; i < conns; i++) {
-		b[i] = (struct bench){ socket, s, msg, timeout, pause, per, i, lat + i * per,
-			i == 0 && out != NULL ? &last : NULL, 0, 0, "" };
+		b[i] = (struct bench){ socket, s, msg, timeout, pause, no_nr, per, i,
+			lat + i * per, i == 0 && out != NULL ? &last : NULL, 0, 0, "" };
 		if (pthread_create(&tid[i], NULL, bench_thread, &b[i]) != 0) {
 			fprintf(stderr, "milter-send: cannot start thread\n");
 			return 1;
@@ -185,6 +192,19 @@ write_result(const struct mw_result *res, const char *out)
 	return r;
 }
 
+/* With -P: what the milter asked for at option negotiation. Returns 0 (for use in a chain). */
+static int
+print_negotiated(const struct mw_conn *conn, int print)
+{
+	unsigned long act, proto;
+
+	if (print) {
+		mw_negotiated(conn, &act, &proto);
+		fprintf(stderr, "negotiated actions=0x%lx protocol=0x%lx\n", act, proto);
+	}
+	return 0;
+}
+
 static char *
 read_file(const char *path, size_t *len)
 {
@@ -220,14 +240,14 @@ main(int argc, char **argv)
 	const char *rcpt[MAX_RCPT];
 	size_t nrcpt = 0, len;
 	long messages = 0;
-	int conns = 1, timeout = 30, c, rc = 1;
+	int conns = 1, timeout = 30, c, rc = 1, no_nr = 0, print_neg = 0;
 	unsigned pause = 0;
 	struct mw_message msg;
 	struct mw_result res;
 	struct mw_conn *conn = NULL;
 	char err[256] = "", *data;
 
-	while ((c = getopt(argc, argv, "S:f:r:a:c:d:q:o:t:n:j:p:")) != -1) {
+	while ((c = getopt(argc, argv, "S:f:r:a:c:d:q:o:t:n:j:p:NP")) != -1) {
 		switch (c) {
 		case 'S': socket = optarg; break;
 		case 'f': from = optarg; break;
@@ -243,6 +263,8 @@ main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 't': timeout = atoi(optarg); break;
 		case 'n': messages = atol(optarg); break;
+		case 'N': no_nr = 1; break;
+		case 'P': print_neg = 1; break;
 		case 'j': conns = atoi(optarg); break;
 		case 'p':
 			if (atoi(optarg) < 0 || atoi(optarg) > 3600)
@@ -268,14 +290,17 @@ main(int argc, char **argv)
 	for (size_t i = 0; msg.rcpt != NULL && i < nrcpt; i++)
 		msg.rcpt[msg.rcpt_count++] = strdup(rcpt[i]);
 	if (messages > 0) {
-		rc = run_bench(socket, &s, &msg, messages, conns, timeout, pause, out);
+		rc = run_bench(socket, &s, &msg, messages, conns, timeout, pause, no_nr, out);
 		mw_message_free(&msg);
 		return rc;
 	}
 	conn = mw_connect(socket, timeout, err, sizeof(err));
-	if (conn != NULL)
+	if (conn != NULL) {
 		mw_set_eom_pause(conn, pause);
+		mw_offer_no_reply(conn, !no_nr);
+	}
 	if (conn == NULL || mw_open_session(conn, &s, err, sizeof(err)) < 0 ||
+	    print_negotiated(conn, print_neg) ||
 	    mw_send_message(conn, &s, qid, &msg, &res, err, sizeof(err)) < 0) {
 		if (conn == NULL || mw_lost(conn)) {
 			/* an MTA applies milter_default_action here */
@@ -287,6 +312,8 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr, "action=%c changes=%u%s%s\n", res.action, res.changes,
 	    res.reply[0] ? " reply=" : "", res.reply);
+	if (print_neg)
+		fprintf(stderr, "answered-after=%c\n", res.stage);
 	switch (res.action) {
 	case 'c':
 	case 'a':

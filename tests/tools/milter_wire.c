@@ -55,7 +55,9 @@
 struct mw_conn {
 	int fd;
 	int timeout_ms;
+	uint32_t offer;      /* protocol flags offered (P_ALL unless mw_set_offer) */
 	uint32_t protocol;   /* flags the milter asked for */
+	uint32_t actions;    /* modification actions the milter asked for */
 	int session_open;
 	int lost;            /* an I/O failure: the milter went away or timed out */
 	unsigned eom_pause;  /* seconds to wait before end-of-message */
@@ -237,6 +239,7 @@ mw_connect(const char *spec, int timeout, char *err, size_t errlen)
 	}
 	c->fd = -1;
 	c->timeout_ms = timeout * 1000;
+	c->offer = P_ALL;
 	if ((rest = strchr(spec, ':')) == NULL) {
 		errf(err, errlen, "socket \"%s\" has no type (unix:, inet:, inet6:)", spec);
 		goto fail;
@@ -295,6 +298,22 @@ void
 mw_set_eom_pause(struct mw_conn *c, unsigned seconds)
 {
 	c->eom_pause = seconds;
+}
+
+void
+mw_offer_no_reply(struct mw_conn *c, int yes)
+{
+	uint32_t nr = P_NR_HDR | P_NR_CONN | P_NR_HELO | P_NR_MAIL | P_NR_RCPT | P_NR_DATA |
+	    P_NR_UNKN | P_NR_EOH | P_NR_BODY;
+
+	c->offer = yes ? P_ALL : P_ALL & ~nr;
+}
+
+void
+mw_negotiated(const struct mw_conn *c, unsigned long *actions, unsigned long *protocol)
+{
+	*actions = c->actions;
+	*protocol = c->protocol;
 }
 
 int
@@ -381,7 +400,7 @@ command(struct mw_conn *c, char cmd, const void *data, size_t len, uint32_t nr_f
 int
 mw_open_session(struct mw_conn *c, const struct mw_session *s, char *err, size_t errlen)
 {
-	uint32_t opt[3] = { htonl(MW_VERSION), htonl(ACT_ALL), htonl(P_ALL) };
+	uint32_t opt[3] = { htonl(MW_VERSION), htonl(ACT_ALL), htonl(c->offer) };
 	struct buf b = { 0 };
 	char cmd, *data = NULL, act;
 	size_t len;
@@ -396,8 +415,16 @@ mw_open_session(struct mw_conn *c, const struct mw_session *s, char *err, size_t
 		errf(err, errlen, "bad option negotiation reply '%c'", cmd);
 		goto out;
 	}
+	memcpy(&c->actions, data + 4, 4);
+	c->actions = ntohl(c->actions);
 	memcpy(&c->protocol, data + 8, 4);
 	c->protocol = ntohl(c->protocol);
+	if (c->protocol & ~c->offer) {
+		/* an MTA refuses a milter that asks for what it did not offer */
+		errf(err, errlen, "the milter asked for protocol flags 0x%x not offered (0x%x)",
+		    (unsigned)(c->protocol & ~c->offer), (unsigned)c->offer);
+		goto out;
+	}
 	c->session_open = 1;
 	{
 		const char *const macros[] = { "j", "mta.test", "{daemon_name}", s->daemon_name,
@@ -575,7 +602,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
     const struct mw_message *msg, struct mw_result *out, char *err, size_t errlen)
 {
 	struct buf b = { 0 }, newbody = { 0 };
-	char act = 'c', envfrom[1024];
+	char act = 'c', envfrom[1024], stage = 'M';
 	int r = -1, body_replaced = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -593,6 +620,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 			goto io;
 	}
 	if (!(c->protocol & P_NOMAIL)) {
+		stage = 'M';
 		act = command(c, 'M', envfrom, strlen(envfrom) + 1, P_NR_MAIL, out->reply,
 		    sizeof(out->reply), err, errlen);
 		if (act != 'c')
@@ -606,6 +634,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 		if (send_macros(c, 'R', macros) < 0)
 			goto io;
 		if (!(c->protocol & P_NORCPT)) {
+			stage = 'R';
 			act = command(c, 'R', rcpt, strlen(rcpt) + 1, P_NR_RCPT, out->reply,
 			    sizeof(out->reply), err, errlen);
 			if (act != 'c')
@@ -613,6 +642,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 		}
 	}
 	if (!(c->protocol & P_NODATA)) {
+		stage = 'T';
 		act = command(c, 'T', NULL, 0, P_NR_DATA, out->reply, sizeof(out->reply), err, errlen);
 		if (act != 'c')
 			goto done;
@@ -624,6 +654,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 			b.len = 0;
 			if (buf_str(&b, msg->headers[i].name) < 0 || buf_str(&b, v) < 0)
 				goto nomem;
+			stage = 'L';
 			act = command(c, 'L', b.p, b.len, P_NR_HDR, out->reply, sizeof(out->reply),
 			    err, errlen);
 			if (act != 'c')
@@ -631,6 +662,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 		}
 	}
 	if (!(c->protocol & P_NOEOH)) {
+		stage = 'N';
 		act = command(c, 'N', NULL, 0, P_NR_EOH, out->reply, sizeof(out->reply), err, errlen);
 		if (act != 'c')
 			goto done;
@@ -639,6 +671,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 		for (size_t off = 0; off < msg->body_len; off += BODY_CHUNK) {
 			size_t n = msg->body_len - off < BODY_CHUNK ? msg->body_len - off : BODY_CHUNK;
 
+			stage = 'B';
 			act = command(c, 'B', msg->body + off, n, P_NR_BODY, out->reply,
 			    sizeof(out->reply), err, errlen);
 			if (act == 's') {
@@ -652,6 +685,7 @@ mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *queue
 	/* end of message: modifications, then the final action */
 	for (unsigned left = c->eom_pause; left > 0;)
 		left = sleep(left);
+	stage = 'E';
 	if (send_packet(c, 'E', NULL, 0) < 0)
 		goto io;
 	for (unsigned guard = 0; guard < 2u * MW_MAX_HEADERS + MW_MAX_BODY / 1024; guard++) {
@@ -692,6 +726,7 @@ done:
 	if (act == 0)
 		goto out;
 	out->action = act;
+	out->stage = stage;
 	if (body_replaced) {
 		free(out->msg.body);
 		out->msg.body = newbody.p; /* transferred */

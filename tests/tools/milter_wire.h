@@ -47,6 +47,7 @@ struct mw_result {
 	char reply[512];          /* SMTP reply text for 'y' */
 	struct mw_message msg;    /* the message with modifications applied */
 	unsigned changes;         /* number of modification packets */
+	char stage;               /* command the final answer came after: M R T L N B, E (end of message) */
 };
 
 struct mw_conn;
@@ -69,6 +70,15 @@ int mw_send_message(struct mw_conn *c, const struct mw_session *s, const char *q
  * reload the milter in the middle of a transaction.
  */
 void mw_set_eom_pause(struct mw_conn *c, unsigned seconds);
+
+/*
+ * Before mw_open_session: offer the no-reply flags (SMFIP_NR_*, the default) or not, as an
+ * MTA older than protocol 6 would.
+ */
+void mw_offer_no_reply(struct mw_conn *c, int yes);
+
+/* After mw_open_session: the actions and protocol flags the milter asked for. */
+void mw_negotiated(const struct mw_conn *c, unsigned long *actions, unsigned long *protocol);
 
 /*
  * True after an I/O failure on the connection (the milter closed it, reset it, or did not

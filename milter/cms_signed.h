@@ -1,0 +1,69 @@
+/*
+ * cms_signed: our own DER encoder for the detached CMS SignedData of an S/MIME signature
+ * (RFC 5652 5, RFC 8551 2.5), for ECDSA (ecdsa-with-SHA256) and RSA PKCS#1 v1.5 signers.
+ *
+ * Everything that does not change between messages (certificates, signer identifier,
+ * algorithm identifiers, the constant signed attributes, a signing context) is encoded
+ * once into a template per signer; a message then costs one SHA-256 over the signed
+ * attributes, one signature and a few copies. The output has exactly the structure
+ * OpenSSL's CMS_sign produces for the same signer (only signingTime and the signature
+ * differ). Other key types (RSA-PSS, EdDSA, ...) are not supported here: smime_sign keeps
+ * using OpenSSL's CMS code for them.
+ */
+#ifndef AUTOSMIME_CMS_SIGNED_H
+#define AUTOSMIME_CMS_SIGNED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "milter/smime.h"
+
+/* Bounds: more certificates or a larger certificate set is refused (SMIME_ERROR). */
+#define CMS_SIGNED_MAX_CERTS 16
+#define CMS_SIGNED_MAX_CERTS_LEN (256 * 1024)
+
+/*
+ * The per-signer constant part. Immutable once built, so any number of threads may encode
+ * with one template at the same time. It holds its own references (the key through its
+ * signing context); the certificates it was built from may be freed after
+ * cms_signed_template_new returns. Lifetime: as long as its owner (key cache entry) wants.
+ */
+struct cms_signed_template;
+
+/* Can this key be signed with here (EC P-256/P-384/P-521, or plain RSA)? */
+bool cms_signed_supported(const EVP_PKEY *key);
+
+/*
+ * Build the template for key + cert (+ chain: issuing CAs, may be NULL; duplicates and the
+ * signer certificate itself are skipped). NULL on failure with err->text set (err may be
+ * NULL): unsupported key, key and certificate do not match, chain too large, no memory.
+ */
+struct cms_signed_template *cms_signed_template_new(EVP_PKEY *key, X509 *cert,
+    STACK_OF(X509) *chain, struct smime_error *err);
+void cms_signed_template_free(struct cms_signed_template *t);
+
+/* The SHA-256 implementation to digest the content with (fetched once, per template). */
+const EVP_MD *cms_signed_md(const struct cms_signed_template *t);
+
+/*
+ * Encode the DER ContentInfo of a detached SignedData over content whose SHA-256 is
+ * `digest`, signed at `now`. 0 and *der (malloc'd, caller frees) / *der_len, or -1 with
+ * err->text set.
+ */
+int cms_signed_encode(const struct cms_signed_template *t, const unsigned char digest[32],
+    time_t now, unsigned char **der, size_t *der_len, struct smime_error *err);
+
+/*
+ * Shared with the OpenSSL CMS path so both produce the same attribute values:
+ * the SMIMECapabilities value (RFC 8551 2.5.2; OPENSSL_free it), and the
+ * SMIMEEncryptionKeyPreference value [0] IMPLICIT IssuerAndSerialNumber (RFC 8551 2.5.3;
+ * free() it). Both return the length, or -1.
+ */
+int cms_signed_caps_der(unsigned char **der);
+int cms_signed_keypref_der(X509 *cert, unsigned char **der);
+
+#endif
