@@ -22,14 +22,13 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
-#include <openssl/rand.h>
 
 #include "milter/cms_signed.h"
+#include "milter/mime_boundary.h"
 #include "milter/mime_canon.h"
 #include "milter/smime.h"
 #include "milter/smime_bio.h"
 
-#define BOUNDARY_LEN 40
 
 static void
 set_err(struct smime_error *err, const char *text)
@@ -128,24 +127,6 @@ static int
 put(struct spool *sp, const char *s)
 {
 	return spool_write(sp, s, strlen(s)) == 0 ? 0 : -1;
-}
-
-static int
-make_boundary(char *b, size_t cap)
-{
-	static const char hexd[] = "0123456789abcdef";
-	unsigned char rnd[16];
-	size_t o;
-
-	if (cap < BOUNDARY_LEN + 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -1;
-	o = (size_t)snprintf(b, cap, "smime-");
-	for (size_t i = 0; i < sizeof(rnd) && o + 2 < cap; i++) {
-		b[o++] = hexd[rnd[i] >> 4];
-		b[o++] = hexd[rnd[i] & 15];
-	}
-	b[o] = '\0';
-	return 0;
 }
 
 /* SMIMEEncryptionKeyPreference ::= [0] IMPLICIT IssuerAndSerialNumber (RFC 8551 2.5.3). */
@@ -500,7 +481,7 @@ smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
     const struct smime_options *opt, struct smime_result *out, struct smime_error *err)
 {
 	enum smime_status st = precheck(msg, opt, out, err);
-	char boundary[BOUNDARY_LEN + 1], ct[256];
+	char boundary[MIME_BOUNDARY_LEN + 1], ct[256];
 
 	if (st != SMIME_OK)
 		return st;
@@ -509,7 +490,7 @@ smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
 		set_err(err, "no signer");
 		goto out;
 	}
-	if (make_boundary(boundary, sizeof(boundary)) != 0 ||
+	if (mime_boundary_make(boundary, sizeof(boundary)) != 0 ||
 	    (out->body = spool_new(opt->mem_limit, opt->spool_dir, opt->max_size)) == NULL) {
 		set_err(err, "out of memory or no randomness");
 		goto out;
@@ -543,7 +524,7 @@ smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer
 	struct spool *inner = NULL;
 	BIO *src = NULL, *sink = NULL;
 	EVP_MD_CTX *md = NULL;
-	char boundary[BOUNDARY_LEN + 1], ct[256], prefix[256];
+	char boundary[MIME_BOUNDARY_LEN + 1], ct[256], prefix[256];
 	size_t plen = 0;
 
 	if (st != SMIME_OK)
@@ -564,7 +545,7 @@ smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer
 		goto out;
 	if (signer != NULL) {
 		if (signer->key == NULL || signer->cert == NULL ||
-		    make_boundary(boundary, sizeof(boundary)) != 0)
+		    mime_boundary_make(boundary, sizeof(boundary)) != 0)
 			goto out;
 		plen = (size_t)snprintf(prefix, sizeof(prefix), "Content-Type: multipart/signed; "
 		    "protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n"
