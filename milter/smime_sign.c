@@ -143,37 +143,19 @@ add_key_preference(CMS_SignerInfo *si, X509 *cert)
 	return r;
 }
 
-/* DER of our SMIMECapabilities (RFC 8551 2.5.2), the same for every message. */
-static unsigned char *caps_der;
-static int caps_len;
-static CRYPTO_ONCE caps_once = CRYPTO_ONCE_STATIC_INIT;
-
-/* Run once per process; on failure caps_der stays NULL and each message builds its own. */
-static void
-make_caps_der(void)
-{
-	unsigned char *der = NULL;
-	int len = cms_signed_caps_der(&der);
-
-	if (len <= 0)
-		return;
-	caps_len = len;
-	caps_der = der;		/* kept for the life of the process */
-}
-
+/*
+ * SMIMECapabilities (RFC 8551 2.5.2), built per message: only key types cms_signed does not
+ * encode (RSA-PSS) come this way, so there is nothing worth caching.
+ */
 static int
 add_capabilities(CMS_SignerInfo *si)
 {
 	unsigned char *der = NULL;
-	int len, r;
+	int len = cms_signed_caps_der(&der), r = -1;
 
-	if (CRYPTO_THREAD_run_once(&caps_once, make_caps_der) && caps_der != NULL)
-		return CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
-		    caps_der, caps_len) == 1 ? 0 : -1;
-	if ((len = cms_signed_caps_der(&der)) <= 0)
-		return -1;
-	r = CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE, der,
-	    len) == 1 ? 0 : -1;
+	if (len > 0 && CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
+	    der, len) == 1)
+		r = 0;
 	OPENSSL_free(der);
 	return r;
 }
