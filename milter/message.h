@@ -44,6 +44,7 @@ struct msg_ctx {
 	struct spool *body;         /* created at the first body chunk */
 	size_t size;                /* header and body bytes seen */
 	char *mail_from;            /* MAIL FROM without angle brackets, "" for <>; NULL if unknown */
+	bool pass;                  /* decided at MAIL FROM: accepted untouched at DATA */
 	enum msg_deferred deferred; /* set once, by the first failure; later data is dropped */
 	const char *deferred_stage; /* static string naming the stage that failed */
 };

@@ -335,6 +335,8 @@ offline_run(struct milter_runtime *rt, const struct offline_request *req, FILE *
 
 		st = session_envrcpt(rt, &offline_ops, o, rargv);
 	}
+	if (st == MFI_CONTINUE)
+		st = session_data(rt, &offline_ops, o);
 	for (size_t i = 0; i < o->nhdrs && st == MFI_CONTINUE; i++)
 		st = session_header(rt, &offline_ops, o, o->hdrs[i].name, o->hdrs[i].value);
 	if (st == MFI_CONTINUE)

@@ -109,7 +109,7 @@ session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 {
 	struct conn_ctx *conn = calloc(1, sizeof(*conn));
 
-	/* no reply at connect: MAIL FROM finds no context and answers the failure */
+	/* no reply at connect: DATA finds no context and answers the failure */
 	if (conn == NULL) {
 		fail_log(NULL, "connect");
 		return MFI_CONTINUE;
@@ -159,6 +159,10 @@ refresh_qid(const struct mfi_ops *ops, void *ctx, struct msg_ctx *msg)
 		snprintf(msg->qid, sizeof(msg->qid), "%s", qid);
 }
 
+/*
+ * MAIL FROM does not reply: a decision taken here (pass untouched, or an internal failure)
+ * is kept in the message and answered at DATA, the next stage that replies.
+ */
 enum mfi_status
 session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx, char **argv)
 {
@@ -167,32 +171,37 @@ session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 	struct msg_ctx *msg;
 	char safe[300];
 
+	/* without a context DATA answers the failure */
 	if (conn == NULL)
-		return fail(ops, ctx, NULL, NULL, "envfrom");
+		return MFI_CONTINUE;
 	msg_free(conn->msg);
 	conn->msg = msg = msg_new();
-	if (msg == NULL)
-		return fail(ops, ctx, conn->snap, NULL, "envfrom");
+	if (msg == NULL) {
+		fail_log(NULL, "envfrom");
+		return MFI_CONTINUE;
+	}
 	refresh_qid(ops, ctx, msg);
-	if (argv != NULL && argv[0] != NULL && msg_set_mail_from(msg, argv[0]) < 0)
-		return fail(ops, ctx, conn->snap, msg->qid, "envfrom");
+	if (argv != NULL && argv[0] != NULL && msg_set_mail_from(msg, argv[0]) < 0) {
+		defer_fail(msg, "envfrom");
+		return MFI_CONTINUE;
+	}
 	login = ops->getsymval(ctx, "{auth_authen}");
 	if (login != NULL && *login != '\0') {
 		if (strlen(login) >= MSG_MAX_LOGIN) {
 			as_log(AS_LEVEL_NOTICE, msg->qid, "event=pass reason=login-too-long");
-			return MFI_ACCEPT;
+			msg->pass = true;
+			return MFI_CONTINUE;
 		}
 		msg->login = strdup(login);
 		if (msg->login == NULL)
-			return fail(ops, ctx, conn->snap, msg->qid, "envfrom");
+			defer_fail(msg, "envfrom");
 	} else if (!conn->internal && !runtime_inbound_enabled(conn->snap)) {
 		/* inbound or relayed, and no inbound processing: never touched, never spooled */
 		as_log(AS_LEVEL_DEBUG, msg->qid, "event=pass reason=not-outbound client=%s",
 		    as_log_value(conn->client, safe, sizeof(safe)));
-		return MFI_ACCEPT;
+		msg->pass = true;
 	}
 	/* unauthenticated external mail waits for its recipients: inbound when one is local */
-	(void)argv;
 	return MFI_CONTINUE;
 }
 
@@ -201,13 +210,29 @@ session_envrcpt(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 {
 	struct conn_ctx *conn = conn_of(ops, ctx);
 
-	/* without a context end of header answers the failure; after one, nothing to keep */
-	if (conn == NULL || conn->msg == NULL || conn->msg->deferred != MSG_DEFER_NONE)
+	/* without a context DATA answers the failure; after one, or a pass, nothing to keep */
+	if (conn == NULL || conn->msg == NULL || conn->msg->deferred != MSG_DEFER_NONE ||
+	    conn->msg->pass)
 		return MFI_CONTINUE;
 	refresh_qid(ops, ctx, conn->msg);
 	if (argv != NULL && argv[0] != NULL && msg_add_rcpt(conn->msg, argv[0]) < 0)
 		defer_fail(conn->msg, "envrcpt");
 	return MFI_CONTINUE;
+}
+
+/* The first stage after MAIL FROM that replies: it answers what MAIL FROM and RCPT kept. */
+enum mfi_status
+session_data(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
+{
+	struct conn_ctx *conn = conn_of(ops, ctx);
+
+	(void)rt;
+	if (conn == NULL || conn->msg == NULL)
+		return fail(ops, ctx, conn != NULL ? conn->snap : NULL, NULL, "data");
+	refresh_qid(ops, ctx, conn->msg);
+	if (conn->msg->deferred != MSG_DEFER_NONE)
+		return deferred_answer(ops, ctx, conn, "data");
+	return conn->msg->pass ? MFI_ACCEPT : MFI_CONTINUE;
 }
 
 enum mfi_status
@@ -238,6 +263,9 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	refresh_qid(ops, ctx, msg);
 	if (msg->deferred != MSG_DEFER_NONE)
 		return deferred_answer(ops, ctx, conn, "eoh");
+	/* an MTA without the DATA stage (milter protocol 2) hears a MAIL FROM pass here */
+	if (msg->pass)
+		return MFI_ACCEPT;
 	/* a reply to the enrolment address always reaches end of message: never delivered */
 	if (enrol_hook_is_reply(conn->snap, msg))
 		return MFI_CONTINUE;

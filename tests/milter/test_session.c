@@ -210,7 +210,7 @@ run(struct mta *m, const char *client, const char *login, const char *const *hdr
 	if ((st = nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin),
 	    "connect")) != MFI_CONTINUE ||
 	    (st = nr(session_helo(&rt, &ops, m, "client.example"), "helo")) != MFI_CONTINUE ||
-	    (st = session_envfrom(&rt, &ops, m, argv)) != MFI_CONTINUE)
+	    (st = nr(session_envfrom(&rt, &ops, m, argv), "envfrom")) != MFI_CONTINUE)
 		goto early;
 	for (int i = 0; rcpts != NULL && rcpts[i] != NULL; i++) {
 		char *r[2] = { (char *)rcpts[i], NULL };
@@ -218,6 +218,8 @@ run(struct mta *m, const char *client, const char *login, const char *const *hdr
 		if ((st = nr(session_envrcpt(&rt, &ops, m, r), "envrcpt")) != MFI_CONTINUE)
 			goto early;
 	}
+	if ((st = session_data(&rt, &ops, m)) != MFI_CONTINUE)
+		goto early;
 	for (int i = 0; hdrs[i] != NULL; i++) {
 		const char *colon = strchr(hdrs[i], ':');
 
@@ -427,7 +429,7 @@ begin(struct mta *m)
 	m->login = "alice";
 	m->qid = "TESTQID";
 	nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin), "connect");
-	session_envfrom(&rt, &ops, m, argv);
+	nr(session_envfrom(&rt, &ops, m, argv), "envfrom");
 }
 
 /*
@@ -476,9 +478,42 @@ deferred_tests(const char *big)
 	    "a recipient that cannot be kept: no answer at RCPT or the headers");
 	st = session_eoh(&rt, &ops, &m);
 	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
-	    "the recipient failure is answered at end of header");
+	    "an MTA without DATA hears the recipient failure at end of header");
 	session_close(&rt, &ops, &m);
 	mta_free(&m);
+	begin(&m);
+	fail_allocs = 1;
+	nr(session_envrcpt(&rt, &ops, &m, rcpt), "envrcpt");
+	fail_allocs = 0;
+	st = session_data(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "the recipient failure is answered at DATA");
+	session_close(&rt, &ops, &m);
+	mta_free(&m);
+
+	/* out of memory at MAIL FROM: no reply there, DATA answers */
+	{
+		struct sockaddr_in sin = { 0 };
+		char *argv[2] = { (char *)"<alice@example.org>", NULL };
+
+		sin.sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+		m.login = "alice";
+		nr(session_connect(&rt, &ops, &m, "client", (struct sockaddr *)&sin), "connect");
+		fail_allocs = 1;
+		st = session_envfrom(&rt, &ops, &m, argv);
+		fail_allocs = 0;
+		conn = m.priv;
+		tap_ok(st == MFI_CONTINUE && m.reply[0] == '\0' && conn->msg != NULL &&
+		    conn->msg->deferred == MSG_DEFER_ERROR,
+		    "a MAIL FROM that cannot be kept: no answer there, the failure is kept");
+		nr(session_envrcpt(&rt, &ops, &m, rcpt), "envrcpt");
+		st = session_data(&rt, &ops, &m);
+		tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+		    "and DATA answers 451 4.3.0");
+		session_close(&rt, &ops, &m);
+		mta_free(&m);
+	}
 
 	/* on_error reject: the deferred answer is still the configured one */
 	runtime_swap(&rt, snap_with("on_error reject\n"));
@@ -533,12 +568,14 @@ deferred_tests(const char *big)
 	session_close(&rt, &ops, &m);
 	mta_free(&m);
 
-	/* no connection context: connect answers nothing, MAIL FROM the failure */
+	/* no connection context: connect and MAIL FROM answer nothing, DATA the failure */
 	runtime_swap(&rt, snap_with(""));
 	m.fail_setpriv = 1;
 	begin(&m);
-	tap_ok(m.priv == NULL && strncmp(m.reply, "451 4.3.0", 9) == 0,
-	    "a connect failure is answered at MAIL FROM with 451 4.3.0");
+	tap_ok(m.priv == NULL && m.reply[0] == '\0', "a connect failure: no answer at MAIL FROM");
+	st = session_data(&rt, &ops, &m);
+	tap_ok(st == MFI_TEMPFAIL && strncmp(m.reply, "451 4.3.0", 9) == 0,
+	    "and DATA answers it with 451 4.3.0");
 	session_close(&rt, &ops, &m);
 	mta_free(&m);
 
@@ -621,9 +658,30 @@ inbound_tests(void)
 	}
 	runtime_swap(&rt, snap_with("inbound_verify no\ninbound_decrypt no\n"));
 	run(&m, "192.0.2.1", NULL, plain, rcpt_bob_in, body, &early);
-	tap_ok(early == MFI_ACCEPT && m.edits == 0,
-	    "inbound processing off: external mail is accepted at MAIL FROM");
+	tap_ok(early == MFI_ACCEPT && m.edits == 0 && m.nh == 0,
+	    "inbound processing off: external mail is accepted at DATA, before its headers");
 	mta_free(&m);
+	{
+		struct sockaddr_in sin = { 0 };
+		char *argv[2] = { (char *)"<carol@remote.example>", NULL };
+		char *r[2] = { (char *)"<bob@example.net>", NULL };
+		struct conn_ctx *conn;
+
+		sin.sin_family = AF_INET;
+		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+		nr(session_connect(&rt, &ops, &m, "client", (struct sockaddr *)&sin), "connect");
+		st = session_envfrom(&rt, &ops, &m, argv);
+		conn = m.priv;
+		tap_ok(st == MFI_CONTINUE && conn->msg->pass,
+		    "the pass is decided at MAIL FROM, which does not answer");
+		nr(session_envrcpt(&rt, &ops, &m, r), "envrcpt");
+		tap_ok(conn->msg->rcpt_count == 0, "recipients of passed mail are not kept");
+		nr(session_header(&rt, &ops, &m, "From", "carol@remote.example"), "header");
+		tap_ok(session_eoh(&rt, &ops, &m) == MFI_ACCEPT,
+		    "an MTA without DATA hears the pass at end of header");
+		session_close(&rt, &ops, &m);
+		mta_free(&m);
+	}
 }
 
 int
