@@ -120,17 +120,16 @@ client "unix:$sock" -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg
 check "after fixing it, SIGHUP brings signing back" 'modified "$tmp/c6"'
 
 # Milter protocol 6 no-reply steps: the daemon asks the MTA not to wait for replies at
-# connect, HELO, RCPT, each header and each body chunk (0x8b080), but keeps the MAIL FROM,
-# DATA and end-of-header replies (SMFIP_NR_MAIL 0x4000, SMFIP_NR_DATA 0x10000, SMFIP_NR_EOH
-# 0x40000).
+# connect, HELO, MAIL FROM, RCPT, each header and each body chunk (0x8f080), but keeps the
+# DATA and end-of-header replies (SMFIP_NR_DATA 0x10000, SMFIP_NR_EOH 0x40000).
 proto() { sed -n 's/^negotiated actions=0x[0-9a-f]* protocol=\(0x[0-9a-f]*\)$/\1/p' "$1"; }
 client "unix:$sock" -P -a alice -r someone@elsewhere.example -o "$tmp/out10.eml" "$tmp/msg.eml" 2>"$tmp/c10"
 p10=$(proto "$tmp/c10")
 echo "# negotiated: $(grep '^negotiated' "$tmp/c10")"
-check "the daemon negotiates no reply for connect, HELO, RCPT, headers and body" \
-  '[ -n "$p10" ] && [ $((p10 & 0x8b080)) -eq $((0x8b080)) ]'
-check "but keeps the replies to MAIL FROM, DATA and end of header" \
-  '[ -n "$p10" ] && [ $((p10 & 0x54000)) -eq 0 ]'
+check "the daemon negotiates no reply for connect, HELO, MAIL FROM, RCPT, headers and body" \
+  '[ -n "$p10" ] && [ $((p10 & 0x8f080)) -eq $((0x8f080)) ]'
+check "but keeps the replies to DATA and end of header" \
+  '[ -n "$p10" ] && [ $((p10 & 0x50000)) -eq 0 ]'
 check "with no-reply steps the message still comes back signed" \
   'modified "$tmp/c10" && openssl cms -verify -in "$tmp/out10.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
 client "unix:$sock" -N -P -a alice -r someone@elsewhere.example -o "$tmp/out11.eml" "$tmp/msg.eml" 2>"$tmp/c11"
@@ -155,6 +154,18 @@ check "also when the MTA offers no no-reply steps" \
 check "event=oversize is logged once per message" \
   '[ "$(grep -c "event=oversize size=" "$tmp/log")" -eq 2 ]'
 cp "$tmp/good.conf" "$tmp/autosmime.conf"
+# with inbound processing off, external mail is decided at MAIL FROM (no reply there) and
+# accepted at DATA, so the MTA sends neither headers nor body
+printf 'inbound_verify no\ninbound_decrypt no\n' >> "$tmp/autosmime.conf"
+kill -HUP "$pid"; sleep 0.5
+for nr in "" -N; do
+  client "unix:$sock" $nr -P -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c14$nr"
+done
+check "inbound off: external mail is accepted at DATA, before its headers" \
+  'grep -q "^action=a changes=0$" "$tmp/c14" && grep -q "^answered-after=T$" "$tmp/c14"'
+check "also when the MTA offers no no-reply steps (MAIL FROM then answers continue)" \
+  'grep -q "^action=a changes=0$" "$tmp/c14-N" && grep -q "^answered-after=T$" "$tmp/c14-N"'
+cp "$tmp/good.conf" "$tmp/autosmime.conf"
 kill -HUP "$pid"; sleep 0.5
 
 # SIGKILL in the middle of a session: the MTA side sees the milter go away
@@ -178,17 +189,18 @@ check "a second daemon with the same pid file refuses to start" \
   '[ $drc -eq 1 ] && grep -q "already running" "$tmp/dup"'
 check "stop" 'stop'
 
-# inet socket: TCP_NODELAY keeps small replies from waiting for delayed ACKs
+# inet socket: the daemon sets TCP_NODELAY on its listener, so the edits it writes at end of
+# message never wait for a delayed ACK. 50 messages on one connection must all be signed
+# (speed itself is measured by bench/milter-bench.sh, not here; the time is printed).
 port=$((20000 + $$ % 20000))
 sed -i "s|^socket .*|socket inet:$port@127.0.0.1|" "$tmp/autosmime.conf"
 check "the daemon starts on an inet socket" 'start 4'
 t0=$(date +%s%N)
 client "inet:$port@127.0.0.1" -a alice -r someone@elsewhere.example -n 50 -o "$tmp/out9.eml" "$tmp/msg.eml" >"$tmp/c9.out" 2>"$tmp/c9"
 t1=$(date +%s%N)
-ms=$(( (t1 - t0) / 1000000 ))
-echo "# 50 signed messages over one inet connection: $ms ms"
-check "50 signed messages on one inet connection in under 1 s (without TCP_NODELAY: about 2.2 s)" \
-  '[ $ms -lt 1000 ] && grep -q "messages=50 .*failures=0" "$tmp/c9.out" && modified "$tmp/c9"'
+echo "# 50 signed messages over one inet connection: $(( (t1 - t0) / 1000000 )) ms"
+check "50 messages on one inet connection are all signed" \
+  'grep -q "messages=50 .*failures=0" "$tmp/c9.out" && modified "$tmp/c9"'
 check "the last one verifies" \
   'openssl cms -verify -in "$tmp/out9.eml" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>/dev/null'
 client "inet:$port@127.0.0.1" -P -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c13"
