@@ -22,6 +22,43 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# gpgsm_home ROOT...: a private GNUPGHOME trusting these roots, whose pinentry answers "test".
+# Its agent is started and must answer before gpgsm runs (bounded): on a loaded machine
+# gpgsm's own autostart of the agent can give up, and a key import then fails.
+gpgsm_home() {
+	export GNUPGHOME="$T/gnupg"
+	mkdir -p "$GNUPGHOME" && chmod 0700 "$GNUPGHOME" || return 1
+	printf '#!/bin/sh\necho "OK ready"\nwhile read -r c r; do case "$c" in GETPIN) echo "D test"; echo OK;; BYE) echo OK; exit 0;; *) echo OK;; esac; done\n' > "$T/pinentry.sh"
+	chmod +x "$T/pinentry.sh"
+	echo "pinentry-program $T/pinentry.sh" > "$GNUPGHOME/gpg-agent.conf"
+	printf 'disable-crl-checks\ndisable-trusted-cert-crl-check\n' > "$GNUPGHOME/gpgsm.conf"
+	: > "$GNUPGHOME/trustlist.txt"
+	for _g in "$@"; do
+		echo "$(openssl x509 -in "$_g" -noout -fingerprint -sha1 | sed 's/.*=//') S" >> "$GNUPGHOME/trustlist.txt"
+	done
+	gpgconf --launch gpg-agent >/dev/null 2>&1
+	_g=0
+	while [ $_g -lt 300 ]; do
+		gpg-connect-agent --no-autostart /bye >/dev/null 2>&1 && return 0
+		sleep 0.1; _g=$((_g + 1))
+	done
+	echo "# gpg-agent did not answer within 30 s"
+	return 1
+}
+
+# gpgsm_sign SIGNER KEY CERT CHAIN CONTENT OUT: import the signer as PKCS#12 into GNUPGHOME and
+# write a detached base64 signature carrying every certificate; on failure gpgsm's log is
+# printed as TAP diagnostics.
+gpgsm_sign() {
+	openssl pkcs12 -export -inkey "$2" -in "$3" -certfile "$4" -passout pass:test \
+	    -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out "$T/signer.p12" &&
+	timeout 60 gpgsm --batch --disable-dirmngr --import "$T/signer.p12" >> "$T/gpgsm.log" 2>&1 &&
+	timeout 60 gpgsm --batch --disable-dirmngr --include-certs -1 --detach-sign --base64 \
+	    -u "$1" -o "$6" "$5" >> "$T/gpgsm.log" 2>&1 && return 0
+	sed 's/^/# gpgsm: /' "$T/gpgsm.log"
+	return 1
+}
+
 is_sanitized() { nm "$TOOL" 2>/dev/null | grep -q __asan_init; }
 
 # start_server MODE: serves $T/www; sets PORT_<MODE>. Waits at most 5 s for the port file.

@@ -74,11 +74,8 @@ run "$T/e7.eml" "$T/d7.eml" alice@remote.test -r bob@local.test
 ok $? "forged decryption header removed"
 
 if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then
-	export GNUPGHOME="$T/gnupg"
-	mkdir -p "$GNUPGHOME"; chmod 0700 "$GNUPGHOME"
-	printf 'disable-crl-checks\ndisable-trusted-cert-crl-check\n' > "$GNUPGHOME/gpgsm.conf"
+	gpgsm_home "$T/gw/ca/root.pem"
 	gpgsm --batch --disable-dirmngr --import "$T/gw/chain.pem" "$T/bob.crt" >/dev/null 2>&1
-	echo "$(openssl x509 -in "$T/gw/ca/root.pem" -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$GNUPGHOME/trustlist.txt"
 	content > "$T/content.txt"
 	timeout 60 gpgsm --batch --disable-dirmngr --disable-policy-checks --encrypt --base64 \
 	    -r bob@local.test -o "$T/gpgsm.b64" "$T/content.txt" > "$T/gpgsm.log" 2>&1

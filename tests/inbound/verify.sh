@@ -81,20 +81,10 @@ ok $? "unsigned mail gets no smime result"
 
 # gpgsm (GnuPG) makes the signature: RSA sender rita, key imported from PKCS#12.
 if command -v gpgsm >/dev/null && command -v gpgconf >/dev/null; then
-	export GNUPGHOME="$T/gnupg"
-	mkdir -p "$GNUPGHOME"; chmod 0700 "$GNUPGHOME"
-	printf '#!/bin/sh\necho "OK ready"\nwhile read -r c r; do case "$c" in GETPIN) echo "D test"; echo OK;; BYE) echo OK; exit 0;; *) echo OK;; esac; done\n' > "$T/pinentry.sh"
-	chmod +x "$T/pinentry.sh"
-	echo "pinentry-program $T/pinentry.sh" > "$GNUPGHOME/gpg-agent.conf"
-	printf 'disable-crl-checks\ndisable-trusted-cert-crl-check\n' > "$GNUPGHOME/gpgsm.conf"
-	echo "$(openssl x509 -in "$T/root.pem" -noout -fingerprint -sha1 | sed 's/.*=//') S" > "$GNUPGHOME/trustlist.txt"
-	openssl pkcs12 -export -inkey "$T/rita.key" -in "$T/rita.pem" -certfile "$T/int.pem" \
-	    -passout pass:test -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out "$T/rita.p12"
+	gpgsm_home "$T/root.pem"
 	gpgsm --batch --disable-dirmngr --import "$T/root.pem" "$T/int.pem" >/dev/null 2>&1
-	timeout 60 gpgsm --batch --disable-dirmngr --import "$T/rita.p12" >"$T/gpgsm.log" 2>&1
 	content > "$T/content.txt"
-	timeout 60 gpgsm --batch --disable-dirmngr --include-certs -1 --detach-sign --base64 \
-	    -u rita@remote.test -o "$T/rita.sig" "$T/content.txt" >>"$T/gpgsm.log" 2>&1
+	gpgsm_sign rita@remote.test "$T/rita.key" "$T/rita.pem" "$T/int.pem" "$T/content.txt" "$T/rita.sig"
 	ok $? "gpgsm made a detached signature"
 	{ headers rita@remote.test bob@local.test "signed by gpgsm"
 	  printf 'MIME-Version: 1.0\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="gpgsm-b"\r\n\r\n'
