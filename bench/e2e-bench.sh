@@ -5,13 +5,15 @@
 # runs (a) with no milter, (b) with autosmime-milter signing for an ECDSA P-256 and an RSA-2048
 # sender (the client, 127.0.0.1, is in internal_networks), (c) with OpenDKIM (Debian package,
 # RSA-2048 key) as the peer; then autosmime P-256 again over an inet socket against its unix
-# socket, in the order unix, inet, inet, unix (each keeps its best). Set-ups alternate per (size, sessions) so that a change in the machine's load hits them
-# alike. Prints msg/s (all N delivered), CPU ms/message of Postfix (master + every daemon of
-# the instance, reaped ones through master's cutime) and of the milter, and the ratios.
+# socket, in rounds of unix, inet, inet, unix (the median round ratio is the figure). Set-ups
+# alternate per (size, sessions) so that a change in the machine's load hits them alike.
+# Prints msg/s (all N delivered), CPU ms/message of Postfix (master + every daemon of the
+# instance, reaped ones through master's cutime) and of the milter, and the ratios.
 # Before the timed runs one probe message per set-up is captured and checked (signed by
 # autosmime / carries DKIM-Signature / untouched), and every timed autosmime run must log
 # exactly N event=sign lines.
-#   usage: bench/e2e-bench.sh [BUILD_DIR] [N]      (root; ROUNDS=k repeats every run, best kept)
+#   usage: bench/e2e-bench.sh [BUILD_DIR] [N]      (root; ROUNDS=k repeats every run, best kept;
+#          SOCK_ROUNDS=k ABBA rounds of the inet/unix comparison, default 3)
 # Owns its scratch directory and every process it starts (harness clean-up on every exit).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -177,25 +179,45 @@ for sz in 2KB:2048 100KB:102400; do
 		done
 	done
 done
-# The same milter on an inet socket against its unix socket. A run measured up to 10% slower
-# when it came right after another 10-session run, whatever its socket (TIME_WAIT and queue
-# state left behind), so each socket runs once in each position: unix, inet, inet, unix
-# (ABBA), and each keeps its best.
-sock_run() { # unix|inet sessions
+# The same milter on an inet socket against its unix socket, at 2 KB. A run measured up to 10%
+# slower when it came right after another 10-session run, whatever its socket, and this
+# machine's speed drifts by as much from minute to minute, so the sockets are compared in
+# pairs: each round runs unix, inet, inet, unix (ABBA) and gives one ratio, the sum of its two
+# inet rates over the sum of its two unix rates. SOCK_ROUNDS rounds (default 3) per session
+# count; the median ratio is the figure, printed with the lowest and highest.
+SOCK_ROUNDS=${SOCK_ROUNDS:-3}
+sock_once() { # unix|inet sessions -> R_RATE R_PF R_MILTER
 	if [ "$1" = unix ]; then
-		run_best "autosmime-p256-unix-2KB-s$2" autosmime-p256 2048 "$2" 2KB
+		timed_run autosmime-p256 2048 "$2"
 		return
 	fi
 	ms_stop; ms_set_socket inet; ms_start || die "autosmime-milter did not start on inet"
 	cur_milter='unset'
-	run_best "autosmime-p256-inet-2KB-s$2" autosmime-p256-inet 2048 "$2" 2KB || failed=1
+	timed_run autosmime-p256-inet 2048 "$2"; local rc=$?
 	ms_stop; ms_set_socket unix; ms_start || die "autosmime-milter did not start on unix"
 	cur_milter='unset'
+	return $rc
 }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A SOCK_RATIO SOCK_RANGE
 for sess in 10 1; do
-	for sock in unix inet inet unix; do
-		sock_run "$sock" "$sess" || failed=1
+	ratios=""
+	for ((k = 0; k < SOCK_ROUNDS; k++)); do
+		declare -A sum=([unix]=0 [inet]=0)
+		for sock in unix inet inet unix; do
+			sock_once "$sock" "$sess" || { failed=1; continue 2; }
+			printf '%-18s %-6s %8s %6s %9s %14s %14s\n' "autosmime-p256-$sock" 2KB "$sess" "$N" \
+			    "$R_RATE" "$R_PF" "$R_MILTER"
+			bench_record e2e "autosmime-p256-$sock-2KB-s$sess" rate "$R_RATE" msg/s
+			bench_record e2e "autosmime-p256-$sock-2KB-s$sess" postfix-cpu "$R_PF" ms/msg
+			bench_record e2e "autosmime-p256-$sock-2KB-s$sess" milter-cpu "$R_MILTER" ms/msg
+			sum[$sock]=$(awk -v a="${sum[$sock]}" -v b="$R_RATE" 'BEGIN { print a + b }')
+		done
+		ratios="$ratios $(awk -v a="${sum[inet]}" -v b="${sum[unix]}" 'BEGIN { printf "%.2f", a / b }')"
 	done
+	[ -n "$ratios" ] || continue
+	SOCK_RATIO[$sess]=$(printf '%s\n' $ratios | median)
+	SOCK_RANGE[$sess]=$(printf '%s\n' $ratios | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s over %d rounds", lo, hi, NR }')
 done
 
 # ------------------------------------------------------------------ ratios
@@ -216,6 +238,9 @@ for sz in 2KB 100KB; do
 	done
 done
 for sess in 10 1; do
-	ratio "inet/unix-p256-2KB-s$sess" "autosmime-p256-inet-2KB-s$sess" "autosmime-p256-unix-2KB-s$sess"
+	[ -n "${SOCK_RATIO[$sess]:-}" ] || continue
+	printf '  %-44s %6sx  (median of paired ABBA rounds; %s)\n' "inet/unix-p256-2KB-s$sess" \
+	    "${SOCK_RATIO[$sess]}" "${SOCK_RANGE[$sess]}"
+	bench_record e2e "inet/unix-p256-2KB-s$sess" ratio "${SOCK_RATIO[$sess]}" x
 done
 exit $failed

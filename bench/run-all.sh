@@ -6,6 +6,7 @@
 #   usage: bench/run-all.sh [BUILD_DIR]
 #   environment: ENGINE_SECONDS (CPU s per engine case, 1.5), MILTER_MESSAGES (2000),
 #     E2E_MESSAGES (2000), ENROL_P256 (200) ENROL_RSA (40), ROUNDS (e2e repeats, best kept; 1),
+#     SOCK_ROUNDS (ABBA rounds of the e2e inet/unix comparison; 3),
 #     SKIP (words among: engine milter e2e enrol), BENCH_RESULTS (results file)
 # Owns a scratch file for this run's figures; each benchmark owns and cleans up its own.
 set -u
