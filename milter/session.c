@@ -8,7 +8,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/types.h>
 
 #include "common/log.h"
 #include "milter/decide.h"
@@ -336,9 +339,12 @@ session_body(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 	return MFI_CONTINUE;
 }
 
-/* Header values go to the MTA with bare LF folding, as libmilter expects. */
+/*
+ * Header values go to the MTA with bare LF folding, as libmilter expects. index 0 adds the
+ * field at the end; index n >= 1 replaces the n-th field of that name where it stands.
+ */
 static int
-add_header(const struct mfi_ops *ops, void *ctx, const struct smime_header *h)
+put_header(const struct mfi_ops *ops, void *ctx, const struct smime_header *h, int index)
 {
 	size_t n = strlen(h->value), o = 0;
 	char *v = malloc(n + 1);
@@ -350,21 +356,39 @@ add_header(const struct mfi_ops *ops, void *ctx, const struct smime_header *h)
 		if (!(h->value[i] == '\r' && h->value[i + 1] == '\n'))
 			v[o++] = h->value[i];
 	v[o] = '\0';
-	r = ops->addheader(ctx, h->name, v);
+	r = index > 0 ? ops->chgheader(ctx, h->name, index, v) : ops->addheader(ctx, h->name, v);
 	free(v);
 	return r;
 }
 
+/* The new field of this name, if the outcome adds exactly one; else -1. */
+static ssize_t
+single_add(const struct smime_result *res, const char *name)
+{
+	ssize_t found = -1;
+
+	for (size_t i = 0; i < res->add_count; i++)
+		if (strcasecmp(res->add[i].name, name) == 0) {
+			if (found >= 0)
+				return -1;
+			found = (ssize_t)i;
+		}
+	return found;
+}
+
 /*
  * Apply an outcome: deletions by index (inbound), then removal of every field of each name,
- * then the new fields, then the body when there is one. A failure part-way leaves edits the
- * MTA discards, because the caller then answers a temporary failure.
+ * then the new fields, then the body when there is one. A removed name that comes back once
+ * (Content-Type) is changed in place instead: the field keeps its position and the MTA gets
+ * one edit, not two. A failure part-way leaves edits the MTA discards, because the caller
+ * then answers a temporary failure.
  */
 static int
 apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
     const struct process_outcome *out)
 {
 	const struct smime_result *res = &out->result;
+	bool *done = NULL;
 	unsigned char *buf = NULL;
 	ssize_t n;
 	int r = -1;
@@ -372,12 +396,24 @@ apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
 	for (size_t i = 0; i < out->del_count; i++)
 		if (ops->chgheader(ctx, out->del[i].name, out->del[i].index, NULL) != 0)
 			goto out;
-	for (size_t i = 0; i < res->remove_count; i++)
-		for (size_t k = msg_header_count(msg, res->remove[i]); k > 0; k--)
+	if (res->add_count > 0 && (done = calloc(res->add_count, sizeof(*done))) == NULL)
+		goto out;
+	for (size_t i = 0; i < res->remove_count; i++) {
+		size_t count = msg_header_count(msg, res->remove[i]);
+		ssize_t j = count > 0 ? single_add(res, res->remove[i]) : -1;
+		size_t keep = j >= 0 ? 1 : 0;
+
+		for (size_t k = count; k > keep; k--)
 			if (ops->chgheader(ctx, res->remove[i], (int)k, NULL) != 0)
 				goto out;
+		if (j >= 0) {
+			if (put_header(ops, ctx, &res->add[j], 1) != 0)
+				goto out;
+			done[j] = true;
+		}
+	}
 	for (size_t i = 0; i < res->add_count; i++)
-		if (add_header(ops, ctx, &res->add[i]) != 0)
+		if (!done[i] && put_header(ops, ctx, &res->add[i], 0) != 0)
 			goto out;
 	if (res->body == NULL) {
 		r = 0;
@@ -393,6 +429,7 @@ apply(const struct mfi_ops *ops, void *ctx, const struct msg_ctx *msg,
 		goto out;
 	r = 0;
 out:
+	free(done);
 	free(buf);
 	return r;
 }

@@ -754,6 +754,38 @@ main(void)
 	    "%s/signed.eml", NULL), "routing headers stay outside, once");
 	mta_free(&m);
 
+	/* a MIME message: Content-Type is changed where it stands, the old encoding removed */
+	{
+		static const char *const mime[] = { "From: Alice <alice@example.org>",
+			"To: Bob <bob@example.net>", "MIME-Version: 1.0",
+			"Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+			"Subject: quarterly numbers", "Message-ID: <2@example.org>", NULL };
+		int cts = 0, ctes = 0, mvs = 0, ct_at = -1;
+
+		st = run(&m, "192.0.2.1", "alice", mime, NULL, body, &early);
+		for (int i = 0; i < m.nh; i++) {
+			if (m.deleted[i])
+				continue;
+			if (strcasecmp(m.hname[i], "Content-Type") == 0) {
+				cts++;
+				ct_at = i;
+			}
+			ctes += strcasecmp(m.hname[i], "Content-Transfer-Encoding") == 0;
+			mvs += strcasecmp(m.hname[i], "MIME-Version") == 0;
+		}
+		tap_ok(st == MFI_CONTINUE && cts == 1 && ct_at == 3 &&
+		    strstr(m.hvalue[ct_at], "multipart/signed") != NULL,
+		    "Content-Type is replaced in place: one field, where the sender put it");
+		tap_ok(ctes == 0 && mvs == 1 && m.nh == 7,
+		    "the old Content-Transfer-Encoding is gone, MIME-Version kept, nothing added");
+		/* one change, one deletion, the body */
+		tap_ok(m.edits == 3, "three edits in all (%d)", m.edits);
+		save(&m, path);
+		tap_ok(sh("openssl cms -verify -in %s/signed.eml -CAfile %s/root.pem -out /dev/null "
+		    "-purpose any 2>/dev/null", NULL), "and the result verifies");
+		mta_free(&m);
+	}
+
 	/* to a recipient with a certificate: encrypted to bob and alice */
 	st = run(&m, "192.0.2.1", "alice", plain, rcpt_bob, body, &early);
 	save(&m, path);
