@@ -191,24 +191,31 @@ mta_free(struct mta *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* One message: headers "Name: value" lines, body with LF; returns the eom answer. */
+/* Connect from `client` (IPv4 text) as `login`; the connect answer, which must be CONTINUE. */
 static enum mfi_status
-run(struct mta *m, const char *client, const char *login, const char *const *hdrs,
-    const char *const *rcpts, const char *body, enum mfi_status *early)
+open_conn(struct mta *m, const char *client, const char *login)
 {
 	struct sockaddr_in sin = { 0 };
-	char *argv[2] = { (char *)"<sender@example.org>", NULL };
-	enum mfi_status st;
-	char crlf[65536];
-	size_t o = 0;
 
 	sin.sin_family = AF_INET;
 	inet_pton(AF_INET, client, &sin.sin_addr);
 	m->login = login;
 	m->qid = "TESTQID";
+	return nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin), "connect");
+}
+
+/* One message: headers "Name: value" lines, body with LF; returns the eom answer. */
+static enum mfi_status
+run(struct mta *m, const char *client, const char *login, const char *const *hdrs,
+    const char *const *rcpts, const char *body, enum mfi_status *early)
+{
+	char *argv[2] = { (char *)"<sender@example.org>", NULL };
+	enum mfi_status st;
+	char crlf[65536];
+	size_t o = 0;
+
 	*early = MFI_CONTINUE;
-	if ((st = nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin),
-	    "connect")) != MFI_CONTINUE ||
+	if ((st = open_conn(m, client, login)) != MFI_CONTINUE ||
 	    (st = nr(session_helo(&rt, &ops, m, "client.example"), "helo")) != MFI_CONTINUE ||
 	    (st = nr(session_envfrom(&rt, &ops, m, argv), "envfrom")) != MFI_CONTINUE)
 		goto early;
@@ -421,14 +428,9 @@ static const char *const rcpt_bob_in[] = { "<bob@example.net>", NULL };
 static void
 begin(struct mta *m)
 {
-	struct sockaddr_in sin = { 0 };
 	char *argv[2] = { (char *)"<alice@example.org>", NULL };
 
-	sin.sin_family = AF_INET;
-	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
-	m->login = "alice";
-	m->qid = "TESTQID";
-	nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin), "connect");
+	open_conn(m, "192.0.2.1", "alice");
 	nr(session_envfrom(&rt, &ops, m, argv), "envfrom");
 }
 
@@ -493,13 +495,9 @@ deferred_tests(const char *big)
 
 	/* out of memory at MAIL FROM: no reply there, DATA answers */
 	{
-		struct sockaddr_in sin = { 0 };
 		char *argv[2] = { (char *)"<alice@example.org>", NULL };
 
-		sin.sin_family = AF_INET;
-		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
-		m.login = "alice";
-		nr(session_connect(&rt, &ops, &m, "client", (struct sockaddr *)&sin), "connect");
+		open_conn(&m, "192.0.2.1", "alice");
 		fail_allocs = 1;
 		st = session_envfrom(&rt, &ops, &m, argv);
 		fail_allocs = 0;
@@ -662,14 +660,11 @@ inbound_tests(void)
 	    "inbound processing off: external mail is accepted at DATA, before its headers");
 	mta_free(&m);
 	{
-		struct sockaddr_in sin = { 0 };
 		char *argv[2] = { (char *)"<carol@remote.example>", NULL };
 		char *r[2] = { (char *)"<bob@example.net>", NULL };
 		struct conn_ctx *conn;
 
-		sin.sin_family = AF_INET;
-		inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
-		nr(session_connect(&rt, &ops, &m, "client", (struct sockaddr *)&sin), "connect");
+		open_conn(&m, "192.0.2.1", NULL);
 		st = session_envfrom(&rt, &ops, &m, argv);
 		conn = m.priv;
 		tap_ok(st == MFI_CONTINUE && conn->msg->pass,
