@@ -1,5 +1,5 @@
 /*
- * bench_engine: in-process micro-benchmark of the S/MIME engine (milter/smime.h), not a test.
+ * bench_engine: in-process micro-benchmark of the S/MIME engine (milter/engine/smime.h), not a test.
  * Generates a small CA chain and signer/recipient keys in memory (ECDSA P-256, RSA-2048,
  * RSA-3072), then times sign, encrypt and sign+encrypt of 2 KB, 100 KB and 10 MB messages on
  * CPU time (CLOCK_PROCESS_CPUTIME_ID, one thread, so msgs/s is per core), with peak RSS per case.
@@ -31,9 +31,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "milter/cms_signed.h"
-#include "milter/smime.h"
-#include "milter/spool.h"
+#include "milter/engine/cms_signed.h"
+#include "milter/engine/smime.h"
+#include "milter/engine/spool.h"
 
 #define LINE "This line of the benchmark body is sixty-four characters long.\r\n"
 #define LINE_LEN 64

@@ -16,14 +16,14 @@
 #include "common/cmdline.h"
 #include "common/domain_profile.h"
 #include "common/log.h"
-#include "milter/daemon.h"
-#include "milter/enrol_hook.h"
-#include "milter/keycache.h"
-#include "milter/milterlib.h"
-#include "milter/offline.h"
-#include "milter/procsetup.h"
-#include "milter/runtime.h"
-#include "milter/signals.h"
+#include "milter/daemon/daemon.h"
+#include "milter/process/enrol_hook.h"
+#include "milter/process/keycache.h"
+#include "milter/daemon/milterlib.h"
+#include "milter/daemon/offline.h"
+#include "milter/daemon/procsetup.h"
+#include "milter/process/runtime.h"
+#include "milter/daemon/signals.h"
 
 #define KEYCACHE_MAX_ENTRIES 10000
 

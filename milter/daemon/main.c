@@ -10,7 +10,7 @@
 
 #include "common/cmdline.h"
 #include "common/util.h"
-#include "milter/daemon.h"
+#include "milter/daemon/daemon.h"
 
 static void
 usage(FILE *out)

@@ -11,8 +11,8 @@
 #include <libmilter/mfapi.h>
 
 #include "common/log.h"
-#include "milter/milterlib.h"
-#include "milter/session.h"
+#include "milter/daemon/milterlib.h"
+#include "milter/daemon/session.h"
 
 static struct milter_runtime *runtime;
 

@@ -6,7 +6,7 @@
 #ifndef AUTOSMIME_MILTER_MILTERLIB_H
 #define AUTOSMIME_MILTER_MILTERLIB_H
 
-#include "milter/runtime.h"
+#include "milter/process/runtime.h"
 
 /* Register the filter with libmilter; callbacks use `rt` (borrowed for the process). */
 int milterlib_register(struct milter_runtime *rt);

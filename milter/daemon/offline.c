@@ -10,10 +10,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/mfi.h"
-#include "milter/offline.h"
-#include "milter/session.h"
-#include "milter/smime.h"
+#include "milter/daemon/mfi.h"
+#include "milter/daemon/offline.h"
+#include "milter/daemon/session.h"
+#include "milter/engine/smime.h"
 
 #define MAX_HEADERS (SMIME_MAX_HEADERS * 2)
 

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "milter/runtime.h"
+#include "milter/process/runtime.h"
 
 /* Exit codes of offline mode besides 0 (printed) and 1 (error). */
 #define OFFLINE_EXIT_TEMPFAIL 75   /* the milter would answer a temporary failure */

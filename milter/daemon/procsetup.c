@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "milter/procsetup.h"
+#include "milter/daemon/procsetup.h"
 
 #define MAX_FD_SCAN 1024
 

@@ -14,11 +14,11 @@
 #include <sys/types.h>
 
 #include "common/log.h"
-#include "milter/decide.h"
-#include "milter/enrol_hook.h"
-#include "milter/message.h"
-#include "milter/process.h"
-#include "milter/session.h"
+#include "milter/process/decide.h"
+#include "milter/process/enrol_hook.h"
+#include "milter/process/message.h"
+#include "milter/process/process.h"
+#include "milter/daemon/session.h"
 
 static enum mfi_status
 answer(const struct mfi_ops *ops, void *ctx, const struct process_outcome *out)

@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "milter/mfi.h"
-#include "milter/runtime.h"
+#include "milter/daemon/mfi.h"
+#include "milter/process/runtime.h"
 
 /* Bytes per replacebody call. */
 #define SESSION_BODY_CHUNK 65536

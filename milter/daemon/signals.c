@@ -13,7 +13,7 @@
 #include <libmilter/mfapi.h>
 
 #include "common/log.h"
-#include "milter/signals.h"
+#include "milter/daemon/signals.h"
 
 static pthread_t thread;
 static bool started;

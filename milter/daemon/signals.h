@@ -10,7 +10,7 @@
 #ifndef AUTOSMIME_MILTER_SIGNALS_H
 #define AUTOSMIME_MILTER_SIGNALS_H
 
-#include "milter/runtime.h"
+#include "milter/process/runtime.h"
 
 /* Block the handled signals in the calling thread (call before any thread starts). */
 int signals_block(void);

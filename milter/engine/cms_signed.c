@@ -24,7 +24,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/rsa.h>
 
-#include "milter/cms_signed.h"
+#include "milter/engine/cms_signed.h"
 
 /* Upper bound of any encoding here, so lengths fit 3 octets and sums cannot overflow. */
 #define DER_MAX (16u * 1024 * 1024)

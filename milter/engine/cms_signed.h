@@ -20,7 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "milter/smime.h"
+#include "milter/engine/smime.h"
 
 /* Bounds: more certificates or a larger certificate set is refused (SMIME_ERROR). */
 #define CMS_SIGNED_MAX_CERTS 16

@@ -7,7 +7,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "milter/mime.h"
+#include "milter/engine/mime.h"
 
 int
 mime_reader_init(struct mime_reader *rd, struct spool *sp)

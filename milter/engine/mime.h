@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "milter/spool.h"
+#include "milter/engine/spool.h"
 
 /* Lines longer than this come back in pieces (more/cont flags). */
 #define MIME_CHUNK 8192

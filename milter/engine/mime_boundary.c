@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "milter/mime_boundary.h"
+#include "milter/engine/mime_boundary.h"
 
 static unsigned char key[32];
 static EVP_MD *sha256;

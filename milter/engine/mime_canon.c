@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/mime_canon.h"
-#include "milter/mime_enc.h"
+#include "milter/engine/mime_canon.h"
+#include "milter/engine/mime_enc.h"
 
 enum act { ACT_KEEP = 0, ACT_RELABEL, ACT_QP, ACT_B64 };
 enum charset { CS_ASCII = 0, CS_UTF8, CS_UNKNOWN };

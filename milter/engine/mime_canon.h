@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 
-#include "milter/mime.h"
-#include "milter/smime.h"
+#include "milter/engine/mime.h"
+#include "milter/engine/smime.h"
 
 /* Most entities (parts) one message may have; more answers SMIME_SKIP. */
 #define MIME_CANON_MAX_PARTS 10000

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "milter/mime_enc.h"
+#include "milter/engine/mime_enc.h"
 
 static const char hex[] = "0123456789ABCDEF";
 static const char b64chars[] =

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "milter/mime.h"
+#include "milter/engine/mime.h"
 
 #define MIME_ENC_LINE 76
 

@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "milter/spool.h"
+#include "milter/engine/spool.h"
 
 /* Bounds on hostile input; the engine refuses (SMIME_SKIP, with a reason) beyond them. */
 #define SMIME_MAX_HEADERS 1000

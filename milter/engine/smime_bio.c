@@ -9,8 +9,8 @@
 
 #include <openssl/crypto.h>
 
-#include "milter/mime_enc.h"
-#include "milter/smime_bio.h"
+#include "milter/engine/mime_enc.h"
+#include "milter/engine/smime_bio.h"
 
 /* Lifetime: one BIO. */
 struct src_state {

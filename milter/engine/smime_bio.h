@@ -10,8 +10,8 @@
 
 #include <openssl/bio.h>
 
-#include "milter/mime.h"
-#include "milter/spool.h"
+#include "milter/engine/mime.h"
+#include "milter/engine/spool.h"
 
 /*
  * Source: `prefix` (copied, may be NULL) then the spool from its start (rewound here).

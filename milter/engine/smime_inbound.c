@@ -12,9 +12,9 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 
-#include "milter/mime_canon.h"
-#include "milter/smime_bio.h"
-#include "milter/smime_inbound.h"
+#include "milter/engine/mime_canon.h"
+#include "milter/engine/smime_bio.h"
+#include "milter/engine/smime_inbound.h"
 
 static void
 set_err(struct smime_error *err, const char *text)

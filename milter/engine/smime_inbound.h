@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "milter/smime.h"
+#include "milter/engine/smime.h"
 
 /*
  * Verify (purpose smimesign) against `store`. SMIME_OK: *signer (up-referenced, caller frees)

@@ -23,11 +23,11 @@
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
 
-#include "milter/cms_signed.h"
-#include "milter/mime_boundary.h"
-#include "milter/mime_canon.h"
-#include "milter/smime.h"
-#include "milter/smime_bio.h"
+#include "milter/engine/cms_signed.h"
+#include "milter/engine/mime_boundary.h"
+#include "milter/engine/mime_canon.h"
+#include "milter/engine/smime.h"
+#include "milter/engine/smime_bio.h"
 
 
 static void

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "milter/spool.h"
+#include "milter/engine/spool.h"
 
 /* Lifetime: per message; see spool.h. */
 struct spool {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/authres.h"
+#include "milter/inbound/authres.h"
 
 #define MAX_COMMENT_DEPTH 16
 

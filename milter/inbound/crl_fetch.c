@@ -20,8 +20,8 @@
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
-#include "milter/crl_fetch.h"
-#include "milter/crl_http.h"
+#include "milter/inbound/crl_fetch.h"
+#include "milter/inbound/crl_http.h"
 
 /* Refresh this long before nextUpdate (or after a fetch without nextUpdate). */
 #define REFRESH_MARGIN_S 3600

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "milter/crl_http.h"
+#include "milter/inbound/crl_http.h"
 
 #define HEAD_MAX (16 * 1024)
 

@@ -15,14 +15,14 @@
 
 #include "ca/ca.h"
 #include "common/log.h"
-#include "milter/authres.h"
-#include "milter/crl_fetch.h"
-#include "milter/inbound.h"
-#include "milter/inbound_entity.h"
-#include "milter/inbound_verify.h"
-#include "milter/mime_canon.h"
-#include "milter/smime_inbound.h"
-#include "milter/spool.h"
+#include "milter/inbound/authres.h"
+#include "milter/inbound/crl_fetch.h"
+#include "milter/inbound/inbound.h"
+#include "milter/inbound/inbound_entity.h"
+#include "milter/inbound/inbound_verify.h"
+#include "milter/engine/mime_canon.h"
+#include "milter/engine/smime_inbound.h"
+#include "milter/engine/spool.h"
 
 /* Per process; see inbound.h. Read-only after inbound_new except the thread-safe CRL cache. */
 struct inbound {

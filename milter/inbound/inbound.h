@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "milter/authres.h"
-#include "milter/smime.h"
+#include "milter/inbound/authres.h"
+#include "milter/engine/smime.h"
 
 struct ca;
 struct inbound;

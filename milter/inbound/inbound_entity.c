@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/inbound_entity.h"
-#include "milter/mime.h"
-#include "milter/spool.h"
+#include "milter/inbound/inbound_entity.h"
+#include "milter/engine/mime.h"
+#include "milter/engine/spool.h"
 
 void
 inbound_entity_free(struct inbound_entity *e)

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "milter/smime.h"
+#include "milter/engine/smime.h"
 
 /* Lifetime: the caller's; free with inbound_entity_free. Values keep folding as LF + WSP. */
 struct inbound_entity {

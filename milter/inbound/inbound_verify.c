@@ -17,9 +17,9 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
-#include "milter/inbound_verify.h"
-#include "milter/smime_inbound.h"
-#include "milter/spool.h"
+#include "milter/inbound/inbound_verify.h"
+#include "milter/engine/smime_inbound.h"
+#include "milter/engine/spool.h"
 
 #define MAX_DP_URLS 4
 #define MAX_ANCHOR_FILES 1000

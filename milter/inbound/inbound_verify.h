@@ -14,9 +14,9 @@
 
 #include <openssl/x509.h>
 
-#include "milter/authres.h"
-#include "milter/crl_fetch.h"
-#include "milter/smime.h"
+#include "milter/inbound/authres.h"
+#include "milter/inbound/crl_fetch.h"
+#include "milter/engine/smime.h"
 
 struct ca;
 

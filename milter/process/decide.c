@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/decide.h"
-#include "milter/smime.h"
+#include "milter/process/decide.h"
+#include "milter/engine/smime.h"
 
 #define MAX_COMMENT_DEPTH 16
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
-#include "milter/sendermap.h"
+#include "milter/process/sendermap.h"
 
 #define DECIDE_MAX_ADDR 256
 

@@ -17,9 +17,9 @@
 #include "ca/ca.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "milter/decide.h"
-#include "milter/enrol_hook.h"
-#include "milter/spool.h"
+#include "milter/process/decide.h"
+#include "milter/process/enrol_hook.h"
+#include "milter/engine/spool.h"
 #include "policy/enrol.h"
 #include "policy/reply_parse.h"
 

@@ -17,9 +17,9 @@
 
 #include <openssl/x509.h>
 
-#include "milter/message.h"
-#include "milter/process.h"
-#include "milter/runtime.h"
+#include "milter/process/message.h"
+#include "milter/process/process.h"
+#include "milter/process/runtime.h"
 
 /* SMTP answers to a sender without a certificate (tempfail / reject action). */
 #define ENROL_HOOK_TEMPFAIL_TEXT "no S/MIME certificate yet: check your mailbox to enrol, " \

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/cms_signed.h"
-#include "milter/keycache.h"
+#include "milter/engine/cms_signed.h"
+#include "milter/process/keycache.h"
 
 #define BUCKETS 1024
 

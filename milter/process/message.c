@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/message.h"
+#include "milter/process/message.h"
 
 struct msg_ctx *
 msg_new(void)

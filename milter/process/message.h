@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "milter/smime.h"
-#include "milter/runtime.h"
+#include "milter/engine/smime.h"
+#include "milter/process/runtime.h"
 
 #define MSG_MAX_RCPTS 1000          /* beyond this a message is signed but never encrypted */
 #define MSG_MAX_QID 64

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/netlist.h"
+#include "milter/process/netlist.h"
 
 struct net {
 	int family;                /* AF_INET or AF_INET6 */

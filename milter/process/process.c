@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "milter/decide.h"
-#include "milter/enrol_hook.h"
-#include "milter/keycache.h"
-#include "milter/process.h"
-#include "milter/smime_inbound.h"
+#include "milter/process/decide.h"
+#include "milter/process/enrol_hook.h"
+#include "milter/process/keycache.h"
+#include "milter/process/process.h"
+#include "milter/engine/smime_inbound.h"
 #include "policy/smimea.h"
 
 #define OUTPUT_SLACK (1024 * 1024)

@@ -13,10 +13,10 @@
 
 #include <stdbool.h>
 
-#include "milter/inbound.h"
-#include "milter/message.h"
-#include "milter/runtime.h"
-#include "milter/smime.h"
+#include "milter/inbound/inbound.h"
+#include "milter/process/message.h"
+#include "milter/process/runtime.h"
+#include "milter/engine/smime.h"
 
 enum process_action {
 	PROCESS_PASS,      /* leave the message as it is */

@@ -11,10 +11,10 @@
 #include <strings.h>
 
 #include "common/log.h"
-#include "milter/authres.h"
-#include "milter/decide.h"
-#include "milter/inbound.h"
-#include "milter/process.h"
+#include "milter/inbound/authres.h"
+#include "milter/process/decide.h"
+#include "milter/inbound/inbound.h"
+#include "milter/process/process.h"
 
 bool
 process_is_inbound(const struct snapshot *snap, const struct conn_ctx *conn,

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "milter/enrol_hook.h"
-#include "milter/inbound.h"
-#include "milter/runtime.h"
+#include "milter/process/enrol_hook.h"
+#include "milter/inbound/inbound.h"
+#include "milter/process/runtime.h"
 #include "policy/smimea.h"
 
 #define INBOUND_OUTPUT_SLACK (1024 * 1024)

@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "common/conf.h"
-#include "milter/netlist.h"
-#include "milter/sendermap.h"
+#include "milter/process/netlist.h"
+#include "milter/process/sendermap.h"
 
 struct as_smimea;
 struct ca;

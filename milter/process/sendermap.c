@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "milter/sendermap.h"
+#include "milter/process/sendermap.h"
 
 struct pair {
 	char *login;

@@ -27,7 +27,7 @@
 
 #include "ca/ca_int.h"
 #include "common/conf.h"
-#include "milter/smime_inbound.h"
+#include "milter/engine/smime_inbound.h"
 
 static const char *
 nz(const char *s)

@@ -1,5 +1,5 @@
 /*
- * inbound-tool: runs the inbound S/MIME pipeline (milter/inbound.h) on one message file and
+ * inbound-tool: runs the inbound S/MIME pipeline (milter/inbound/inbound.h) on one message file and
  * prints the message as the milter would leave it, so the shell tests can check headers and
  * bodies of mail made by openssl cms and gpgsm. Options mirror the daemon's settings:
  *   -c CONF     open the CA from this configuration (decryption keys, harvest, gateway anchors)
@@ -19,8 +19,8 @@
 
 #include "ca/ca.h"
 #include "common/conf.h"
-#include "milter/inbound.h"
-#include "milter/spool.h"
+#include "milter/inbound/inbound.h"
+#include "milter/engine/spool.h"
 
 #define MAX_RCPTS 64
 

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "milter/authres.h"
-#include "milter/crl_http.h"
+#include "milter/inbound/authres.h"
+#include "milter/inbound/crl_http.h"
 #include "tests/tap.h"
 
 int

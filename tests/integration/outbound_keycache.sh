@@ -1,7 +1,7 @@
 #!/bin/bash
 # outbound_keycache: the daemon's key cache honours revocation and renewal at once. The milter
 # keeps signers per sender for cert_cache_ttl (set to an hour here), but an entry is used only
-# while the CA's generation counter is unchanged (milter/keycache.h): after `autosmimectl revoke
+# while the CA's generation counter is unchanged (milter/process/keycache.h): after `autosmimectl revoke
 # SERIAL --reason keyCompromise` the very next mail is not signed with the revoked certificate
 # (unsigned: there is no other), and after `autosmimectl renew` the next one is signed with the
 # successor. Without a change the cached signer is reused (one load for two messages). The

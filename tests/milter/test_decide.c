@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/decide.h"
-#include "milter/netlist.h"
+#include "milter/process/decide.h"
+#include "milter/process/netlist.h"
 #include "tests/tap.h"
 
 static int

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/sendermap.h"
+#include "milter/process/sendermap.h"
 #include "tests/tap.h"
 
 static struct sendermap *

@@ -22,10 +22,10 @@
 
 #include "ca/ca.h"
 #include "common/log.h"
-#include "milter/keycache.h"
-#include "milter/message.h"
-#include "milter/runtime.h"
-#include "milter/session.h"
+#include "milter/process/keycache.h"
+#include "milter/process/message.h"
+#include "milter/process/runtime.h"
+#include "milter/daemon/session.h"
 #include "tests/tap.h"
 
 #define MAXH 64

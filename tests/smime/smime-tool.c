@@ -24,8 +24,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "milter/smime.h"
-#include "milter/smime_inbound.h"
+#include "milter/engine/smime.h"
+#include "milter/engine/smime_inbound.h"
 
 #define MAX_RCPT 16
 

@@ -1,5 +1,5 @@
 /*
- * test_cms_signed: the SignedData encoder (milter/cms_signed.c) against OpenSSL's CMS
+ * test_cms_signed: the SignedData encoder (milter/engine/cms_signed.c) against OpenSSL's CMS
  * parser and verifier. A CA chain is made in memory (P-256 root and issuing CA; P-256,
  * P-384, RSA-2048 and RSA-PSS signers, all with the same serial so their encrypKeyPref
  * values can be compared). Checks: the output verifies (CMS_verify, detached content,
@@ -24,8 +24,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include "milter/cms_signed.h"
-#include "milter/smime.h"
+#include "milter/engine/cms_signed.h"
+#include "milter/engine/smime.h"
 #include "tests/tap.h"
 
 #define SERIAL 0x5eed1234L

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "milter/mime_boundary.h"
+#include "milter/engine/mime_boundary.h"
 #include "tests/tap.h"
 
 #define THREADS 4

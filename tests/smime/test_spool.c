@@ -1,5 +1,5 @@
 /*
- * test_spool: unit tests of milter/spool.c: memory up to the limit, then a private unlinked
+ * test_spool: unit tests of milter/engine/spool.c: memory up to the limit, then a private unlinked
  * 0600 file; data read back intact; max_size; truncate returns to memory.
  */
 #include "config.h"
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "milter/spool.h"
+#include "milter/engine/spool.h"
 #include "tests/tap.h"
 
 /* Is there an open descriptor of this process on a deleted autosmime.* file with mode 0600? */
