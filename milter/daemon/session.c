@@ -18,6 +18,7 @@
 #include "milter/process/enrol_hook.h"
 #include "milter/process/message.h"
 #include "milter/process/process.h"
+#include "milter/process/process_inbound.h"
 #include "milter/daemon/session.h"
 
 static enum mfi_status
@@ -281,7 +282,7 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 		return MFI_CONTINUE;
 	in.login = msg->login;
 	in.internal = conn->internal;
-	in.from = process_from(msg, from, sizeof(from)) == 0 ? from : NULL;
+	in.from = msg_from_mailbox(msg, from, sizeof(from)) == 0 ? from : NULL;
 	v = decide(&in, &conn->snap->conf->local_domains, conn->snap->map);
 	if (v == DECIDE_SIGN)
 		return MFI_CONTINUE;

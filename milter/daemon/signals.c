@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "milter/daemon/signals.h"
+#include "milter/process/enrol_hook.h"
 
 static pthread_t thread;
 static bool started;
@@ -63,6 +64,19 @@ signals_block(void)
 	return pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 
+/* SIGHUP: the new snapshot's enrolment context is opened before any connection takes it. */
+static void
+reload(void)
+{
+	struct snapshot *snap = runtime_load(runtime, path, given);
+
+	if (snap == NULL)
+		return;
+	if (runtime->ca != NULL)
+		enrol_hook_prepare(runtime, snap);
+	runtime_install(runtime, snap); /* transferred */
+}
+
 static void *
 loop(void *arg)
 {
@@ -79,7 +93,7 @@ loop(void *arg)
 			continue;
 		if (sig == SIGHUP) {
 			as_log(AS_LEVEL_NOTICE, NULL, "event=signal signal=HUP action=reload");
-			runtime_reload(runtime, path, given);
+			reload();
 		} else if (sig == SIGTERM) {
 			as_log(AS_LEVEL_NOTICE, NULL, "event=signal signal=TERM action=stop");
 			atomic_store(&stop_requested, 1);

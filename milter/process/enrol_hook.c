@@ -75,6 +75,8 @@ enrol_hook_own_mail(const struct snapshot *snap, const char *from)
 	    strcasecmp(from, snap->conf->enrol_address) == 0;
 }
 
+static void enrol_hook_snapshot_free(struct snapshot *snap);
+
 /* The enrolment context of `snap`, opened on first need; NULL when it cannot be opened. */
 static struct enrol_ctx *
 hook_ctx(struct milter_runtime *rt, const struct snapshot *csnap)
@@ -98,6 +100,7 @@ hook_ctx(struct milter_runtime *rt, const struct snapshot *csnap)
 			slots->prev = slot;
 		slots = slot;
 		snap->enrol = slot;
+		snap->enrol_free = enrol_hook_snapshot_free;
 	}
 	if ((ctx = slot->ctx) != NULL)
 		goto out;
@@ -133,7 +136,8 @@ enrol_hook_prepare(struct milter_runtime *rt, const struct snapshot *snap)
 		(void)hook_ctx(rt, snap);
 }
 
-void
+/* The snapshot's destructor for its enrolment slot (set in hook_ctx as snap->enrol_free). */
+static void
 enrol_hook_snapshot_free(struct snapshot *snap)
 {
 	struct enrol_slot *slot;
@@ -232,7 +236,7 @@ enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
 	struct as_reply_tokens *tok = NULL;
 	struct enrol_ctx *ctx;
 	char *text = NULL, mailbox[DECIDE_MAX_ADDR], b1[300], b2[300], b3[300];
-	const char *from = process_from(msg, mailbox, sizeof(mailbox)) == 0 ? mailbox : NULL;
+	const char *from = msg_from_mailbox(msg, mailbox, sizeof(mailbox)) == 0 ? mailbox : NULL;
 	size_t len = 0;
 
 	memset(out, 0, sizeof(*out));

@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 
 #include "milter/process/message.h"
-#include "milter/process/process.h"
+#include "milter/process/outcome.h"
 #include "milter/process/runtime.h"
 
 /* SMTP answers to a sender without a certificate (tempfail / reject action). */
@@ -69,9 +69,6 @@ void enrol_hook_renewal(struct milter_runtime *rt, const struct snapshot *snap,
 /* Open the snapshot's enrolment context now (start-up, reload), so a bad setting shows in the
  * log before the first message; failures are logged and retried on need. */
 void enrol_hook_prepare(struct milter_runtime *rt, const struct snapshot *snap);
-
-/* Free the snapshot's enrolment context (snapshot_free calls this before freeing the config). */
-void enrol_hook_snapshot_free(struct snapshot *snap);
 
 /* Close every enrolment context before the CA closes its store; later use finds none. */
 void enrol_hook_shutdown(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "milter/process/decide.h"
 #include "milter/process/message.h"
 
 struct msg_ctx *
@@ -150,4 +151,15 @@ msg_header_count(const struct msg_ctx *msg, const char *name)
 		if (strcasecmp(msg->headers[i].name, name) == 0)
 			n++;
 	return n;
+}
+
+int
+msg_from_mailbox(const struct msg_ctx *msg, char *out, size_t cap)
+{
+	const char *from;
+
+	if (msg_header_count(msg, "From") != 1)
+		return -1;
+	from = msg_header(msg, "From", 1);
+	return decide_from_mailbox(from, out, cap);
 }

@@ -76,4 +76,7 @@ void msg_defer(struct msg_ctx *msg, enum msg_deferred what, const char *stage);
 const char *msg_header(const struct msg_ctx *msg, const char *name, size_t n);
 size_t msg_header_count(const struct msg_ctx *msg, const char *name);
 
+/* The From: mailbox per decide_from_mailbox; -1 when none or several From:. */
+int msg_from_mailbox(const struct msg_ctx *msg, char *out, size_t cap);
+
 #endif

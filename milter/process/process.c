@@ -13,76 +13,11 @@
 #include "milter/process/enrol_hook.h"
 #include "milter/process/keycache.h"
 #include "milter/process/process.h"
+#include "milter/process/process_inbound.h"
 #include "milter/engine/smime_inbound.h"
 #include "policy/smimea.h"
 
 #define OUTPUT_SLACK (1024 * 1024)
-
-void
-process_outcome_free(struct process_outcome *out)
-{
-	if (out->action == PROCESS_MODIFY)
-		smime_result_free(&out->result);
-	for (size_t i = 0; i < out->del_count; i++)
-		free(out->del[i].name);
-	free(out->del);
-	memset(out, 0, sizeof(*out));
-}
-
-void
-process_fail(const struct snapshot *snap, struct process_outcome *out)
-{
-	switch (snap->conf->on_error) {
-	case AS_ACT_ACCEPT:
-		out->action = PROCESS_PASS;
-		break;
-	case AS_ACT_REJECT:
-		out->action = PROCESS_REJECT;
-		out->rcode = "550";
-		out->xcode = "5.3.0";
-		out->text = "S/MIME processing failed";
-		break;
-	default:
-		out->action = PROCESS_TEMPFAIL;
-		out->rcode = "451";
-		out->xcode = "4.3.0";
-		out->text = "S/MIME processing failed temporarily, try again later";
-		break;
-	}
-}
-
-void
-process_oversize(const struct snapshot *snap, struct process_outcome *out)
-{
-	switch (snap->conf->oversize_action) {
-	case AS_ACT_ACCEPT:
-		out->action = PROCESS_PASS;
-		break;
-	case AS_ACT_REJECT:
-		out->action = PROCESS_REJECT;
-		out->rcode = "552";
-		out->xcode = "5.3.4";
-		out->text = "message too big for S/MIME processing";
-		break;
-	default:
-		out->action = PROCESS_TEMPFAIL;
-		out->rcode = "452";
-		out->xcode = "4.3.4";
-		out->text = "message too big for S/MIME processing now";
-		break;
-	}
-}
-
-int
-process_from(const struct msg_ctx *msg, char *out, size_t cap)
-{
-	const char *from;
-
-	if (msg_header_count(msg, "From") != 1)
-		return -1;
-	from = msg_header(msg, "From", 1);
-	return decide_from_mailbox(from, out, cap);
-}
 
 static void
 hex(const unsigned char *in, size_t n, char *out)
@@ -278,7 +213,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 			goto fail;
 		sm.body = empty;
 	}
-	if (process_from(msg, from, sizeof(from)) == 0)
+	if (msg_from_mailbox(msg, from, sizeof(from)) == 0)
 		in.from = from;
 	if (process_is_inbound(snap, conn, msg)) {
 		process_inbound(rt, snap, msg, sm.body, in.from, out);

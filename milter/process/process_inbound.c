@@ -14,7 +14,7 @@
 #include "milter/inbound/authres.h"
 #include "milter/process/decide.h"
 #include "milter/inbound/inbound.h"
-#include "milter/process/process.h"
+#include "milter/process/process_inbound.h"
 
 bool
 process_is_inbound(const struct snapshot *snap, const struct conn_ctx *conn,

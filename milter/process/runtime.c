@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "milter/process/enrol_hook.h"
 #include "milter/inbound/inbound.h"
 #include "milter/process/runtime.h"
 #include "policy/smimea.h"
@@ -25,7 +24,8 @@ snapshot_free(struct snapshot *snap)
 		return;
 	/* stops the CRL thread; a fetch in progress ends within crl_fetch_timeout */
 	inbound_free(snap->inbound);
-	enrol_hook_snapshot_free(snap);   /* before the config it borrows from */
+	if (snap->enrol_free != NULL)
+		snap->enrol_free(snap);   /* before the config it borrows from */
 	as_smimea_free(snap->smimea);
 	pthread_mutex_destroy(&snap->inbound_lock);
 	as_conf_free(snap->conf);
@@ -136,8 +136,8 @@ runtime_swap(struct milter_runtime *rt, struct snapshot *snap)
 	runtime_release(rt, old);
 }
 
-int
-runtime_reload(struct milter_runtime *rt, const char *path, int path_given)
+struct snapshot *
+runtime_load(struct milter_runtime *rt, const char *path, int path_given)
 {
 	struct as_conf_error cerr = { "" };
 	struct as_conf *conf;
@@ -153,7 +153,7 @@ runtime_reload(struct milter_runtime *rt, const char *path, int path_given)
 
 		as_log(AS_LEVEL_ERR, NULL, "event=reload status=failed reason=%s",
 		    as_log_value(cerr.text, safe, sizeof(safe)));
-		return -1;
+		return NULL;
 	}
 	snap = snapshot_new(conf, why, sizeof(why)); /* conf transferred */
 	if (snap == NULL) {
@@ -161,18 +161,22 @@ runtime_reload(struct milter_runtime *rt, const char *path, int path_given)
 
 		as_log(AS_LEVEL_ERR, NULL, "event=reload status=failed reason=%s",
 		    as_log_value(why, safe, sizeof(safe)));
-		return -1;
+		return NULL;
 	}
 	as_log_set_level(snap->conf->log_level);
 	/* the CA is open by now: set inbound up before the swap, off the message path */
 	if (rt->ca != NULL && runtime_inbound_enabled(snap))
 		(void)runtime_inbound(rt, snap);
-	if (rt->ca != NULL)
-		enrol_hook_prepare(rt, snap);
+	return snap;
+}
+
+void
+runtime_install(struct milter_runtime *rt, struct snapshot *snap)
+{
 	runtime_swap(rt, snap);
+	/* only the reloading thread swaps, so snap stays current while this logs */
 	as_log(AS_LEVEL_NOTICE, NULL, "event=reload status=ok generation=%lu sender_map_entries=%zu",
 	    snap->generation, sendermap_count(snap->map));
-	return 0;
 }
 
 bool

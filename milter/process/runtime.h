@@ -41,8 +41,13 @@ struct snapshot {
 	struct inbound *inbound;
 	struct as_smimea *smimea;   /* SMIMEA lookups and their cache; NULL when smimea_lookup is off */
 	time_t inbound_failed_at;   /* last failed attempt; retried after RUNTIME_INBOUND_RETRY */
-	/* The enrolment context (enrol_hook.c), made on first need like inbound; NULL until then. */
+	/*
+	 * The enrolment context (enrol_hook.c), made on first need like inbound; NULL until then.
+	 * Its maker sets enrol_free, which snapshot_free calls before freeing the config the
+	 * context borrows from: the runtime frees it without knowing what it is.
+	 */
 	struct enrol_slot *enrol;
+	void (*enrol_free)(struct snapshot *snap);
 };
 
 #define RUNTIME_INBOUND_RETRY 60
@@ -75,8 +80,14 @@ void runtime_release(struct milter_runtime *rt, struct snapshot *snap);
 /* Make `snap` (transferred) the current snapshot; the old one lives on in its connections. */
 void runtime_swap(struct milter_runtime *rt, struct snapshot *snap);
 
-/* SIGHUP: load `path` into a new snapshot and swap it in; on failure keep the old one. */
-int runtime_reload(struct milter_runtime *rt, const char *path, int path_given);
+/*
+ * SIGHUP, in two steps so that the caller can prepare what it attaches to the new snapshot
+ * (enrolment) before any connection sees it: runtime_load reads `path` into a new snapshot
+ * and sets its inbound pipeline up (NULL on failure, logged: the old snapshot stays);
+ * runtime_install swaps it in (transferred) and logs the reload.
+ */
+struct snapshot *runtime_load(struct milter_runtime *rt, const char *path, int path_given);
+void runtime_install(struct milter_runtime *rt, struct snapshot *snap);
 
 /*
  * The inbound pipeline of `snap` (held by the caller), made with rt->ca on first use. NULL

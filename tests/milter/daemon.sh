@@ -65,6 +65,14 @@ start() { # start [extra config]; waits for the socket (10 s at most)
   done
   return 1
 }
+hup() { # SIGHUP and wait (10 s at most) for its event=reload line, ok or failed
+  hn=$(grep -c 'event=reload status=' "$tmp/log" 2>/dev/null)
+  kill -HUP "$pid"
+  i=0
+  while [ "$(grep -c 'event=reload status=' "$tmp/log" 2>/dev/null)" -le "$hn" ] && [ $i -lt 100 ]; do
+    sleep 0.1; i=$((i + 1))
+  done
+}
 stop() { # SIGTERM and wait at most 10 s
   kill -TERM "$pid"
   i=0
@@ -106,16 +114,16 @@ check "a login using someone else's From: passes unsigned with a log line" \
 # SIGHUP: a new snapshot for new connections, an invalid file keeps the old one
 cp "$tmp/autosmime.conf" "$tmp/good.conf"
 sed -i 's/^local_domains .*/local_domains example.net/' "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 client "unix:$sock" -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c5"
 check "SIGHUP reloads: example.org is no longer local" \
   'grep -q "event=reload status=ok generation=2" "$tmp/log" && untouched "$tmp/c5"'
 echo "bogus_option 1" >> "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 check "a broken file on SIGHUP is refused, the daemon keeps running" \
   'grep -q "event=reload status=failed" "$tmp/log" && kill -0 "$pid"'
 cp "$tmp/good.conf" "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 client "unix:$sock" -a alice -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c6"
 check "after fixing it, SIGHUP brings signing back" 'modified "$tmp/c6"'
 
@@ -143,7 +151,7 @@ check "and is answered at every step (libmilter replies for us): signed" \
   i=0; while [ $i -lt 1500 ]; do echo "0123456789012345678901234567890123456789012345678901234567890123456789"; i=$((i + 1)); done
 } > "$tmp/big.eml"
 echo "message_size_limit 16k" >> "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 for nr in "" -N; do
   client "unix:$sock" $nr -P -a alice -r someone@elsewhere.example -o /dev/null "$tmp/big.eml" 2>"$tmp/c12$nr"
 done
@@ -157,7 +165,7 @@ cp "$tmp/good.conf" "$tmp/autosmime.conf"
 # with inbound processing off, external mail is decided at MAIL FROM (no reply there) and
 # accepted at DATA, so the MTA sends neither headers nor body
 printf 'inbound_verify no\ninbound_decrypt no\n' >> "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 for nr in "" -N; do
   client "unix:$sock" $nr -P -r someone@elsewhere.example -o /dev/null "$tmp/msg.eml" 2>"$tmp/c14$nr"
 done
@@ -166,7 +174,7 @@ check "inbound off: external mail is accepted at DATA, before its headers" \
 check "also when the MTA offers no no-reply steps (MAIL FROM then answers continue)" \
   'grep -q "^action=a changes=0$" "$tmp/c14-N" && grep -q "^answered-after=T$" "$tmp/c14-N"'
 cp "$tmp/good.conf" "$tmp/autosmime.conf"
-kill -HUP "$pid"; sleep 0.5
+hup
 
 # SIGKILL in the middle of a session: the MTA side sees the milter go away
 client "unix:$sock" -a alice -r someone@elsewhere.example -p 3 -o /dev/null "$tmp/msg.eml" 2>"$tmp/c7" &
