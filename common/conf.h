@@ -173,6 +173,11 @@ int as_conf_enum_index(const char *option_name, const char *word);
 /* Parse a duration ("30d", "3600") as the parser does. Returns 0, or -1 with *why set. */
 int as_conf_parse_duration(const char *text, long long *out, const char **why);
 
+/* A number as an option of `type` takes it: an int (C base prefixes), a duration (s m h d w)
+ * or a size (k m g). Returns 0, or -1 with *why set. */
+int as_conf_parse_number(const char *text, enum as_conf_type type, long long *out,
+    const char **why);
+
 /* Does the list hold `word` (case-insensitive, as domains and addresses compare)? */
 bool as_conf_list_has(const struct as_conf_list *list, const char *word);
 
