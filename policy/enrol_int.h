@@ -1,6 +1,6 @@
 /*
- * enrol_int: what enrol.c (the mail flows) and enrol_admin.c (open/close, status, CLI
- * commands, renewal) share; nobody outside policy/enrol*.c includes it.
+ * enrol_int: what enrol_ctx.c (the context), enrol.c (the mail flows) and enrol_admin.c
+ * (renewal, status, CLI commands) share; nobody outside policy/enrol*.c includes it.
  */
 #ifndef AUTOSMIME_POLICY_ENROL_INT_H
 #define AUTOSMIME_POLICY_ENROL_INT_H
