@@ -1,6 +1,10 @@
 /*
  * daemon: runs autosmime-milter: the libmilter service, or the offline mode (-t) that
  * transforms one message file and prints the result.
+ *
+ * The main header of milter/daemon/ (libautosmime-milterd.a and the program): the folder owns
+ * everything that knows libmilter (behind mfi.h), sessions, signals, privileges and offline
+ * mode. It sits on top: it may call every other room, and none calls it.
  */
 #ifndef AUTOSMIME_MILTER_DAEMON_H
 #define AUTOSMIME_MILTER_DAEMON_H

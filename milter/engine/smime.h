@@ -7,6 +7,10 @@
  * keys and certificates. The result is expressed as edits to the outer header plus a new
  * body, which is exactly what a milter can apply (chgheader/addheader/replacebody), and what
  * offline mode applies to a file.
+ *
+ * The main header of milter/engine/ (libautosmime-smime.a): the folder owns MIME reading and
+ * canonical form, transfer encodings, the body spool and CMS. It calls nothing of the project
+ * outside itself (doc/ARCHITECTURE.md), so tests, fuzzers and benchmarks use it alone.
  */
 #ifndef AUTOSMIME_SMIME_H
 #define AUTOSMIME_SMIME_H

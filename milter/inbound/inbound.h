@@ -10,6 +10,9 @@
  *
  * Lifetime: struct inbound is per process (anchors, CRL cache and its thread; thread-safe);
  * an inbound_result is per message.
+ *
+ * The main header of milter/inbound/ (libautosmime-inbound.a): the folder owns this pipeline,
+ * Authentication-Results and the CRL fetcher. It may call the engine, ca/ and common/.
  */
 #ifndef AUTOSMIME_INBOUND_H
 #define AUTOSMIME_INBOUND_H

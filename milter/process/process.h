@@ -7,6 +7,12 @@
  * never leaves a half-rewritten message.
  *
  * Shared by the libmilter callbacks and offline mode; knows nothing of libmilter.
+ *
+ * The main header of milter/process/ (libautosmime-process.a): the folder owns the facts of
+ * one message and connection (message.h), its outcome (outcome.h), the decision who may sign
+ * (decide.h), enrolment hooks, the key cache and configuration snapshots. It may call the
+ * inbound pipeline, the engine, policy/, ca/ and common/; the producers of an outcome never
+ * call back into this file.
  */
 #ifndef AUTOSMIME_MILTER_PROCESS_H
 #define AUTOSMIME_MILTER_PROCESS_H
