@@ -210,6 +210,23 @@ parse_head(const unsigned char *buf, size_t len, size_t *body_off, char *why, si
 }
 
 int
+crl_http_answer(const unsigned char *buf, size_t n, size_t max_size, size_t *body_off,
+    char *why, size_t whycap)
+{
+	if (parse_head(buf, n, body_off, why, whycap) != 0)
+		return -1;
+	if (n - *body_off > max_size) {
+		set_why(why, whycap, "answer too large");
+		return -1;
+	}
+	if (n == *body_off) {
+		set_why(why, whycap, "empty answer");
+		return -1;
+	}
+	return 0;
+}
+
+int
 crl_http_get(const char *url, int timeout_ms, size_t max_size, unsigned char **body,
     size_t *len, char *why, size_t whycap)
 {
@@ -271,16 +288,8 @@ crl_http_get(const char *url, int timeout_ms, size_t max_size, unsigned char **b
 			goto out;
 		}
 	}
-	if (parse_head(buf, n, &off, why, whycap) != 0)
+	if (crl_http_answer(buf, n, max_size, &off, why, whycap) != 0)
 		goto out;
-	if (n - off > max_size) {
-		set_why(why, whycap, "answer too large");
-		goto out;
-	}
-	if (n == off) {
-		set_why(why, whycap, "empty answer");
-		goto out;
-	}
 	memmove(buf, buf + off, n - off);
 	*len = n - off;
 	*body = buf; /* transferred */

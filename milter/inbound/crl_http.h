@@ -29,4 +29,12 @@ int crl_url_parse(const char *url, struct crl_url *out);
 int crl_http_get(const char *url, int timeout_ms, size_t max_size, unsigned char **body,
     size_t *len, char *why, size_t whycap);
 
+/*
+ * A whole answer as read from the socket: 0 when it is "HTTP/1.x 200" with a body of 1 to
+ * max_size bytes, which starts at *body_off; -1 with a reason otherwise. (Split from
+ * crl_http_get so that the parser of hostile answers is fuzzed without a socket.)
+ */
+int crl_http_answer(const unsigned char *buf, size_t n, size_t max_size, size_t *body_off,
+    char *why, size_t whycap);
+
 #endif

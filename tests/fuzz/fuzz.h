@@ -8,7 +8,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* An invariant does not hold: say which and abort, so libFuzzer keeps the input. */
+__attribute__((noreturn)) static inline void
+fuzz_fail(const char *target, const char *what)
+{
+	fprintf(stderr, "%s: %s\n", target, what);
+	abort();
+}
 
 #endif

@@ -1,3 +1,4 @@
 #!/bin/sh
-# Replay the configuration parser's corpus and fixed-seed mutations of it.
-exec ./fuzz_conf "$top_srcdir"/tests/fuzz/corpus/conf/*
+# Replay the conf fuzz target's corpus and fixed-seed mutations of it.
+target=fuzz_conf
+. "$top_srcdir/tests/fuzz/replay.sh"
