@@ -18,6 +18,9 @@ struct as_sponsor_table {
 	size_t n, cap;
 };
 
+static void seterr(struct as_sponsor_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 seterr(struct as_sponsor_error *err, const char *fmt, ...)
 {

@@ -71,6 +71,9 @@ struct walk {
 
 #define HB_MAX SMIME_MAX_HEADER_LEN
 
+static int stop(struct walk *w, enum smime_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 stop(struct walk *w, enum smime_status st, const char *fmt, ...)
 {
