@@ -466,10 +466,15 @@ as_conf_dump(const struct as_conf *conf, FILE *out)
 		case AS_CONF_LIST: {
 			const struct as_conf_list *list = field;
 
-			if (list->count == 0)
-				fputs("\"\"", out);
+			/* a leading '=' would be read as the key's separator (found by fuzz_conf) */
+			bool quote = list->count == 0 || list->item[0][0] == '=';
+
+			if (quote)
+				fputc('"', out);
 			for (size_t j = 0; j < list->count; j++)
 				fprintf(out, "%s%s", j ? " " : "", list->item[j]);
+			if (quote)
+				fputc('"', out);
 			break;
 		}
 		}

@@ -73,6 +73,9 @@ crl_url_parse(const char *url, struct crl_url *out)
 			return -1;
 		memcpy(out->port, p + 1, pl);
 		out->port[pl] = '\0';
+		/* digits only: strtol alone would take "+4" or " 4" (found by fuzz_crl_http) */
+		if (strspn(out->port, "0123456789") != pl)
+			return -1;
 		port = strtol(out->port, &e, 10);
 		if (*e != '\0' || port < 1 || port > 65535)
 			return -1;
