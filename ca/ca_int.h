@@ -191,7 +191,8 @@ int ca_crl_sign_txn(struct ca *ca, DB_TXN *txn, const char *id, X509 *cert, EVP_
     long long next, const char *actor, X509_CRL **out, struct ca_error *err);
 /* A revocation happened: the CRL of id is due. */
 int ca_crl_mark_stale(struct ca *ca, DB_TXN *txn, const char *id);
-/* root and key match and some stored issuing CA is under root; id gets the root's id. */
+/* crl_make.c: root and key match and some stored issuing CA is under root; id gets the
+ * root's id. */
 int ca_root_check(struct ca *ca, X509 *root, EVP_PKEY *root_key, char id[41],
     struct ca_error *err);
 
