@@ -384,6 +384,8 @@ canonical_answer(time_t now)
 	snprintf(refused_answer, sizeof(refused_answer), "%s", res.answer);
 	tap_ok(res.status == ENROL_REPLY_REFUSED && strlen(res.answer) > 20,
 	    "a reply without a challenge is refused: \"%s\"", res.answer);
+	tap_ok(strstr(res.answer, "more than 1 hour old") != NULL && strstr(res.answer, "a day") ==
+	    NULL, "the refusal names the configured challenge_lifetime (1h), not a day");
 }
 
 /* Sponsor-validated profile: names from the sponsor table; no entry blocks issuance. */
@@ -544,6 +546,11 @@ dns_cases(time_t now)
 	reply(text, &f, now, &res);
 	tap_ok(res.status == ENROL_REPLY_BLOCKED && cert_count() == certs &&
 	    strstr(res.answer, tok) == NULL, "CAA naming another CA: blocked, nothing issued");
+	tap_ok(strstr(res.answer, "confirmed") == NULL && strstr(res.answer, "stays valid until") !=
+	    NULL && enrol_status(ctx, mb2, now, &s, err_buf, sizeof(err_buf)) == 0 &&
+	    s.challenge_open && !s.validation_reusable,
+	    "CAA block: the answer confirms nothing, the challenge stays open, no validation "
+	    "recorded (\"%s\")", res.answer);
 	free(text);
 	free(mail);
 	/* Internal host without SMTP AUTH: SPF must pass for the client address. */
