@@ -96,6 +96,36 @@ flow_cases(time_t now)
 	    d.event == ENROL_EV_NOT_ELIGIBLE, "an excluded mailbox is not eligible");
 	tap_ok(enrol_unenrolled_sender(ctx, "enrol@gw.example.org", now, &d) == 0 &&
 	    d.event == ENROL_EV_NOT_ELIGIBLE, "the enrolment address itself never enrols");
+	/* A challenge that cannot be sent: pass means pass, tempfail means tempfail. */
+	{
+		struct enrol_params bp = params;
+		struct enrol_ctx *bc = NULL;
+
+		bp.sendmail_command = "/bin/false";
+		bp.unenrolled_action = AS_UNENROLLED_PASS;
+		if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) == 0) {
+			tap_ok(enrol_unenrolled_sender(bc, "ivy@example.org", now, &d) < 0 &&
+			    d.event == ENROL_EV_ERROR && d.action == ENROL_ACT_PASS,
+			    "unenrolled_action pass: a challenge that cannot be sent still passes "
+			    "the mail");
+			enrol_close(bc);
+		}
+		bp.unenrolled_action = AS_UNENROLLED_TEMPFAIL;
+		if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) == 0) {
+			tap_ok(enrol_unenrolled_sender(bc, "ivy@example.org", now, &d) < 0 &&
+			    d.action == ENROL_ACT_TEMPFAIL,
+			    "unenrolled_action tempfail: the same failure tempfails");
+			enrol_close(bc);
+		}
+	}
+	/* HENRY@, Henry@ and henry@ are one mailbox, as Postfix delivers them. */
+	before = outbox_read(NULL);
+	tap_ok(enrol_unenrolled_sender(ctx, "henry@example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT && enrol_unenrolled_sender(ctx, "HENRY@example.org",
+	    now, &d) == 0 && d.event == ENROL_EV_CHALLENGE_OPEN &&
+	    enrol_unenrolled_sender(ctx, "Henry@Example.ORG", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_OPEN && outbox_read(NULL) == before + 1,
+	    "henry@, HENRY@ and Henry@ share one open challenge: one mail sent");
 	before = outbox_read(NULL);
 	mail = challenge_for("alice@EXAMPLE.org", now, tok);
 	tap_ok(mail != NULL, "a new mailbox gets a challenge mail through the sendmail command");
