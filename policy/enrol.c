@@ -337,8 +337,10 @@ sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, time_t now, bool rene
 	out->action = renew ? ENROL_ACT_PASS : unenrolled_action(ctx);
 	return 0;
 fail:
+	/* with unenrolled_action pass the mail goes out unsigned whatever enrolment did */
 	out->event = ENROL_EV_ERROR;
-	out->action = renew ? ENROL_ACT_PASS : ENROL_ACT_TEMPFAIL;
+	out->action = renew || ctx->p.unenrolled_action == AS_UNENROLLED_PASS ? ENROL_ACT_PASS :
+	    ENROL_ACT_TEMPFAIL;
 	return -1;
 }
 
