@@ -26,9 +26,16 @@ publish_path(struct cli *cli, const char *id, const char *suffix, char *buf, siz
 {
 	int n;
 
+	struct stat st;
+
 	if (cli->conf->crl_dir == NULL || cli->conf->crl_dir[0] == '\0')
 		return -1;
 	if (mkdir(cli->conf->crl_dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	/* a web server publishes it: readable and searchable by all whatever the umask */
+	if (stat(cli->conf->crl_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    ((st.st_mode & 0055) != 0055 && chmod(cli->conf->crl_dir,
+	    (st.st_mode & 07777) | 0755) < 0))
 		return -1;
 	n = snprintf(buf, cap, "%s/%s%s", cli->conf->crl_dir, id, suffix);
 	return n > 0 && (size_t)n < cap ? 0 : -1;

@@ -97,5 +97,9 @@ check "openssl verify -crl_check now rejects the old issuing CA" '! openssl veri
 check "certificates of the revoked issuing CA count as revoked" 'C list --mailbox old@example.org | grep -q "status=revoked"'
 C ca revoke-issuer "$ca_id" --root-cert "$tmp/root.pem" --root-key "$tmp/root.key" --reason keyCompromise >/dev/null 2>&1; rc=$?
 check "a second revoke-issuer is refused" '[ $rc -eq 4 ]'
+# crl_dir made 0700 (an admin's umask 077): crl makes it publishable for a web server.
+chmod 700 "$tmp/crl"
+(umask 077; C crl >/dev/null 2>&1)
+check "crl under umask 077 leaves crl_dir 0755 and the CRLs 0644 for a web server" '[ "$(stat -c %a "$tmp/crl")" = 755 ] && [ -z "$(find "$tmp/crl" -type f ! -perm 644)" ]'
 check "audit verify passes after it all" 'C audit verify >/dev/null'
 echo "1..$n"
