@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -512,5 +513,45 @@ tempfail:
 	snprintf(out->answer, sizeof(out->answer), "%s", answer_tempfail);
 	enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s result=tempfail",
 	    v(from, b1, sizeof(b1)));
+	return 0;
+}
+
+int
+enrol_bounce(struct enrol_ctx *ctx, const char *text, size_t len, char challenge_id[17])
+{
+	struct as_challenge c;
+	char id[AS_ES_MSGID_MAX], b1[300], b2[300];
+	const char *p = text, *end = text + len, *lt, *gt;
+	int tried = 0, k;
+
+	challenge_id[0] = '\0';
+	if (ctx == NULL || text == NULL)
+		return -1;
+	/* the DSN quotes the challenge's headers: try each Message-ID: line (a few at most) */
+	while (p < end && tried < 8) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - p) > 11 && strncasecmp(p, "Message-ID:", 11) == 0 &&
+		    (lt = memchr(p, '<', (size_t)(eol - p))) != NULL &&
+		    (gt = memchr(lt, '>', (size_t)(eol - lt))) != NULL &&
+		    (size_t)(gt - lt + 1) < sizeof(id)) {
+			memcpy(id, lt, (size_t)(gt - lt + 1));
+			id[gt - lt + 1] = '\0';
+			tried++;
+			k = as_estore_challenge_bounced(ctx->es, id, &c);
+			if (k == AS_ES_ERR)
+				return -1;
+			if (k == AS_ES_OK) {
+				memcpy(challenge_id, c.id, 17);
+				enrol_audit(ctx, "enrol-challenge", enrol_actor(ctx), "mailbox=%s "
+				    "challenge=%s result=bounced message_id=%s budget=refunded",
+				    v(c.mailbox, b1, sizeof(b1)), c.id, v(id, b2, sizeof(b2)));
+				return 1;
+			}
+		}
+		p = eol + 1;
+	}
 	return 0;
 }

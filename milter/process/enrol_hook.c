@@ -246,11 +246,18 @@ enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
 		return;
 	}
 	if (msg->mail_from == NULL || msg->mail_from[0] == '\0') {
-		/* a bounce or other null-sender mail: never answered, never delivered */
+		/* a bounce or other null-sender mail: never answered, never delivered; a bounced
+		 * challenge gives its slot of the hourly budget back */
+		char chal[17] = "";
+		int b = (text = reply_text(msg, &len)) != NULL ? enrol_bounce(ctx, text, len, chal) :
+		    -1;
+
 		out->action = PROCESS_DISCARD;
-		as_log(AS_LEVEL_NOTICE, msg->qid, "event=enrol_reply status=ignored "
-		    "reason=null-sender client=%s", as_log_value(conn->client, b1, sizeof(b1)));
-		return;
+		as_log(b < 0 ? AS_LEVEL_WARNING : AS_LEVEL_NOTICE, msg->qid, "event=enrol_reply "
+		    "status=ignored reason=null-sender bounce=%s challenge=%s client=%s",
+		    b > 0 ? "challenge" : b == 0 ? "unknown" : "error", chal[0] != '\0' ? chal : "-",
+		    as_log_value(conn->client, b1, sizeof(b1)));
+		goto out;
 	}
 	if ((tok = calloc(1, sizeof(*tok))) == NULL || (text = reply_text(msg, &len)) == NULL ||
 	    as_reply_parse(text, len, tok) < 0) {

@@ -600,6 +600,56 @@ dns_cases(time_t now)
 	free(mail);
 }
 
+/* The Message-ID of the newest mail in the capture outbox, or "" */
+static void
+newest_msgid(char *out, size_t cap)
+{
+	char *mail = NULL, *p, *e;
+
+	out[0] = '\0';
+	if (outbox_read(&mail) > 0 && mail != NULL && (p = strstr(mail, "Message-ID: ")) != NULL &&
+	    (e = strchr(p, '\n')) != NULL)
+		snprintf(out, cap, "%.*s", (int)(e - p - 12), p + 12);
+	free(mail);
+}
+
+/*
+ * Bounced challenges give their slot of the global hourly budget back: forged senders of an
+ * internal host cannot use up enrolment for everyone.
+ */
+static void
+bounce_cases(time_t now)
+{
+	struct enrol_params bp = params;
+	struct enrol_ctx *bc = NULL;
+	struct enrol_decision d;
+	char id1[300], dsn[1200], chal[17];
+
+	bp.limits.global_hour = 2;
+	if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open for the bounce cases: %s", err_buf);
+		return;
+	}
+	enrol_unenrolled_sender(bc, "ghost1@example.org", now, &d);
+	newest_msgid(id1, sizeof(id1));
+	enrol_unenrolled_sender(bc, "ghost2@example.org", now, &d);
+	tap_ok(enrol_unenrolled_sender(bc, "real@example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_RATE_LIMITED, "two challenges use up a global budget of 2");
+	snprintf(dsn, sizeof(dsn), "From: MAILER-DAEMON@gw.example.org\nSubject: Undelivered "
+	    "Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; "
+	    "boundary=b\n\n--b\n\nunknown user: \"ghost1\"\n--b\nContent-Type: "
+	    "text/rfc822-headers\n\nFrom: enrol@gw.example.org\nTo: ghost1@example.org\n"
+	    "Message-ID: %s\nSubject: ACME: x\n--b--\n", id1);
+	tap_ok(id1[0] == '<' && enrol_bounce(bc, dsn, strlen(dsn), chal) == 1 && chal[0] != '\0',
+	    "a DSN quoting the challenge's Message-ID is matched to its challenge");
+	tap_ok(enrol_unenrolled_sender(bc, "real@example.org", now + 1, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT, "the bounced challenge's slot went back: "
+	    "a real sender gets a challenge");
+	tap_ok(enrol_bounce(bc, dsn, strlen(dsn), chal) == 0, "the same bounce twice refunds "
+	    "nothing more");
+	enrol_close(bc);
+}
+
 static void
 run_cases(void)
 {
@@ -611,6 +661,7 @@ run_cases(void)
 	action_cases(now + 45 * 86400LL);
 	sponsor_cases(now + 46 * 86400LL);
 	domain_profile_case(now + 47 * 86400LL);
+	bounce_cases(now + 60 * 86400LL);
 	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
 }
 
