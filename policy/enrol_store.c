@@ -173,6 +173,22 @@ del_open(struct as_estore *es, DB_TXN *txn, const char *mailbox)
 	return ret == DB_NOTFOUND ? 0 : ret;
 }
 
+/* Remove the index entry of mailbox, but only when it points at the challenge `hash`. */
+static int
+del_open_if(struct as_estore *es, DB_TXN *txn, const char *mailbox, const unsigned char *hash)
+{
+	unsigned char oh[AS_TOKEN_HASH_LEN];
+	DBT ok, od;
+	int ret;
+
+	dbt_in(&ok, mailbox, strlen(mailbox));
+	dbt_out(&od, oh, sizeof(oh));
+	ret = es->open->get(es->open, txn, &ok, &od, DB_RMW);
+	if (ret == 0 && od.size == sizeof(oh) && memcmp(oh, hash, sizeof(oh)) == 0)
+		return es->open->del(es->open, txn, &ok, 0);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
 /* Load the send times of a key (pruned to `window`), n up to AS_ES_RL_MAX. */
 static int
 rate_load(struct as_estore *es, DB_TXN *txn, const char *key, int64_t *times, size_t *n,
@@ -473,12 +489,12 @@ static int
 bounce_txn(DB_TXN *txn, void *varg)
 {
 	struct bounce_arg *a = varg;
-	unsigned char h[AS_TOKEN_HASH_LEN], oh[AS_TOKEN_HASH_LEN];
+	unsigned char h[AS_TOKEN_HASH_LEN];
 	struct chal_rec rec;
 	int64_t *gt = NULL;
 	size_t ng = 0, i;
 	DBC *cur = NULL;
-	DBT k, d, ok, od;
+	DBT k, d;
 	int ret;
 
 	a->result = AS_ES_NOTFOUND;
@@ -505,14 +521,7 @@ bounce_txn(DB_TXN *txn, void *varg)
 	if (ret != 0)
 		return ret;
 	rec.mailbox[sizeof(rec.mailbox) - 1] = '\0';
-	dbt_in(&ok, rec.mailbox, strlen(rec.mailbox));
-	dbt_out(&od, oh, sizeof(oh));
-	ret = a->es->open->get(a->es->open, txn, &ok, &od, DB_RMW);
-	if (ret == 0 && od.size == sizeof(oh) && memcmp(oh, h, sizeof(h)) == 0)
-		ret = a->es->open->del(a->es->open, txn, &ok, 0);
-	else if (ret == DB_NOTFOUND)
-		ret = 0;
-	if (ret != 0)
+	if ((ret = del_open_if(a->es, txn, rec.mailbox, h)) != 0)
 		return ret;
 	if ((gt = malloc(AS_ES_RL_MAX * sizeof(int64_t))) == NULL)
 		return ENOMEM;
@@ -565,10 +574,10 @@ static int
 purge_txn(DB_TXN *txn, void *varg)
 {
 	struct purge_arg *a = varg;
-	unsigned char h[AS_TOKEN_HASH_LEN], oh[AS_TOKEN_HASH_LEN];
+	unsigned char h[AS_TOKEN_HASH_LEN];
 	struct chal_rec rec;
 	DBC *cur = NULL;
-	DBT k, d, ok, od;
+	DBT k, d;
 	size_t n = 0;
 	int ret;
 
@@ -589,14 +598,8 @@ purge_txn(DB_TXN *txn, void *varg)
 			continue;
 		rec.mailbox[sizeof(rec.mailbox) - 1] = '\0';
 		/* The index entry goes too, but only when it points at this challenge. */
-		dbt_in(&ok, rec.mailbox, strlen(rec.mailbox));
-		dbt_out(&od, oh, sizeof(oh));
-		ret = a->es->open->get(a->es->open, txn, &ok, &od, DB_RMW);
-		if (ret == 0 && od.size == sizeof(oh) && memcmp(oh, h, sizeof(h)) == 0)
-			ret = a->es->open->del(a->es->open, txn, &ok, 0);
-		else if (ret == DB_NOTFOUND || ret == 0)
-			ret = 0;
-		if (ret != 0 || (ret = cur->del(cur, 0)) != 0)
+		if ((ret = del_open_if(a->es, txn, rec.mailbox, h)) != 0 ||
+		    (ret = cur->del(cur, 0)) != 0)
 			break;
 		if (++n >= PURGE_BATCH) {
 			a->more = true;
