@@ -39,6 +39,14 @@ conf_with NTRDE-DEK1101R.HRB116737 DE euid
 "$ctl" -c "$tmp/conf.euid" -n > "$tmp/n.out" 2>&1; rc=$?
 check "-n is silent about an EUID" '[ $rc -eq 0 ] && ! grep -q "EUID" "$tmp/n.out"'
 
+# Settings that turn features off are reported by -n, not left silent.
+sed 's/^organization_country .*/&\nenrol_address enrol@gw.example.org\nlocal_domains example.org/' "$tmp/conf" > "$tmp/conf.enrol"
+"$ctl" -c "$tmp/conf.enrol" -n > "$tmp/n.out" 2>&1; rc=$?
+check "-n with enrol_address but no ca_domain: ok, and warns that enrolment cannot start" '[ $rc -eq 0 ] && grep -q "warning: caa_check is on but ca_domain is empty: enrolment cannot start" "$tmp/n.out" && grep -q "configuration ok, 1 warning" "$tmp/n.out"'
+"$ctl" -c "$tmp/conf" -n > "$tmp/n.out" 2>&1
+check "-n without enrol_address and local_domains warns about both" 'grep -q "warning: enrol_address is empty: enrolment is off" "$tmp/n.out" && grep -q "warning: local_domains is empty" "$tmp/n.out"'
+sed 's/^organization_country .*/&\nenrol_address enrol@gw.example.org\nlocal_domains example.org\nca_domain ca.example.org/' "$tmp/conf" > "$tmp/conf.full"
+check "-n with ca_domain set has nothing to warn about" '"$ctl" -c "$tmp/conf.full" -n 2>&1 | grep -qx ".*: configuration ok"'
 conf_with NTRUS+CA-12345 GB bad
 "$ctl" -c "$tmp/conf.bad" ca init --root-cert "$tmp/bad.pem" --root-key "$tmp/bad.key" > "$tmp/bad.out" 2>&1; rc=$?
 check "ca init with a bad organization_identifier fails with the reason" '[ $rc -ne 0 ] && grep -q "differs from organization_country GB" "$tmp/bad.out"'
