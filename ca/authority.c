@@ -222,45 +222,14 @@ fail:
 	return NULL;
 }
 
-/* An empty CRL of the root, number 1 for a fresh root; published next to the root cert. */
-static X509_CRL *
-root_crl_make(X509 *root, EVP_PKEY *key, time_t now, long number)
-{
-	X509_CRL *crl = X509_CRL_new();
-	ASN1_TIME *t = ASN1_TIME_new();
-	ASN1_INTEGER *num = ASN1_INTEGER_new();
-	bool ok;
-
-	ok = crl != NULL && t != NULL && num != NULL && X509_CRL_set_version(crl, X509_CRL_VERSION_2)
-	    && X509_CRL_set_issuer_name(crl, X509_get_subject_name(root)) &&
-	    ASN1_TIME_set(t, now) && X509_CRL_set1_lastUpdate(crl, t) &&
-	    ASN1_TIME_set(t, now + 365 * DAY) && X509_CRL_set1_nextUpdate(crl, t) &&
-	    ASN1_INTEGER_set(num, number) &&
-	    X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
-	if (ok) {
-		X509V3_CTX ctx;
-		X509_EXTENSION *ext;
-
-		X509V3_set_ctx(&ctx, root, NULL, NULL, crl, 0);
-		ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-		ok = ext != NULL && X509_CRL_add_ext(crl, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	ok = ok && X509_CRL_sign(crl, key, ca_sig_md(key)) > 0;
-	ASN1_TIME_free(t);
-	ASN1_INTEGER_free(num);
-	if (!ok) {
-		X509_CRL_free(crl);
-		return NULL;
-	}
-	return crl;
-}
-
 struct store_ca_arg {
 	struct ca *ca;
 	const char *id, *event, *actor;
 	X509 *cert, *root;
 	time_t now;
+	EVP_PKEY *root_key;        /* set: the root's CRL is re-signed in the same transaction */
+	X509_CRL *root_crl;
+	struct ca_error *err;
 };
 
 static int
@@ -297,13 +266,27 @@ store_ca_txn(DB_TXN *txn, void *argp)
 	    (ret = ca_bump_generation(a->ca, txn)) == 0)
 		ret = ca_audit_append(a->ca, txn, a->event, a->actor, fields);
 	free(buf);
+	if (ret == 0 && a->root_key != NULL) {
+		char rid[41];
+
+		X509_CRL_free(a->root_crl); /* from an attempt that deadlocked */
+		a->root_crl = NULL;
+		if (ca_root_id(a->root, rid) != CA_OK)
+			return CA_ERR;
+		ret = ca_crl_sign_txn(a->ca, txn, rid, a->root, a->root_key, CA_ROOT_CRL_NEXT,
+		    a->actor, &a->root_crl, a->err);
+	}
 	return ret;
 }
 
-/* Save the issuing CA key, then its record, the active pointer and the audit in one txn. */
+/*
+ * Save the issuing CA key, then its record, the active pointer, the audit and (with root_key)
+ * the root's next CRL in one txn.
+ */
 static int
-ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, const char *event,
-    const char *actor, time_t now, char id[41], struct ca_error *err)
+ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, EVP_PKEY *root_key,
+    const char *event, const char *actor, time_t now, char id[41], X509_CRL **root_crl,
+    struct ca_error *err)
 {
 	struct store_ca_arg a;
 	unsigned char ski[20];
@@ -323,13 +306,18 @@ ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, const char
 	if (ca_ca_key_path(ca, id, path, sizeof(path)) < 0 ||
 	    ca_write_key_file(ca, path, key, err) != CA_OK)
 		return CA_ERR;
-	a = (struct store_ca_arg){ ca, id, event, actor, cert, root, now };
+	a = (struct store_ca_arg){ ca, id, event, actor, cert, root, now, root_key, NULL, err };
 	ret = store_txn_run(ca->st, store_ca_txn, &a);
 	if (ret != 0) {
+		X509_CRL_free(a.root_crl);
 		unlink(path);
 		return ca_db_result(ret, err, "store issuing CA");
 	}
 	ca_after_commit(ca);
+	if (root_crl != NULL)
+		*root_crl = a.root_crl; /* transferred */
+	else
+		X509_CRL_free(a.root_crl);
 	return CA_OK;
 }
 
@@ -345,6 +333,8 @@ admin_ready(struct ca *ca, struct ca_error *err)
 		    "set for CA certificates");
 		return CA_INVALID;
 	}
+	if (ca_org_check(ca, err) != CA_OK)
+		return CA_INVALID;
 	return ca_base_url_check(ca, err);
 }
 
@@ -368,8 +358,8 @@ make_issuing(struct ca *ca, const struct ca_authority_request *req, X509 *root,
 	    req->issuing_days > 0 ? req->issuing_days : 5 * 365, err);
 	if (cert == NULL)
 		goto out;
-	if ((r = ca_store_issuer(ca, cert, root, key, event, req->actor, now, out->id,
-	    err)) != CA_OK)
+	if ((r = ca_store_issuer(ca, cert, root, key, root_key, event, req->actor, now, out->id,
+	    &out->root_crl, err)) != CA_OK)
 		goto out;
 	out->cert = cert; /* transferred */
 	cert = NULL;
@@ -409,11 +399,15 @@ ca_init(struct ca *ca, const struct ca_authority_request *req, struct ca_authori
 	    req->root_days > 0 ? req->root_days : 20 * 365, err);
 	if (out->root == NULL)
 		goto out;
-	if ((out->root_crl = root_crl_make(out->root, out->root_key, now, 1)) == NULL) {
-		ca_seterr_ssl(err, "cannot sign the root CRL");
+	/* The root key reaches the admin's file before anything is stored: no store without it. */
+	if (req->root_key_file != NULL &&
+	    ca_write_key_file(ca, req->root_key_file, out->root_key, err) != CA_OK) {
+		r = CA_INVALID;
 		goto out;
 	}
 	r = make_issuing(ca, req, out->root, out->root_key, "ca-init", out, err);
+	if (r != CA_OK && req->root_key_file != NULL)
+		unlink(req->root_key_file);
 out:
 	X509_NAME_free(subj);
 	if (r != CA_OK)
@@ -439,8 +433,6 @@ ca_rotate(struct ca *ca, const struct ca_authority_request *req, struct ca_autho
 		return CA_ERR;
 	out->root = req->root_cert;
 	r = make_issuing(ca, req, out->root, req->root_key, "ca-rotate", out, err);
-	if (r == CA_OK)
-		out->root_crl = root_crl_make(out->root, req->root_key, ca_now(ca), (long)ca_now(ca));
 	if (r != CA_OK)
 		ca_authority_free(out);
 	return r;
@@ -475,7 +467,8 @@ ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const
 		ca_seterr(err, "the chain does not issue the certificate");
 		return CA_INVALID;
 	}
-	r = ca_store_issuer(ca, cert, root, key, "ca-import", actor, ca_now(ca), out->id, err);
+	r = ca_store_issuer(ca, cert, root, key, NULL, "ca-import", actor, ca_now(ca), out->id,
+	    NULL, err);
 	if (r != CA_OK)
 		return r;
 	X509_up_ref(cert);

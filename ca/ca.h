@@ -185,6 +185,8 @@ struct ca_authority_request {
 	const char *root_common_name;    /* ca_init only; NULL: "<O> S/MIME Root CA <date>" */
 	long long root_days;             /* root validity; 0: 20 years */
 	long long issuing_days;          /* issuing CA validity; 0: 5 years */
+	/* ca_init: written (encrypted, 0600, never over a file) before anything is stored */
+	const char *root_key_file;
 	X509 *root_cert;                 /* ca_rotate: the root that signs (borrowed) */
 	EVP_PKEY *root_key;              /* ca_rotate: its key (borrowed) */
 	const char *actor;
@@ -197,7 +199,7 @@ struct ca_authority {
 	X509 *cert;                      /* issuing CA */
 	X509 *root;
 	EVP_PKEY *root_key;
-	X509_CRL *root_crl;              /* first CRL of the root (empty), for publication */
+	X509_CRL *root_crl;              /* the root's new CRL (ca_init, ca_rotate), to publish */
 	bool active;
 	time_t created;
 };
@@ -310,6 +312,38 @@ int ca_recipient_remove(struct ca *ca, const char *mailbox, const char *actor,
 /* Make (and sign) the next CRL of issuing CA `ca_id` (NULL: active); number is monotone. */
 int ca_crl_make(struct ca *ca, const char *ca_id, long long next_update_seconds, X509_CRL **out,
     struct ca_error *err);
+
+/* nextUpdate of a root's CRL of issuing CAs: under the 12 months of S/MIME BR 4.9.7. */
+#define CA_ROOT_CRL_NEXT (364LL * 86400)
+
+/* Hex subject key identifier of a CA certificate: the id its CRL files are named by. */
+int ca_root_id(X509 *root, char id[41]);
+
+/*
+ * Re-sign the CRL of a root (its revoked issuing CAs), with the root key the admin brings back.
+ * The root must be that of an issuing CA in the store.
+ */
+int ca_root_crl_make(struct ca *ca, X509 *root, EVP_PKEY *root_key, X509_CRL **out,
+    struct ca_error *err);
+
+/*
+ * Revoke issuing CA `ca_id` into its root's CRL, which is re-signed in the same transaction
+ * and returned for publication. The active issuing CA is refused (ca rotate first); reasons are
+ * keyCompromise, cACompromise, affiliationChanged, superseded or cessationOfOperation.
+ * Certificates it issued count as revoked (cACompromise) from then on.
+ */
+int ca_revoke_issuer(struct ca *ca, const char *ca_id, X509 *root, EVP_PKEY *root_key,
+    int reason, const char *actor, X509_CRL **arl, struct ca_error *err);
+
+/* What the store knows of the newest CRL of a CA (issuing CA id or root id). */
+struct ca_crl_state {
+	uint64_t number;                 /* 0: none signed yet */
+	time_t this_update, next_update;
+	bool stale;                      /* a revocation since it was signed */
+};
+int ca_crl_state(struct ca *ca, const char *id, struct ca_crl_state *out, struct ca_error *err);
+/* Due: none yet, stale, or at least half of its period gone (a timer re-signs it). */
+bool ca_crl_due(const struct ca_crl_state *s, time_t now);
 
 /* --- audit --- */
 struct ca_audit_record {

@@ -21,10 +21,12 @@
 
 #include "ca/ca.h"
 #include "ca/store.h"
+#include "common/util.h"
 
 #define CA_MAILBOX_MAX 254
 #define CA_CSR_MAX (16 * 1024)
-#define CA_MAX_VALIDITY (825LL * 86400)
+/* S/MIME BR 6.3.2 allows 825 days; keep a day below it (notAfter is inclusive). */
+#define CA_MAX_VALIDITY (AS_CERT_MAX_DAYS * 86400LL)
 #define CA_SERIAL_BYTES 16
 
 /* Fixed header of a cert record; followed by der_len bytes of DER. */
@@ -173,6 +175,8 @@ int ca_add_ext_conf(X509 *x, X509 *issuer, int nid, const char *value, struct ca
 const EVP_MD *ca_sig_md(EVP_PKEY *signer);
 int ca_add_policies(X509 *x, const char *oids_comma_separated, struct ca_error *err);
 int ca_base_url_check(struct ca *ca, struct ca_error *err);
+/* organization_country an ISO 3166-1 code, organization_identifier per BR 7.1.4.2.2 (d). */
+int ca_org_check(struct ca *ca, struct ca_error *err);
 int ca_rand_serial(ASN1_INTEGER **out);
 const char *ca_policy_oid(enum ca_profile p, enum ca_generation g);
 
@@ -180,6 +184,17 @@ const char *ca_policy_oid(enum ca_profile p, enum ca_generation g);
 int ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **out,
     struct ca_error *err);
 int ca_active_id(struct ca *ca, char id[41], struct ca_error *err);
+
+/* crl.c: sign the next CRL of `id` (issuing CA or root) inside txn; its entries are the
+ * revocations whose record names id. */
+int ca_crl_sign_txn(struct ca *ca, DB_TXN *txn, const char *id, X509 *cert, EVP_PKEY *key,
+    long long next, const char *actor, X509_CRL **out, struct ca_error *err);
+/* A revocation happened: the CRL of id is due. */
+int ca_crl_mark_stale(struct ca *ca, DB_TXN *txn, const char *id);
+/* crl_make.c: root and key match and some stored issuing CA is under root; id gets the
+ * root's id. */
+int ca_root_check(struct ca *ca, X509 *root, EVP_PKEY *root_key, char id[41],
+    struct ca_error *err);
 
 /* lookup.c */
 int ca_cert_rec_load(struct ca *ca, DB_TXN *txn, const char *serial, struct ca_cert_info *out,

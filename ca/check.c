@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca_int.h"
+#include "common/org_id.h"
 
 #define FAIL(...) do { ca_seterr(err, "profile check: " __VA_ARGS__); goto out; } while (0)
 
@@ -87,27 +88,6 @@ only_metadata(const unsigned char *s, int len)
 	return true;
 }
 
-/* BR 7.1.4.2.2 d: scheme (3 letters), country (2), optional +subdivision, '-', reference. */
-static bool
-org_id_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 7)
-		return false;
-	for (i = 0; i < 5; i++)
-		if (!isupper((unsigned char)s[i]))
-			return false;
-	i = 5;
-	if (s[i] == '+') {
-		for (i = 6; i < len && i < 10 && isalnum((unsigned char)s[i]); i++)
-			;
-		if (i == 6)
-			return false;
-	}
-	return i + 1 < len && s[i] == '-';
-}
-
 static bool
 all_http(const GENERAL_NAMES *names, int *count)
 {
@@ -137,7 +117,8 @@ check_subject(struct ca *ca, X509 *x, const struct ca_leaf_spec *spec, struct ca
 	const struct ca_issue_request *req = spec->req;
 	X509_NAME *n = X509_get_subject_name(x);
 	const ASN1_STRING *cn = NULL, *o = NULL, *gn = NULL, *sn = NULL, *ps = NULL;
-	char personal[300];
+	const ASN1_STRING *c = NULL, *oi = NULL;
+	char personal[300], country[3] = "", why[200];
 	int i, nid, r = CA_INVALID;
 
 	for (i = 0; i < X509_NAME_entry_count(n); i++) {
@@ -171,17 +152,28 @@ check_subject(struct ca *ca, X509 *x, const struct ca_leaf_spec *spec, struct ca
 		    ASN1_STRING_length(v) != 2 || !isupper(ASN1_STRING_get0_data(v)[0]) ||
 		    !isupper(ASN1_STRING_get0_data(v)[1])))
 			FAIL("subject countryName must be two upper-case letters");
-		if (nid == NID_organizationIdentifier && (!org_id_ok((const char *)
-		    ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v)) ||
-		    (ASN1_STRING_type(v) != V_ASN1_UTF8STRING &&
-		    ASN1_STRING_type(v) != V_ASN1_PRINTABLESTRING)))
-			FAIL("subject organizationIdentifier is malformed");
+		if (nid == NID_countryName)
+			c = v;
+		if (nid == NID_organizationIdentifier) {
+			if (ASN1_STRING_type(v) != V_ASN1_UTF8STRING &&
+			    ASN1_STRING_type(v) != V_ASN1_PRINTABLESTRING)
+				FAIL("subject organizationIdentifier is not a UTF8String");
+			oi = v;
+		}
 		if (nid == NID_commonName && ASN1_STRING_length(v) > 64)
 			FAIL("subject commonName is longer than 64");
 	}
-	if (req->profile != CA_PROFILE_MAILBOX &&
-	    (o == NULL || X509_NAME_get_index_by_NID(n, NID_organizationIdentifier, -1) < 0))
+	if (req->profile != CA_PROFILE_MAILBOX && (o == NULL || oi == NULL))
 		FAIL("organizationName and organizationIdentifier are required");
+	/* countryName was checked above to be two letters */
+	if (c != NULL)
+		memcpy(country, ASN1_STRING_get0_data(c), 2);
+	/* the identifier's country against the certificate's own countryName */
+	if (oi != NULL && as_org_id_check((const char *)ASN1_STRING_get0_data(oi),
+	    (size_t)ASN1_STRING_length(oi), country, why, sizeof(why), NULL, 0) < 0)
+		FAIL("subject %s", why);
+	if (c != NULL && !as_country_code_ok(country))
+		FAIL("subject countryName is not an ISO 3166-1 code");
 	if (req->profile == CA_PROFILE_SPONSOR) {
 		if (ps != NULL && (gn != NULL || sn != NULL))
 			FAIL("pseudonym excludes givenName and surname");

@@ -69,7 +69,8 @@ check_request(struct ca *ca, const struct ca_issue_request *req, struct ca_error
 	}
 	if (req->validity_seconds < 0 || req->validity_seconds > CA_MAX_VALIDITY ||
 	    (req->validity_seconds > 0 && req->validity_seconds < 3600)) {
-		ca_seterr(err, "validity must be between one hour and 825 days");
+		ca_seterr(err, "validity must be between one hour and %lld days", CA_MAX_VALIDITY /
+		    86400);
 		return CA_INVALID;
 	}
 	if (req->profile != CA_PROFILE_MAILBOX) {
@@ -79,12 +80,9 @@ check_request(struct ca *ca, const struct ca_issue_request *req, struct ca_error
 			return CA_INVALID;
 		}
 		if (name_ok("organization_name", ca->org_name, err) != CA_OK ||
-		    name_ok("organization_identifier", ca->org_id, err) != CA_OK)
+		    name_ok("organization_identifier", ca->org_id, err) != CA_OK ||
+		    ca_org_check(ca, err) != CA_OK)
 			return CA_INVALID;
-		if (ca->org_country != NULL && strlen(ca->org_country) != 2) {
-			ca_seterr(err, "organization_country must be two letters");
-			return CA_INVALID;
-		}
 	}
 	if (req->profile == CA_PROFILE_SPONSOR) {
 		if (req->pseudonym != NULL && (req->given_name != NULL || req->surname != NULL)) {
@@ -219,6 +217,12 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 	if ((r = ca_active_id(ca, id, err)) != CA_OK ||
 	    (r = ca_issuer_get(ca, id, true, &iss, err)) != CA_OK)
 		goto out;
+	if (req->rsa_pss && !EVP_PKEY_is_a(iss->key, "RSA")) {
+		ca_seterr(err, "RSASSA-PSS needs an RSA issuing CA; the active one (%s) has an "
+		    "EC key", id);
+		r = CA_INVALID;
+		goto out;
+	}
 	r = CA_ERR;
 	memset(&spec, 0, sizeof(spec));
 	spec.req = req;

@@ -125,8 +125,22 @@ rec_to_info(struct ca *ca, DB_TXN *txn, const char *serial, const DBT *d,
 		out->status = CA_STATUS_REVOKED;
 		out->revoked_at = (time_t)rv.time;
 		out->reason = rv.reason;
-	} else if (ret != 0 && ret != DB_NOTFOUND)
+	} else if (ret != 0 && ret != DB_NOTFOUND) {
 		return ca_db_result(ret, err, "revocation");
+	} else {
+		/* a certificate of a revoked issuing CA is revoked with it */
+		char key[64];
+		uint64_t when = 0;
+
+		snprintf(key, sizeof(key), "ca_revoked:%s", out->ca_id);
+		if ((ret = ca_meta_get_u64(ca, txn, key, &when, 0)) != 0)
+			return ca_db_result(ret, err, "revocation");
+		if (when != 0) {
+			out->status = CA_STATUS_REVOKED;
+			out->revoked_at = (time_t)when;
+			out->reason = CA_REASON_CA_COMPROMISE;
+		}
+	}
 	if (want_cert) {
 		p = (const unsigned char *)d->data + sizeof(h);
 		if ((out->cert = d2i_X509(NULL, &p, h.der_len)) == NULL) {

@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca_int.h"
+#include "common/org_id.h"
 
 #define OID_SMTPUTF8MAILBOX "1.3.6.1.5.5.7.8.9"
 #define OID_UPN "1.3.6.1.4.1.311.20.2.3"
@@ -106,6 +107,24 @@ ca_base_url_check(struct ca *ca, struct ca_error *err)
 	    strpbrk(u, " \t\r\n,\"'\\<>") != NULL) {
 		ca_seterr(err, "ca_base_url must be an http:// URL (BR 7.1.2.3: CRL and AIA use "
 		    "HTTP) without spaces or commas");
+		return CA_INVALID;
+	}
+	return CA_OK;
+}
+
+int
+ca_org_check(struct ca *ca, struct ca_error *err)
+{
+	char why[200];
+
+	if (ca->org_country != NULL && !as_country_code_ok(ca->org_country)) {
+		ca_seterr(err, "organization_country \"%.8s\" is not an ISO 3166-1 code",
+		    ca->org_country);
+		return CA_INVALID;
+	}
+	if (ca->org_id != NULL && as_org_id_check(ca->org_id, strlen(ca->org_id), ca->org_country,
+	    why, sizeof(why), NULL, 0) < 0) {
+		ca_seterr(err, "organization_identifier: %s", why);
 		return CA_INVALID;
 	}
 	return CA_OK;

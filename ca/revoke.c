@@ -1,7 +1,7 @@
 /*
- * revoke: revocation with RFC 5280 reason codes and the CRL of each issuing CA (monotone CRL
- * number per CA, nextUpdate at most 10 days out, reason code on every entry). Owns revoked.db
- * and the meta words crl_number:<ca id>.
+ * revoke: revocation with RFC 5280 reason codes, of subscriber certificates (into their issuing
+ * CA's CRL) and of issuing CAs (into their root's CRL, re-signed at once). Owns revoked.db and
+ * the meta words ca_revoked:<ca id>. The CRLs themselves are crl.c's.
  */
 #include "config.h"
 
@@ -13,9 +13,6 @@
 
 #include "ca/ca_int.h"
 #include "common/log.h"
-
-#define CRL_MAX_NEXT (10LL * 86400)
-#define CRL_DEFAULT_NEXT (7LL * 86400)
 
 static bool
 reason_allowed(int reason)
@@ -69,7 +66,8 @@ revoke_txn(DB_TXN *txn, void *argp)
 	d.data = &rv;
 	d.size = sizeof(rv);
 	if ((ret = a->ca->revoked->put(a->ca->revoked, txn, &k, &d, DB_NOOVERWRITE)) != 0 ||
-	    (ret = ca_bump_generation(a->ca, txn)) != 0)
+	    (ret = ca_bump_generation(a->ca, txn)) != 0 ||
+	    (ret = ca_crl_mark_stale(a->ca, txn, info.ca_id)) != 0)
 		return ret;
 	snprintf(fields, sizeof(fields), "serial=%s mailbox=%s reason=%s ca_id=%s", a->serial,
 	    as_log_value(info.mailbox, vb, sizeof(vb)), ca_reason_name(a->reason), info.ca_id);
@@ -104,156 +102,111 @@ ca_revoke(struct ca *ca, const char *serial_hex, int reason, const char *actor,
 	return ca_db_result(ret, err, "revoke");
 }
 
-/* Add one revoked entry with its reason code. */
-static int
-crl_add(X509_CRL *crl, const char *serial, const struct ca_revoke_rec *rv)
-{
-	X509_REVOKED *e = X509_REVOKED_new();
-	ASN1_ENUMERATED *code = ASN1_ENUMERATED_new();
-	ASN1_INTEGER *sn = NULL;
-	ASN1_TIME *t = ASN1_TIME_new();
-	BIGNUM *bn = NULL;
-	int ok;
 
-	ok = e != NULL && code != NULL && t != NULL && BN_hex2bn(&bn, serial) > 0 &&
-	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL && X509_REVOKED_set_serialNumber(e, sn) &&
-	    ASN1_TIME_set(t, (time_t)rv->time) != NULL && X509_REVOKED_set_revocationDate(e, t) &&
-	    ASN1_ENUMERATED_set(code, rv->reason) &&
-	    X509_REVOKED_add1_ext_i2d(e, NID_crl_reason, code, 0, 0) && X509_CRL_add0_revoked(crl, e);
-	if (ok)
-		e = NULL; /* transferred */
-	X509_REVOKED_free(e);
-	ASN1_ENUMERATED_free(code);
-	ASN1_INTEGER_free(sn);
-	ASN1_TIME_free(t);
-	BN_free(bn);
-	return ok ? 0 : -1;
+/* The reasons RFC 5280 and S/MIME BR 4.9.1.2 give for revoking a CA certificate. */
+static bool
+ca_reason_allowed(int reason)
+{
+	return reason == CA_REASON_KEY_COMPROMISE || reason == CA_REASON_CA_COMPROMISE ||
+	    reason == CA_REASON_AFFILIATION_CHANGED || reason == CA_REASON_SUPERSEDED ||
+	    reason == CA_REASON_CESSATION;
 }
 
-struct crl_arg {
+struct revoke_issuer_arg {
 	struct ca *ca;
-	struct ca_issuer *iss;
-	long long next;
-	X509_CRL *crl;
-	const char *actor;
+	const char *ca_id, *root_id, *serial, *actor;
+	X509 *root;
+	EVP_PKEY *root_key;
+	int reason;
+	X509_CRL *arl;
 	struct ca_error *err;
 };
 
 static int
-crl_txn(DB_TXN *txn, void *argp)
+revoke_issuer_txn(DB_TXN *txn, void *argp)
 {
-	struct crl_arg *a = argp;
-	struct ca *ca = a->ca;
-	char key[64], serial[41], fields[256];
+	struct revoke_issuer_arg *a = argp;
 	struct ca_revoke_rec rv;
-	X509_CRL *crl = NULL;
-	ASN1_TIME *t = NULL;
-	ASN1_INTEGER *num = NULL;
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext = NULL;
-	uint64_t n;
-	time_t now = ca_now(ca);
-	DBC *cur = NULL;
+	char key[64], active[41] = "", fields[300];
 	DBT k, d;
-	int ret, count = 0;
+	int ret;
 
-	snprintf(key, sizeof(key), "crl_number:%s", a->iss->id);
-	if ((ret = ca_meta_get_u64(ca, txn, key, &n, DB_RMW)) != 0 ||
-	    (ret = ca_meta_put_u64(ca, txn, key, n + 1)) != 0)
+	if ((ret = ca_meta_get_str(a->ca, txn, "active_ca", active, sizeof(active))) != 0 &&
+	    ret != DB_NOTFOUND)
 		return ret;
-	ret = CA_ERR;
-	if ((crl = X509_CRL_new()) == NULL || (t = ASN1_TIME_new()) == NULL ||
-	    (num = ASN1_INTEGER_new()) == NULL || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(a->iss->cert)) ||
-	    !ASN1_TIME_set(t, now) || !X509_CRL_set1_lastUpdate(crl, t) ||
-	    !ASN1_TIME_set(t, now + (time_t)a->next) || !X509_CRL_set1_nextUpdate(crl, t) ||
-	    !ASN1_INTEGER_set_uint64(num, n + 1) ||
-	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0))
-		goto fail;
-	X509V3_set_ctx(&ctx, a->iss->cert, NULL, NULL, crl, 0);
-	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier,
-	    "keyid:always")) == NULL || !X509_CRL_add_ext(crl, ext, -1))
-		goto fail;
-	if ((ret = ca->revoked->cursor(ca->revoked, txn, &cur, 0)) != 0)
-		goto out;
+	if (strcmp(active, a->ca_id) == 0) {
+		ca_seterr(a->err, "%s is the active issuing CA: run ca rotate first, then revoke it",
+		    a->ca_id);
+		return CA_INVALID;
+	}
+	memset(&rv, 0, sizeof(rv));
+	rv.time = ca_now(a->ca);
+	rv.reason = a->reason;
+	snprintf(rv.ca_id, sizeof(rv.ca_id), "%s", a->root_id);
 	memset(&k, 0, sizeof(k));
 	memset(&d, 0, sizeof(d));
-	while ((ret = cur->get(cur, &k, &d, DB_NEXT)) == 0) {
-		if (d.size != sizeof(rv) || k.size >= sizeof(serial))
-			continue;
-		memcpy(&rv, d.data, sizeof(rv));
-		rv.ca_id[sizeof(rv.ca_id) - 1] = '\0';
-		if (strcmp(rv.ca_id, a->iss->id) != 0)
-			continue;
-		memcpy(serial, k.data, k.size);
-		serial[k.size] = '\0';
-		if (crl_add(crl, serial, &rv) < 0) {
-			ret = CA_ERR;
-			goto fail;
-		}
-		count++;
+	k.data = (void *)a->serial;
+	k.size = (u_int32_t)strlen(a->serial);
+	d.data = &rv;
+	d.size = sizeof(rv);
+	ret = a->ca->revoked->put(a->ca->revoked, txn, &k, &d, DB_NOOVERWRITE);
+	if (ret == DB_KEYEXIST) {
+		ca_seterr(a->err, "issuing CA %s is already revoked", a->ca_id);
+		return CA_INVALID;
 	}
-	if (ret != DB_NOTFOUND)
-		goto out;
-	cur->close(cur);
-	cur = NULL;
-	X509_CRL_sort(crl);
-	if (X509_CRL_sign(crl, a->iss->key, ca_sig_md(a->iss->key)) <= 0) {
-		ret = CA_ERR;
-		goto fail;
-	}
-	snprintf(fields, sizeof(fields), "ca_id=%s number=%llu entries=%d", a->iss->id,
-	    (unsigned long long)(n + 1), count);
-	if ((ret = ca_audit_append(ca, txn, "crl", a->actor, fields)) != 0)
-		goto out;
-	a->crl = crl; /* transferred */
-	crl = NULL;
-	goto out;
-fail:
-	ca_seterr_ssl(a->err, "cannot build the CRL");
-	ret = CA_ERR;
-out:
-	if (cur != NULL)
-		cur->close(cur);
-	X509_EXTENSION_free(ext);
-	X509_CRL_free(crl);
-	ASN1_TIME_free(t);
-	ASN1_INTEGER_free(num);
-	return ret;
+	snprintf(key, sizeof(key), "ca_revoked:%s", a->ca_id);
+	snprintf(fields, sizeof(fields), "ca_id=%s serial=%s root_id=%s reason=%s", a->ca_id,
+	    a->serial, a->root_id, ca_reason_name(a->reason));
+	if (ret != 0 || (ret = ca_meta_put_u64(a->ca, txn, key, (uint64_t)rv.time)) != 0 ||
+	    (ret = ca_bump_generation(a->ca, txn)) != 0 ||
+	    (ret = ca_audit_append(a->ca, txn, "ca-revoke", a->actor, fields)) != 0)
+		return ret;
+	return ca_crl_sign_txn(a->ca, txn, a->root_id, a->root, a->root_key, CA_ROOT_CRL_NEXT,
+	    a->actor, &a->arl, a->err);
 }
 
 int
-ca_crl_make(struct ca *ca, const char *ca_id, long long next_update_seconds, X509_CRL **out,
-    struct ca_error *err)
+ca_revoke_issuer(struct ca *ca, const char *ca_id, X509 *root, EVP_PKEY *root_key,
+    int reason, const char *actor, X509_CRL **arl, struct ca_error *err)
 {
-	struct crl_arg a;
+	struct revoke_issuer_arg a;
 	struct ca_issuer *iss;
-	char id[41];
+	char root_id[41], serial[41], ab[80];
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
 	int r, ret;
 
-	*out = NULL;
-	if (next_update_seconds == 0)
-		next_update_seconds = CRL_DEFAULT_NEXT;
-	if (next_update_seconds < 3600 || next_update_seconds > CRL_MAX_NEXT) {
-		ca_seterr(err, "CRL nextUpdate must be between one hour and 10 days");
+	*arl = NULL;
+	if (!ca_reason_allowed(reason)) {
+		ca_seterr(err, "a CA is revoked for keyCompromise, cACompromise, "
+		    "affiliationChanged, superseded or cessationOfOperation");
 		return CA_INVALID;
 	}
-	if (ca_id == NULL) {
-		if ((r = ca_active_id(ca, id, err)) != CA_OK)
-			return r;
-	} else if (snprintf(id, sizeof(id), "%s", ca_id) >= (int)sizeof(id)) {
-		ca_seterr(err, "CA id is too long");
-		return CA_INVALID;
-	}
-	if ((r = ca_issuer_get(ca, id, true, &iss, err)) != CA_OK)
+	if ((r = ca_root_check(ca, root, root_key, root_id, err)) != CA_OK ||
+	    (r = ca_issuer_get(ca, ca_id, false, &iss, err)) != CA_OK)
 		return r;
-	a = (struct crl_arg){ ca, iss, next_update_seconds, NULL, "crl", err };
-	ret = store_txn_run(ca->st, crl_txn, &a);
-	if (ret != 0) {
-		X509_CRL_free(a.crl);
-		return ca_db_result(ret, err, "CRL");
+	if (X509_check_issued(root, iss->cert) != X509_V_OK) {
+		ca_seterr(err, "issuing CA %s is not under that root", ca_id);
+		return CA_INVALID;
+	}
+	r = CA_ERR;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(iss->cert), NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL || ca_serial_normalise(hex, serial) < 0) {
+		ca_seterr(err, "issuing CA %s has an unusable serial number", ca_id);
+		goto out;
+	}
+	a = (struct revoke_issuer_arg){ ca, iss->id, root_id, serial, as_log_value(actor != NULL ?
+		actor : "-", ab, sizeof(ab)), root, root_key, reason, NULL, err };
+	if ((ret = store_txn_run(ca->st, revoke_issuer_txn, &a)) != 0) {
+		X509_CRL_free(a.arl);
+		r = ca_db_result(ret, err, "revoke issuing CA");
+		goto out;
 	}
 	ca_after_commit(ca);
-	*out = a.crl; /* transferred */
-	return CA_OK;
+	*arl = a.arl; /* transferred */
+	r = CA_OK;
+out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return r;
 }

@@ -50,6 +50,9 @@ int cli_ensure_secret(const char *path, const char *what);
 /* Publication in crl_dir: <id>.crl (DER), <id>.crl.pem, <id>.crt (DER). 0 or -1. */
 int cli_publish_crl(struct cli *cli, const char *id, X509_CRL *crl);
 int cli_publish_cert(struct cli *cli, const char *id, X509 *cert);
+/* The root the admin brings back: certificate and key files (cmd_ca.c). EX_CLI_* code. */
+int cli_load_root(struct cli *cli, const char *cert_path, const char *key_path, X509 **root,
+    EVP_PKEY **key);
 
 int cmd_ca(struct cli *cli, int argc, char **argv);
 int cmd_issue(struct cli *cli, int argc, char **argv);

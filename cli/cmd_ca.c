@@ -1,7 +1,8 @@
 /*
- * cmd_ca: `autosmimectl ca init|show|import|rotate`, the administration of the issuing CAs.
- * The root key leaves through the file the admin names in `ca init` and comes back only for
- * `ca rotate`; it is never stored in the CA's store.
+ * cmd_ca: `autosmimectl ca init|show|import|rotate|revoke-issuer`, the administration of the
+ * issuing CAs. The root key leaves through the file the admin names in `ca init` (written
+ * before anything is stored) and comes back only for `ca rotate`, `ca revoke-issuer` and the
+ * root's CRL; it is never stored in the CA's store.
  */
 #include "config.h"
 
@@ -108,6 +109,41 @@ authority_opts(struct cli *cli, int argc, char **argv, bool root_cn_allowed,
 	return bad || *root_cert == NULL || *root_key == NULL || optind != argc ? -1 : 0;
 }
 
+/* The root's CRL into crl_dir, named by the root's id; a warning when it cannot be written. */
+static void
+publish_root_crl(struct cli *cli, X509 *root, X509_CRL *crl)
+{
+	char rid[41];
+
+	if (crl == NULL || ca_root_id(root, rid) != CA_OK || cli_publish_crl(cli, rid, crl) < 0)
+		fprintf(stderr, "%s: warning: cannot publish the root CRL into crl_dir %s\n",
+		    cli->prog, cli->conf->crl_dir);
+}
+
+int
+cli_load_root(struct cli *cli, const char *cert_path, const char *key_path, X509 **root,
+    EVP_PKEY **key)
+{
+	struct ca_error err = { "" };
+	STACK_OF(X509) *certs;
+	int r;
+
+	*root = NULL;
+	*key = NULL;
+	if ((certs = cli_read_certs(cert_path)) == NULL) {
+		fprintf(stderr, "%s: error: cannot read %s\n", cli->prog, cert_path);
+		return EX_CLI_ERROR;
+	}
+	*root = sk_X509_shift(certs);
+	sk_X509_pop_free(certs, X509_free);
+	if ((r = ca_read_key_file(cli->ca, key_path, key, &err)) != CA_OK) {
+		X509_free(*root);
+		*root = NULL;
+		return cli_fail(cli, r, &err);
+	}
+	return EX_CLI_OK;
+}
+
 static int
 ca_init_cmd(struct cli *cli, int argc, char **argv)
 {
@@ -115,7 +151,8 @@ ca_init_cmd(struct cli *cli, int argc, char **argv)
 	struct ca_authority a;
 	struct ca_error err = { "" };
 	const char *root_cert, *root_key;
-	int c, r;
+	char rid[41];
+	int r;
 
 	if (authority_opts(cli, argc, argv, true, &req, &root_cert, &root_key) < 0)
 		return cli_usage(cli, "ca init --root-cert FILE --root-key FILE [--key-type T] "
@@ -127,31 +164,19 @@ ca_init_cmd(struct cli *cli, int argc, char **argv)
 	}
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
 		return r;
+	/* ca_init writes the root key (encrypted under the CA passphrase) before it stores. */
+	req.root_key_file = root_key;
 	if ((r = ca_init(cli->ca, &req, &a, &err)) != CA_OK)
 		return cli_fail(cli, r, &err);
-	/* The root key goes to the admin's file, encrypted under the CA passphrase. */
-	if (ca_write_key_file(cli->ca, root_key, a.root_key, &err) != CA_OK ||
-	    write_pem_cert(root_cert, a.root) < 0) {
-		fprintf(stderr, "%s: error: the CA is initialised but the root could not be written "
-		    "(%s): the root key is lost, run ca init again on a new store\n", cli->prog,
-		    err.text[0] != '\0' ? err.text : root_cert);
-		ca_authority_free(&a);
-		return EX_CLI_ERROR;
-	}
-	{
-		unsigned char ski[20];
-		char rid[41];
-		const ASN1_OCTET_STRING *s = X509_get0_subject_key_id(a.root);
-
-		memcpy(ski, ASN1_STRING_get0_data(s), 20);
-		for (c = 0; c < 20; c++)
-			snprintf(rid + 2 * c, 3, "%02x", ski[c]);
-		if (cli_publish_cert(cli, rid, a.root) < 0 || cli_publish_crl(cli, rid, a.root_crl) < 0 ||
-		    cli_publish_cert(cli, a.id, a.cert) < 0)
-			fprintf(stderr, "%s: warning: cannot publish into crl_dir %s\n", cli->prog,
-			    cli->conf->crl_dir);
-		printf("root_id=%s root_cert=%s root_key=%s\n", rid, root_cert, root_key);
-	}
+	if (write_pem_cert(root_cert, a.root) < 0)
+		fprintf(stderr, "%s: warning: cannot write %s; the root certificate is in the "
+		    "store: autosmimectl ca show --pem\n", cli->prog, root_cert);
+	if (ca_root_id(a.root, rid) != CA_OK || cli_publish_cert(cli, rid, a.root) < 0 ||
+	    cli_publish_cert(cli, a.id, a.cert) < 0)
+		fprintf(stderr, "%s: warning: cannot publish into crl_dir %s\n", cli->prog,
+		    cli->conf->crl_dir);
+	publish_root_crl(cli, a.root, a.root_crl);
+	printf("root_id=%s root_cert=%s root_key=%s\n", rid, root_cert, root_key);
 	print_authority(&a);
 	ca_authority_free(&a);
 	return EX_CLI_OK;
@@ -164,35 +189,70 @@ ca_rotate_cmd(struct cli *cli, int argc, char **argv)
 	struct ca_authority a;
 	struct ca_error err = { "" };
 	const char *root_cert, *root_key;
-	STACK_OF(X509) *roots = NULL;
+	X509 *root = NULL;
 	EVP_PKEY *rk = NULL;
 	int r;
 
 	if (authority_opts(cli, argc, argv, false, &req, &root_cert, &root_key) < 0)
 		return cli_usage(cli, "ca rotate --root-cert FILE --root-key FILE [--key-type T] "
 		    "[--cn NAME]");
-	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
+	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK ||
+	    (r = cli_load_root(cli, root_cert, root_key, &root, &rk)) != EX_CLI_OK)
 		return r;
-	if ((roots = cli_read_certs(root_cert)) == NULL) {
-		fprintf(stderr, "%s: error: cannot read %s\n", cli->prog, root_cert);
-		return EX_CLI_ERROR;
-	}
-	if ((r = ca_read_key_file(cli->ca, root_key, &rk, &err)) != CA_OK) {
-		sk_X509_pop_free(roots, X509_free);
-		return cli_fail(cli, r, &err);
-	}
-	req.root_cert = sk_X509_value(roots, 0);
+	req.root_cert = root;
 	req.root_key = rk;
 	r = ca_rotate(cli->ca, &req, &a, &err);
 	EVP_PKEY_free(rk);
-	sk_X509_pop_free(roots, X509_free);
+	X509_free(root);
 	if (r != CA_OK)
 		return cli_fail(cli, r, &err);
 	if (cli_publish_cert(cli, a.id, a.cert) < 0)
 		fprintf(stderr, "%s: warning: cannot publish into crl_dir\n", cli->prog);
+	publish_root_crl(cli, a.root, a.root_crl);
 	print_authority(&a);
 	ca_authority_free(&a);
 	return EX_CLI_OK;
+}
+
+static int
+ca_revoke_issuer_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root-cert", required_argument, NULL, 'c' }, { "root-key", required_argument, NULL, 'K' },
+		{ "reason", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+	const char *root_cert = NULL, *root_key = NULL, *usage = "ca revoke-issuer CA_ID "
+	    "--root-cert FILE --root-key FILE --reason keyCompromise|cACompromise|"
+	    "affiliationChanged|superseded|cessationOfOperation";
+	struct ca_error err = { "" };
+	X509_CRL *arl = NULL;
+	X509 *root = NULL;
+	EVP_PKEY *rk = NULL;
+	int c, r, reason = -1;
+	bool bad = false;
+
+	optind = 0; /* 0: GNU getopt starts afresh (main used "+" mode) */
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': root_cert = optarg; break;
+		case 'K': root_key = optarg; break;
+		case 'r': bad |= (reason = ca_reason_parse(optarg)) < 0; break;
+		default: bad = true; break;
+		}
+	}
+	if (bad || root_cert == NULL || root_key == NULL || reason < 0 || optind + 1 != argc)
+		return cli_usage(cli, "%s", usage);
+	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK ||
+	    (r = cli_load_root(cli, root_cert, root_key, &root, &rk)) != EX_CLI_OK)
+		return r;
+	r = ca_revoke_issuer(cli->ca, argv[optind], root, rk, reason, cli->actor, &arl, &err);
+	EVP_PKEY_free(rk);
+	if (r == CA_OK) {
+		publish_root_crl(cli, root, arl);
+		printf("ca_id=%s revoked reason=%s\n", argv[optind], ca_reason_name(reason));
+	}
+	X509_CRL_free(arl);
+	X509_free(root);
+	return cli_fail(cli, r, &err);
 }
 
 static int
@@ -260,7 +320,9 @@ cmd_ca(struct cli *cli, int argc, char **argv)
 	int r;
 
 	if (argc < 2)
-		return cli_usage(cli, "ca init|show|import|rotate [options]");
+		return cli_usage(cli, "ca init|show|import|rotate|revoke-issuer [options]");
+	if (strcmp(argv[1], "revoke-issuer") == 0)
+		return ca_revoke_issuer_cmd(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "init") == 0)
 		return ca_init_cmd(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "rotate") == 0)
@@ -275,5 +337,5 @@ cmd_ca(struct cli *cli, int argc, char **argv)
 			return r;
 		return cli_fail(cli, ca_authority_foreach(cli->ca, show_cb, &pem, &err), &err);
 	}
-	return cli_usage(cli, "ca init|show|import|rotate [options]");
+	return cli_usage(cli, "ca init|show|import|rotate|revoke-issuer [options]");
 }

@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 
 #include "cli/cli.h"
+#include "common/util.h"
 
 #define CSR_FILE_MAX (64 * 1024)
 
@@ -145,7 +146,7 @@ cmd_issue(struct cli *cli, int argc, char **argv)
 			break;
 		case 'd':
 			days = strtoll(optarg, &end, 10);
-			if (*end != '\0' || days < 1 || days > 825)
+			if (*end != '\0' || days < 1 || days > AS_CERT_MAX_DAYS)
 				bad = true;
 			req.validity_seconds = days * 86400;
 			break;

@@ -1,7 +1,9 @@
 /*
  * cmd_crl: `autosmimectl crl` (a fresh CRL of every issuing CA whose key is on the host, into
- * crl_dir as DER and PEM, next to the CA certificate for the AIA URL) and `export-p12` (a user's
- * key, certificate and chain as PKCS#12; the password comes from a file or the terminal).
+ * crl_dir as DER and PEM, next to the CA certificate for the AIA URL; the roots' CRLs when the
+ * admin brings the root key, a warning or error when one is due; --if-due for timers) and
+ * `export-p12` (a user's key, certificate and chain as PKCS#12; the password comes from a file
+ * or the terminal).
  */
 #include "config.h"
 
@@ -24,9 +26,16 @@ publish_path(struct cli *cli, const char *id, const char *suffix, char *buf, siz
 {
 	int n;
 
+	struct stat st;
+
 	if (cli->conf->crl_dir == NULL || cli->conf->crl_dir[0] == '\0')
 		return -1;
 	if (mkdir(cli->conf->crl_dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	/* a web server publishes it: readable and searchable by all whatever the umask */
+	if (stat(cli->conf->crl_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    ((st.st_mode & 0055) != 0055 && chmod(cli->conf->crl_dir,
+	    (st.st_mode & 07777) | 0755) < 0))
 		return -1;
 	n = snprintf(buf, cap, "%s/%s%s", cli->conf->crl_dir, id, suffix);
 	return n > 0 && (size_t)n < cap ? 0 : -1;
@@ -69,72 +78,199 @@ cli_publish_crl(struct cli *cli, const char *id, X509_CRL *crl)
 struct crl_run {
 	struct cli *cli;
 	long long next;
+	bool if_due;
 	int result;
 	char ids[64][41];
 	int n;
+	X509 *roots[16];
+	int nroots;
 };
 
 static int
 collect_cb(const struct ca_authority *a, void *arg)
 {
 	struct crl_run *run = arg;
+	int i;
 
 	if (run->n < 64)
 		memcpy(run->ids[run->n++], a->id, 41);
+	if (a->root == NULL)
+		return 0;
+	for (i = 0; i < run->nroots; i++)
+		if (X509_cmp(run->roots[i], a->root) == 0)
+			return 0;
+	if (run->nroots < 16 && X509_up_ref(a->root))
+		run->roots[run->nroots++] = a->root;
 	return 0;
+}
+
+static void
+print_crl(const char *id, X509_CRL *crl, const char *path)
+{
+	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+
+	printf("ca_id=%s number=%ld entries=%d file=%s\n", id, num != NULL ? ASN1_INTEGER_get(num) :
+	    -1L, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), path);
+	ASN1_INTEGER_free(num);
+}
+
+/* With --if-due, whether the CRL of id is due; otherwise every CRL is signed. */
+static bool
+want_crl(struct crl_run *run, const char *id)
+{
+	struct ca_crl_state st;
+	struct ca_error err = { "" };
+
+	if (!run->if_due)
+		return true;
+	if (ca_crl_state(run->cli->ca, id, &st, &err) != CA_OK) {
+		run->result = cli_fail(run->cli, CA_ERR, &err);
+		return false;
+	}
+	return ca_crl_due(&st, time(NULL));
+}
+
+static void
+publish(struct crl_run *run, const char *id, X509_CRL *crl)
+{
+	struct cli *cli = run->cli;
+	char path[4096];
+
+	if (cli_publish_crl(cli, id, crl) < 0 || publish_path(cli, id, ".crl", path,
+	    sizeof(path)) < 0) {
+		fprintf(stderr, "%s: error: cannot write the CRL into %s\n", cli->prog,
+		    cli->conf->crl_dir);
+		run->result = EX_CLI_ERROR;
+	} else
+		print_crl(id, crl, path);
+}
+
+/*
+ * A root's CRL: re-signed when the admin brought its key; otherwise a warning once it is due
+ * and an error in its last 30 days, so that a timer's failure shows before relying parties
+ * stop trusting the chain.
+ */
+static void
+root_crl(struct crl_run *run, X509 *root, X509 *given, EVP_PKEY *key)
+{
+	struct cli *cli = run->cli;
+	struct ca_error err = { "" };
+	struct ca_crl_state st;
+	X509_CRL *crl = NULL;
+	char rid[41], when[32];
+	time_t now = time(NULL);
+	bool urgent;
+	int r;
+
+	if (ca_root_id(root, rid) != CA_OK)
+		return;
+	if (given != NULL && X509_cmp(given, root) == 0) {
+		if (!want_crl(run, rid))
+			return;
+		if ((r = ca_root_crl_make(cli->ca, given, key, &crl, &err)) != CA_OK)
+			run->result = cli_fail(cli, r, &err);
+		else
+			publish(run, rid, crl);
+		X509_CRL_free(crl);
+		return;
+	}
+	if (ca_crl_state(cli->ca, rid, &st, &err) != CA_OK) {
+		run->result = cli_fail(cli, CA_ERR, &err);
+		return;
+	}
+	if (!ca_crl_due(&st, now))
+		return;
+	if (st.number == 0) {
+		/* a store made before root CRLs were tracked */
+		fprintf(stderr, "%s: warning: no CRL of root %s is recorded: sign one with "
+		    "autosmimectl crl --root-cert FILE --root-key FILE\n", cli->prog, rid);
+		return;
+	}
+	urgent = st.next_update - now < 30 * 86400;
+	cli_time(st.next_update, when, sizeof(when));
+	fprintf(stderr, "%s: %s: the CRL of root %s %s %s: sign the next one with autosmimectl "
+	    "crl --root-cert FILE --root-key FILE\n", cli->prog, urgent ? "error" : "warning", rid,
+	    st.next_update > now ? "expires" : "expired", when);
+	if (urgent)
+		run->result = EX_CLI_ERROR;
 }
 
 int
 cmd_crl(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "days", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
+		{ "days", required_argument, NULL, 'd' }, { "if-due", no_argument, NULL, 'i' },
+		{ "root-cert", required_argument, NULL, 'c' }, { "root-key", required_argument, NULL, 'K' },
+		{ NULL, 0, NULL, 0 } };
+	const char *usage = "crl [--days N (1..10)] [--if-due] [--root-cert FILE --root-key FILE]";
+	const char *root_cert = NULL, *root_key = NULL;
 	struct crl_run run;
 	struct ca_error err = { "" };
 	X509_CRL *crl;
-	char *end, path[4096];
+	X509 *given = NULL;
+	EVP_PKEY *key = NULL;
+	char *end;
 	int c, r, i;
 
 	memset(&run, 0, sizeof(run));
 	run.cli = cli;
 	optind = 0; /* 0: GNU getopt starts afresh (main used "+" mode) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
-			return cli_usage(cli, "crl [--days N (1..10)]");
-		run.next = strtoll(optarg, &end, 10) * 86400;
-		if (*end != '\0' || run.next < 86400 || run.next > 10 * 86400)
-			return cli_usage(cli, "crl [--days N (1..10)]");
+		switch (c) {
+		case 'd':
+			run.next = strtoll(optarg, &end, 10) * 86400;
+			if (*end != '\0' || run.next < 86400 || run.next > 10 * 86400)
+				return cli_usage(cli, "%s", usage);
+			break;
+		case 'i': run.if_due = true; break;
+		case 'c': root_cert = optarg; break;
+		case 'K': root_key = optarg; break;
+		default: return cli_usage(cli, "%s", usage);
+		}
 	}
-	if (optind != argc)
-		return cli_usage(cli, "crl [--days N (1..10)]");
+	if (optind != argc || (root_cert == NULL) != (root_key == NULL))
+		return cli_usage(cli, "%s", usage);
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
 		return r;
-	if ((r = ca_authority_foreach(cli->ca, collect_cb, &run, &err)) != CA_OK)
-		return cli_fail(cli, r, &err);
+	if (root_cert != NULL &&
+	    (r = cli_load_root(cli, root_cert, root_key, &given, &key)) != EX_CLI_OK)
+		return r;
+	if ((r = ca_authority_foreach(cli->ca, collect_cb, &run, &err)) != CA_OK) {
+		run.result = cli_fail(cli, r, &err);
+		goto out;
+	}
 	if (run.n == 0) {
 		snprintf(err.text, sizeof(err.text), "no issuing CA: run ca init");
-		return cli_fail(cli, CA_NOTFOUND, &err);
+		run.result = cli_fail(cli, CA_NOTFOUND, &err);
+		goto out;
 	}
 	for (i = 0; i < run.n; i++) {
+		if (!want_crl(&run, run.ids[i]))
+			continue;
 		if ((r = ca_crl_make(cli->ca, run.ids[i], run.next, &crl, &err)) != CA_OK) {
+			/* an issuing CA whose key left the host (imported elsewhere, revoked) */
 			run.result = cli_fail(cli, r, &err);
 			continue;
 		}
-		if (cli_publish_crl(cli, run.ids[i], crl) < 0 ||
-		    publish_path(cli, run.ids[i], ".crl", path, sizeof(path)) < 0) {
-			fprintf(stderr, "%s: error: cannot write the CRL into %s\n", cli->prog,
-			    cli->conf->crl_dir);
-			run.result = EX_CLI_ERROR;
-		} else {
-			const ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
-			long v = num != NULL ? ASN1_INTEGER_get(num) : -1;
-
-			printf("ca_id=%s number=%ld entries=%d file=%s\n", run.ids[i], v,
-			    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), path);
-			ASN1_INTEGER_free((ASN1_INTEGER *)num);
-		}
+		publish(&run, run.ids[i], crl);
 		X509_CRL_free(crl);
 	}
+	for (i = 0; i < run.nroots; i++)
+		root_crl(&run, run.roots[i], given, key);
+	if (given != NULL) {
+		for (i = 0; i < run.nroots && X509_cmp(run.roots[i], given) != 0; i++)
+			;
+		if (i == run.nroots) {
+			fprintf(stderr, "%s: refused: %s is not the root of an issuing CA here\n",
+			    cli->prog, root_cert);
+			run.result = EX_CLI_REFUSED;
+		}
+	}
+out:
+	for (i = 0; i < run.nroots; i++)
+		X509_free(run.roots[i]);
+	X509_free(given);
+	EVP_PKEY_free(key);
 	return run.result;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/cmdline.h"
+#include "common/conf_warn.h"
 
 struct as_conf *
 as_cmdline_load_conf(const char *prog, const char *path, int path_given)
@@ -33,9 +34,18 @@ as_cmdline_check(const char *prog, const char *path, int path_given)
 {
 	struct as_conf *conf = as_cmdline_load_conf(prog, path, path_given);
 
+	struct as_conf_warning w[AS_CONF_WARN_MAX];
+	size_t i, n;
+
 	if (conf == NULL)
 		return 1;
-	printf("%s: configuration ok\n", path);
+	n = as_conf_warnings(conf, w, AS_CONF_WARN_MAX);
+	for (i = 0; i < n && i < AS_CONF_WARN_MAX; i++)
+		fprintf(stderr, "%s: warning: %s\n", path, w[i].text);
+	if (n > 0)
+		printf("%s: configuration ok, %zu warning%s\n", path, n, n == 1 ? "" : "s");
+	else
+		printf("%s: configuration ok\n", path);
 	as_conf_free(conf);
 	return 0;
 }

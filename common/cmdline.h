@@ -13,7 +13,10 @@
  */
 struct as_conf *as_cmdline_load_conf(const char *prog, const char *path, int path_given);
 
-/* -n: load, print "PATH: configuration ok" and return 0, or print the error and return 1. */
+/*
+ * -n: load, print each warning (conf_warn.h) to stderr, then "PATH: configuration ok" and
+ * return 0; or print the error and return 1.
+ */
 int as_cmdline_check(const char *prog, const char *path, int path_given);
 
 /* -d: print the effective configuration; 0 or 1 like as_cmdline_check. */

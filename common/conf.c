@@ -17,6 +17,7 @@
 
 #include "common/conf.h"
 #include "common/domain_profile.h"
+#include "common/org_id.h"
 
 static void set_error(struct as_conf_error *err, const char *file, unsigned line,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -363,6 +364,8 @@ looks_like_address(const char *s)
 int
 as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error *err)
 {
+	char why[200];
+
 	if (conf->enrol_address[0] != '\0' && !looks_like_address(conf->enrol_address)) {
 		set_error(err, name, 0, "enrol_address \"%.64s\" is not a mail address",
 		    conf->enrol_address);
@@ -379,10 +382,16 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 		return -1;
 	}
 	if (conf->organization_country[0] != '\0' &&
-	    (strlen(conf->organization_country) != 2 ||
-	     !isupper((unsigned char)conf->organization_country[0]) ||
-	     !isupper((unsigned char)conf->organization_country[1]))) {
-		set_error(err, name, 0, "organization_country must be two capital letters");
+	    !as_country_code_ok(conf->organization_country)) {
+		set_error(err, name, 0, "organization_country \"%.8s\" is not an ISO 3166-1 code "
+		    "(two capital letters)", conf->organization_country);
+		return -1;
+	}
+	if (conf->organization_identifier[0] != '\0' &&
+	    as_org_id_check(conf->organization_identifier, strlen(conf->organization_identifier),
+	    conf->organization_country, why, sizeof(why), NULL, 0) < 0) {
+		set_error(err, name, 0, "organization_identifier \"%.64s\": %s",
+		    conf->organization_identifier, why);
 		return -1;
 	}
 	if (conf->memory_spool_limit > conf->message_size_limit) {
@@ -391,7 +400,6 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 	}
 	for (size_t i = 0; i < conf->domain_profiles.count; i++) {
 		struct as_domain_profile defaults, dp;
-		char why[160];
 
 		as_domain_profile_defaults(conf, &defaults);
 		if (as_domain_profile_parse(conf->domain_profiles.item[i], &defaults, &dp, why,

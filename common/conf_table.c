@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/conf.h"
+#include "common/util.h"
 
 #define MINUTE 60LL
 #define HOUR (60 * MINUTE)
@@ -126,8 +127,8 @@ const struct as_conf_option as_conf_options[] = {
 	  "S/MIME Baseline Requirements generation of issued certificates" },
 	{ "key_type", AS_CONF_ENUM, F(key_type), "ec-p256", 0, 0, key_words,
 	  "key type of certificates the CA generates keys for" },
-	{ "cert_validity", AS_CONF_DURATION, F(cert_validity), "365d", DAY, 825 * DAY, NULL,
-	  "validity period of issued certificates" },
+	{ "cert_validity", AS_CONF_DURATION, F(cert_validity), "365d", DAY, AS_CERT_MAX_DAYS * DAY,
+	  NULL, "validity period of issued certificates (at most 824d)" },
 	{ "domain_profiles", AS_CONF_LIST, F(domain_profiles), "", 0, 0, NULL,
 	  "per-domain exceptions as DOMAIN=PROFILE[/KEY_TYPE[/VALIDITY]], e.g. example.org=sponsor/rsa-3072/730d" },
 	{ "organization_name", AS_CONF_STRING, F(organization_name), "", 0, 0, NULL,

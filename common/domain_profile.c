@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/domain_profile.h"
+#include "common/util.h"
 
 #define DAY 86400LL
 
@@ -69,9 +70,10 @@ as_domain_profile_parse(const char *item, const struct as_domain_profile *defaul
 			snprintf(why, whycap, "validity %s", nwhy);
 			return -1;
 		}
-		/* the same bounds as cert_validity: S/MIME BR 6.3.2 caps validity at 825 days */
-		if (out->validity < DAY || out->validity > 825 * DAY) {
-			snprintf(why, whycap, "validity is out of range (1d to 825d)");
+		/* the same bounds as cert_validity (S/MIME BR 6.3.2, with a day's margin) */
+		if (out->validity < DAY || out->validity > AS_CERT_MAX_DAYS * DAY) {
+			snprintf(why, whycap, "validity is out of range (1d to %lldd)",
+			    AS_CERT_MAX_DAYS);
 			return -1;
 		}
 	}

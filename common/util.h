@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The longest validity issued, in days: S/MIME BR 6.3.2 allows 825; keep a day's margin. */
+#define AS_CERT_MAX_DAYS 824LL
+
 /* Format an error message into err (cap bytes); a NULL err or zero cap is ignored. */
 void as_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

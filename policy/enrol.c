@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -24,15 +26,30 @@
 #include "policy/token.h"
 
 /* The user-facing answers: what to do, nothing about which check failed. */
-static const char answer_refused[] =
+static const char answer_refused_fmt[] =
     "Your reply could not be accepted. Reply from your own mailbox, logged in with your own "
     "account, to the most recent enrolment mail without changing its subject. If that mail "
-    "is more than a day old, send any mail to receive a new one.";
+    "is more than %s old, send any mail to receive a new one.";
+/* Before the token is redeemed: the challenge stays open, nothing was confirmed. */
+static const char answer_caa_fmt[] =
+    "A certificate cannot be issued for your address at the moment: the DNS of your domain "
+    "does not allow this certificate authority. Please tell your administrator. Your "
+    "enrolment mail stays valid until %s; reply to it again once this is fixed.";
 static const char answer_blocked[] =
     "Your address was confirmed, but a certificate cannot be issued for it at the moment. "
     "Please contact your administrator.";
 static const char answer_tempfail[] =
     "A temporary problem prevented processing your reply. Please reply again later.";
+
+/* "24 hours", "1 hour", "90 minutes": the configured lifetime in the words of the answer. */
+static void
+lifetime_words(long long secs, char *buf, size_t cap)
+{
+	if (secs % 3600 == 0)
+		snprintf(buf, cap, "%lld hour%s", secs / 3600, secs == 3600 ? "" : "s");
+	else
+		snprintf(buf, cap, "%lld minutes", (secs + 59) / 60);
+}
 
 #define PURGE_INTERVAL 600
 
@@ -321,8 +338,10 @@ sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, time_t now, bool rene
 	out->action = renew ? ENROL_ACT_PASS : unenrolled_action(ctx);
 	return 0;
 fail:
+	/* with unenrolled_action pass the mail goes out unsigned whatever enrolment did */
 	out->event = ENROL_EV_ERROR;
-	out->action = renew ? ENROL_ACT_PASS : ENROL_ACT_TEMPFAIL;
+	out->action = renew || ctx->p.unenrolled_action == AS_UNENROLLED_PASS ? ENROL_ACT_PASS :
+	    ENROL_ACT_TEMPFAIL;
 	return -1;
 }
 
@@ -370,7 +389,7 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
     const struct as_reply_tokens *reply, time_t now, struct enrol_reply_result *out)
 {
 	char from[AS_ES_MAILBOX_MAX + 1], env[AS_ES_MAILBOX_MAX + 1], tok[AS_TOKEN_LEN + 1];
-	char b1[300], b2[300], b3[300], b4[300], b5[1400];
+	char b1[300], b2[300], b3[300], b4[300], b5[1400], when[48];
 	const char *actor, *why = "";
 	struct as_challenge c;
 	struct as_caa_result caa;
@@ -389,7 +408,8 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 		return -1;
 	actor = enrol_actor(ctx);
 	out->status = ENROL_REPLY_REFUSED;
-	snprintf(out->answer, sizeof(out->answer), "%s", answer_refused);
+	lifetime_words(ctx->p.challenge_lifetime, when, sizeof(when));
+	snprintf(out->answer, sizeof(out->answer), answer_refused_fmt, when);
 	memset(tok, 0, sizeof(tok));
 	/* 1. The sender: From: and envelope sender are the same, eligible mailbox. */
 	if (f->from_mailbox == NULL || f->envelope_sender == NULL ||
@@ -412,7 +432,31 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 		why = rv == AS_REPLY_NONE ? "no-token" : "conflicting-tokens";
 		goto refused;
 	}
-	/* 4. The open challenge of that mailbox, single use, in one transaction. */
+	/*
+	 * 4. CAA before the token is spent: when DNS blocks issuance the challenge stays open for
+	 * a reply after the admin's fix, and the answer confirms nothing.
+	 */
+	k = as_estore_challenge_open(ctx->es, from, now, &c);
+	if (k == AS_ES_ERR)
+		goto tempfail;
+	if (k != AS_ES_OK) {
+		why = "no-open-challenge";
+		goto refused;
+	}
+	if (!caa_step(ctx, from, actor, now, &caa)) {
+		struct tm tm;
+
+		as_wipe(tok, sizeof(tok));
+		gmtime_r(&c.expires, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		out->status = ENROL_REPLY_BLOCKED;
+		snprintf(out->answer, sizeof(out->answer), answer_caa_fmt, when);
+		memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+		enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s challenge=%s result=blocked "
+		    "reason=caa challenge_kept=yes", v(from, b2, sizeof(b2)), c.id);
+		return 0;
+	}
+	/* 5. The open challenge of that mailbox, single use, in one transaction. */
 	k = as_estore_challenge_redeem(ctx->es, from, tok, strlen(tok), reply->in_reply_to, now,
 	    &c);
 	as_wipe(tok, sizeof(tok));
@@ -428,12 +472,7 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 	    "login=%s client_ip=%s spf=%s reply_message_id=%s", v(from, b1, sizeof(b1)), c.id,
 	    v(f->sasl_login, b2, sizeof(b2)), v(f->client_ip, b3, sizeof(b3)),
 	    as_spf_result_name(spf), v(reply->message_id, b4, sizeof(b4)));
-	/* 5. CAA, then the validation record, then issuance. */
-	if (!caa_step(ctx, from, actor, now, &caa)) {
-		out->status = ENROL_REPLY_BLOCKED;
-		snprintf(out->answer, sizeof(out->answer), "%s", answer_blocked);
-		return 0;
-	}
+	/* 6. The validation record, then issuance. */
 	memset(&val, 0, sizeof(val));
 	new_validation_id(val.id);
 	snprintf(val.method, sizeof(val.method), "%s", ENROL_METHOD);
@@ -474,5 +513,45 @@ tempfail:
 	snprintf(out->answer, sizeof(out->answer), "%s", answer_tempfail);
 	enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s result=tempfail",
 	    v(from, b1, sizeof(b1)));
+	return 0;
+}
+
+int
+enrol_bounce(struct enrol_ctx *ctx, const char *text, size_t len, char challenge_id[17])
+{
+	struct as_challenge c;
+	char id[AS_ES_MSGID_MAX], b1[300], b2[300];
+	const char *p = text, *end = text + len, *lt, *gt;
+	int tried = 0, k;
+
+	challenge_id[0] = '\0';
+	if (ctx == NULL || text == NULL)
+		return -1;
+	/* the DSN quotes the challenge's headers: try each Message-ID: line (a few at most) */
+	while (p < end && tried < 8) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - p) > 11 && strncasecmp(p, "Message-ID:", 11) == 0 &&
+		    (lt = memchr(p, '<', (size_t)(eol - p))) != NULL &&
+		    (gt = memchr(lt, '>', (size_t)(eol - lt))) != NULL &&
+		    (size_t)(gt - lt + 1) < sizeof(id)) {
+			memcpy(id, lt, (size_t)(gt - lt + 1));
+			id[gt - lt + 1] = '\0';
+			tried++;
+			k = as_estore_challenge_bounced(ctx->es, id, &c);
+			if (k == AS_ES_ERR)
+				return -1;
+			if (k == AS_ES_OK) {
+				memcpy(challenge_id, c.id, 17);
+				enrol_audit(ctx, "enrol-challenge", enrol_actor(ctx), "mailbox=%s "
+				    "challenge=%s result=bounced message_id=%s budget=refunded",
+				    v(c.mailbox, b1, sizeof(b1)), c.id, v(id, b2, sizeof(b2)));
+				return 1;
+			}
+		}
+		p = eol + 1;
+	}
 	return 0;
 }

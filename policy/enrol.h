@@ -129,6 +129,15 @@ struct enrol_reply_result {
 int enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *facts,
     const struct as_reply_tokens *reply, time_t now, struct enrol_reply_result *out);
 
+/*
+ * A bounce (null sender) came back to the enrolment address: when the len bytes of text (its
+ * headers and body) quote the Message-ID of an open challenge, that challenge is cancelled and
+ * its send time no longer counts against challenge_limit_global_hour, so undeliverable
+ * (forged or mistyped) senders cannot use up the gateway's budget. Returns 1 (challenge_id
+ * set), 0 (no challenge of ours), or -1 (store error).
+ */
+int enrol_bounce(struct enrol_ctx *ctx, const char *text, size_t len, char challenge_id[17]);
+
 /* Is there a validation of `mailbox` younger than validation_reuse? (*age_out if not NULL) */
 bool enrol_validation_reusable(struct enrol_ctx *ctx, const char *mailbox, time_t now,
     long long *age_out);

@@ -155,8 +155,14 @@ enrol_mailbox_norm(const char *in, char *out, size_t cap)
 		if ((unsigned char)in[i] <= 0x20 || in[i] == 0x7f)
 			return -1;
 	memcpy(out, in, n + 1);
-	for (i = (size_t)(at - in) + 1; i < n; i++)
-		out[i] = (char)tolower((unsigned char)out[i]);
+	/*
+	 * The domain is case-insensitive everywhere; the local part as Postfix delivers it by
+	 * default (local(8) and table lookups fold case), so HENRY@, Henry@ and henry@ are one
+	 * mailbox for challenges, limits and validations. Non-ASCII bytes are left alone.
+	 */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x80)
+			out[i] = (char)tolower((unsigned char)out[i]);
 	return ca_mailbox_check(out, &cerr) == CA_OK ? 0 : -1;
 }
 

@@ -18,7 +18,7 @@ struct enrol_ctx {
 	long long last_purge;
 };
 
-/* "Local@Example.ORG" -> "Local@example.org"; refuses what ca_mailbox_check refuses.
+/* "Local@Example.ORG" -> "local@example.org" (ASCII folded, as Postfix delivers); refuses what ca_mailbox_check refuses.
  * Returns 0 or -1. */
 int enrol_mailbox_norm(const char *in, char *out, size_t cap);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 #include "policy/enrol_store.h"
@@ -169,6 +170,22 @@ del_open(struct as_estore *es, DB_TXN *txn, const char *mailbox)
 
 	dbt_in(&k, mailbox, strlen(mailbox));
 	ret = es->open->del(es->open, txn, &k, 0);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/* Remove the index entry of mailbox, but only when it points at the challenge `hash`. */
+static int
+del_open_if(struct as_estore *es, DB_TXN *txn, const char *mailbox, const unsigned char *hash)
+{
+	unsigned char oh[AS_TOKEN_HASH_LEN];
+	DBT ok, od;
+	int ret;
+
+	dbt_in(&ok, mailbox, strlen(mailbox));
+	dbt_out(&od, oh, sizeof(oh));
+	ret = es->open->get(es->open, txn, &ok, &od, DB_RMW);
+	if (ret == 0 && od.size == sizeof(oh) && memcmp(oh, hash, sizeof(oh)) == 0)
+		return es->open->del(es->open, txn, &ok, 0);
 	return ret == DB_NOTFOUND ? 0 : ret;
 }
 
@@ -457,6 +474,92 @@ as_estore_challenge_cancel(struct as_estore *es, const char *mailbox,
 	return store_txn_run(es->st, cancel_txn, &a) != 0 ? AS_ES_ERR : a.result;
 }
 
+struct bounce_arg {
+	struct as_estore *es;
+	const char *msgid;
+	int result;
+	struct as_challenge *out;
+};
+
+/*
+ * The open challenge whose mail had msgid bounced: cancel it and give its send time back to
+ * the gateway's hourly budget (the mailbox's own limits keep it: the address really was tried).
+ */
+static int
+bounce_txn(DB_TXN *txn, void *varg)
+{
+	struct bounce_arg *a = varg;
+	unsigned char h[AS_TOKEN_HASH_LEN];
+	struct chal_rec rec;
+	int64_t *gt = NULL;
+	size_t ng = 0, i;
+	DBC *cur = NULL;
+	DBT k, d;
+	int ret;
+
+	a->result = AS_ES_NOTFOUND;
+	if ((ret = a->es->chal->cursor(a->es->chal, txn, &cur, 0)) != 0)
+		return ret;
+	for (;;) {
+		dbt_out(&k, h, sizeof(h));
+		dbt_out(&d, &rec, sizeof(rec));
+		if ((ret = cur->get(cur, &k, &d, DB_NEXT | DB_RMW)) != 0)
+			break;
+		rec.msgid[sizeof(rec.msgid) - 1] = '\0';
+		if (k.size == sizeof(h) && d.size == sizeof(rec) && rec.state == AS_CHAL_OPEN &&
+		    strcasecmp(rec.msgid, a->msgid) == 0)
+			break;
+	}
+	if (ret != 0) {
+		cur->close(cur);
+		return ret == DB_NOTFOUND ? 0 : ret;
+	}
+	rec.state = AS_CHAL_CANCELLED;
+	dbt_in(&d, &rec, sizeof(rec));
+	ret = cur->put(cur, &k, &d, DB_CURRENT);
+	cur->close(cur);
+	if (ret != 0)
+		return ret;
+	rec.mailbox[sizeof(rec.mailbox) - 1] = '\0';
+	if ((ret = del_open_if(a->es, txn, rec.mailbox, h)) != 0)
+		return ret;
+	if ((gt = malloc(AS_ES_RL_MAX * sizeof(int64_t))) == NULL)
+		return ENOMEM;
+	if ((ret = rate_load(a->es, txn, AS_ES_GLOBAL_KEY, gt, &ng, (time_t)rec.created + 1,
+	    AS_RL_HOUR + 1)) == 0) {
+		for (i = 0; i < ng && gt[i] != rec.created; i++)
+			;
+		if (i < ng) {
+			DBT rk, rd;
+
+			memmove(gt + i, gt + i + 1, (ng - i - 1) * sizeof(int64_t));
+			ng--;
+			dbt_in(&rk, AS_ES_GLOBAL_KEY, strlen(AS_ES_GLOBAL_KEY));
+			dbt_in(&rd, gt, ng * sizeof(int64_t));
+			ret = a->es->rate->put(a->es->rate, txn, &rk, &rd, 0);
+		}
+	}
+	free(gt);
+	if (ret == 0) {
+		a->result = AS_ES_OK;
+		if (a->out != NULL)
+			rec_to(a->out, &rec, h);
+	}
+	return ret;
+}
+
+int
+as_estore_challenge_bounced(struct as_estore *es, const char *message_id,
+    struct as_challenge *out)
+{
+	struct bounce_arg a = { .es = es, .msgid = message_id, .out = out };
+
+	if (es == NULL || message_id == NULL || message_id[0] == '\0' ||
+	    strlen(message_id) >= AS_ES_MSGID_MAX)
+		return AS_ES_ERR;
+	return store_txn_run(es->st, bounce_txn, &a) != 0 ? AS_ES_ERR : a.result;
+}
+
 #define PURGE_BATCH 500
 
 struct purge_arg {
@@ -471,10 +574,10 @@ static int
 purge_txn(DB_TXN *txn, void *varg)
 {
 	struct purge_arg *a = varg;
-	unsigned char h[AS_TOKEN_HASH_LEN], oh[AS_TOKEN_HASH_LEN];
+	unsigned char h[AS_TOKEN_HASH_LEN];
 	struct chal_rec rec;
 	DBC *cur = NULL;
-	DBT k, d, ok, od;
+	DBT k, d;
 	size_t n = 0;
 	int ret;
 
@@ -495,14 +598,8 @@ purge_txn(DB_TXN *txn, void *varg)
 			continue;
 		rec.mailbox[sizeof(rec.mailbox) - 1] = '\0';
 		/* The index entry goes too, but only when it points at this challenge. */
-		dbt_in(&ok, rec.mailbox, strlen(rec.mailbox));
-		dbt_out(&od, oh, sizeof(oh));
-		ret = a->es->open->get(a->es->open, txn, &ok, &od, DB_RMW);
-		if (ret == 0 && od.size == sizeof(oh) && memcmp(oh, h, sizeof(h)) == 0)
-			ret = a->es->open->del(a->es->open, txn, &ok, 0);
-		else if (ret == DB_NOTFOUND || ret == 0)
-			ret = 0;
-		if (ret != 0 || (ret = cur->del(cur, 0)) != 0)
+		if ((ret = del_open_if(a->es, txn, rec.mailbox, h)) != 0 ||
+		    (ret = cur->del(cur, 0)) != 0)
 			break;
 		if (++n >= PURGE_BATCH) {
 			a->more = true;

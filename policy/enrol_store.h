@@ -95,6 +95,14 @@ int as_estore_challenge_cancel(struct as_estore *es, const char *mailbox,
     struct as_challenge *out);
 
 /* Delete challenges that expired at or before `now` (and index entries pointing at them). */
+/*
+ * The challenge mail with this Message-ID bounced: cancel its open challenge and return its
+ * send time to the gateway's hourly budget (not to the mailbox's). AS_ES_OK (copied to *out
+ * when not NULL) or AS_ES_NOTFOUND.
+ */
+int as_estore_challenge_bounced(struct as_estore *es, const char *message_id,
+    struct as_challenge *out);
+
 int as_estore_purge(struct as_estore *es, time_t now, size_t *purged);
 
 /* Store (replace) the validation of a mailbox / read it (AS_ES_NOTFOUND when none). */

@@ -191,13 +191,17 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 		as_log(AS_LEVEL_ERR, NULL, "event=stop status=failed reason=smfi_main");
 	else
 		r = 0;
+	/* the socket is closed: a new daemon may start while this one closes the store */
+	if (pidfile)
+		procsetup_pidfile_remove(conf->pid_file);
+	pidfile = false;
 	signals_stop();
 	as_log(AS_LEVEL_NOTICE, NULL, "event=stop status=ok");
 out:
 	procsetup_ready(0);
 	close_ca(rt);
-	if (pidfile && unlink(conf->pid_file) < 0)
-		as_log(AS_LEVEL_DEBUG, NULL, "event=pidfile status=kept");
+	if (pidfile)
+		procsetup_pidfile_remove(conf->pid_file);
 	runtime_release(rt, snap);
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 
 #include "common/log.h"
 #include "milter/daemon/procsetup.h"
+
+/* How long (in 100 ms steps) a start waits for a stopping daemon of the same pid file. */
+#define PIDFILE_WAIT_STEPS 100
 
 #define MAX_FD_SCAN 1024
 
@@ -67,15 +71,37 @@ procsetup_nodelay_listeners(void)
 	return changed;
 }
 
+/* Is pid a running autosmime-milter? Another program that got the pid since is not. */
+static bool
+pid_is_milter(long pid)
+{
+	char path[64], comm[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;   /* no /proc: assume the worst */
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	comm[n] = '\0';
+	/* comm holds the first 15 bytes of the program name */
+	return strncmp(comm, "autosmime-milter", strcspn(comm, "\n")) == 0;
+}
+
 int
 procsetup_pidfile_check(const char *path)
 {
 	char buf[32];
 	ssize_t n;
 	long pid;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd, i;
 
-	if (fd < 0)
+	if (path == NULL || *path == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -83,12 +109,25 @@ procsetup_pidfile_check(const char *path)
 		return 0;
 	buf[n] = '\0';
 	pid = strtol(buf, NULL, 10);
-	if (pid > 1 && pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+	if (pid <= 1 || pid == (long)getpid())
+		return 0;
+	/* a daemon that was just told to stop may still be closing: give it a moment */
+	for (i = 0; i < PIDFILE_WAIT_STEPS && pid_is_milter(pid); i++)
+		usleep(100 * 1000);
+	if (pid_is_milter(pid)) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"already running\" pid=%ld",
 		    pid);
 		return -1;
 	}
 	return 0;
+}
+
+void
+procsetup_pidfile_remove(const char *path)
+{
+	if (path != NULL && *path != '\0' && unlink(path) < 0 && errno != ENOENT)
+		as_log(AS_LEVEL_WARNING, NULL, "event=pidfile status=kept reason=\"%s\"",
+		    strerror(errno));
 }
 
 int

@@ -22,8 +22,13 @@ int procsetup_socket_perms(const char *path, long long mode, uid_t uid, gid_t gi
  */
 int procsetup_nodelay_listeners(void);
 
-/* Refuse to start when the pid file names a live process; then write ours. */
+/*
+ * Refuse to start when the pid file names a live autosmime-milter (after waiting up to 10 s
+ * for one that is stopping); a stale file or a pid reused by another program is no obstacle.
+ */
 int procsetup_pidfile_check(const char *path);
+/* Remove the pid file at stop; a failure is logged. */
+void procsetup_pidfile_remove(const char *path);
 int procsetup_pidfile_write(const char *path);
 
 /* Look up `user`: 0 with ids, -1 when unknown. */

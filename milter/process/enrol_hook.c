@@ -246,11 +246,18 @@ enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
 		return;
 	}
 	if (msg->mail_from == NULL || msg->mail_from[0] == '\0') {
-		/* a bounce or other null-sender mail: never answered, never delivered */
+		/* a bounce or other null-sender mail: never answered, never delivered; a bounced
+		 * challenge gives its slot of the hourly budget back */
+		char chal[17] = "";
+		int b = (text = reply_text(msg, &len)) != NULL ? enrol_bounce(ctx, text, len, chal) :
+		    -1;
+
 		out->action = PROCESS_DISCARD;
-		as_log(AS_LEVEL_NOTICE, msg->qid, "event=enrol_reply status=ignored "
-		    "reason=null-sender client=%s", as_log_value(conn->client, b1, sizeof(b1)));
-		return;
+		as_log(b < 0 ? AS_LEVEL_WARNING : AS_LEVEL_NOTICE, msg->qid, "event=enrol_reply "
+		    "status=ignored reason=null-sender bounce=%s challenge=%s client=%s",
+		    b > 0 ? "challenge" : b == 0 ? "unknown" : "error", chal[0] != '\0' ? chal : "-",
+		    as_log_value(conn->client, b1, sizeof(b1)));
+		goto out;
 	}
 	if ((tok = calloc(1, sizeof(*tok))) == NULL || (text = reply_text(msg, &len)) == NULL ||
 	    as_reply_parse(text, len, tok) < 0) {
@@ -305,6 +312,27 @@ out:
 	}
 }
 
+static const char *
+outcome_word(const struct process_outcome *out)
+{
+	return out->action == PROCESS_TEMPFAIL ? "tempfail" : out->action == PROCESS_REJECT ?
+	    "reject" : "pass";
+}
+
+/*
+ * Enrolment failed for an unenrolled sender. With unenrolled_action pass the message would
+ * have gone out unsigned anyway, so it still does (a broken challenge must not hold mail);
+ * otherwise on_error decides.
+ */
+static void
+enrol_failed(const struct snapshot *snap, struct process_outcome *out)
+{
+	if (snap->conf->unenrolled_action == AS_UNENROLLED_PASS)
+		out->action = PROCESS_PASS;
+	else
+		process_fail(snap, out);
+}
+
 int
 enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
     const struct msg_ctx *msg, const char *from, struct process_outcome *out)
@@ -319,18 +347,16 @@ enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
 		return 1;
 	memset(out, 0, sizeof(*out));
 	if ((ctx = hook_ctx(rt, snap)) == NULL) {
-		process_fail(snap, out);
+		enrol_failed(snap, out);
 		as_log(AS_LEVEL_ERR, msg->qid, "event=enrol sender=%s result=error reason=no-context "
-		    "action=%s", as_log_value(from, safe, sizeof(safe)),
-		    as_conf_enum_word("on_error", conf->on_error));
+		    "action=%s", as_log_value(from, safe, sizeof(safe)), outcome_word(out));
 		return 0;
 	}
 	rc = enrol_unenrolled_sender(ctx, from, now_of(rt), &d);
 	if (rc < 0 || d.event == ENROL_EV_ERROR) {
-		process_fail(snap, out);
+		enrol_failed(snap, out);
 		as_log(AS_LEVEL_ERR, msg->qid, "event=enrol sender=%s result=error action=%s",
-		    as_log_value(from, safe, sizeof(safe)),
-		    as_conf_enum_word("on_error", conf->on_error));
+		    as_log_value(from, safe, sizeof(safe)), outcome_word(out));
 		return 0;
 	}
 	if (d.event == ENROL_EV_ISSUED && conf->unenrolled_action != AS_UNENROLLED_PASS) {
@@ -354,9 +380,7 @@ enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
 	as_log(AS_LEVEL_INFO, msg->qid, "event=enrol sender=%s result=%s challenge=%s serial=%s "
 	    "action=%s", as_log_value(from, safe, sizeof(safe)), enrol_event_name(d.event),
 	    d.challenge_id[0] != '\0' ? d.challenge_id : "-",
-	    d.serial_hex[0] != '\0' ? d.serial_hex : "-",
-	    out->action == PROCESS_TEMPFAIL ? "tempfail" : out->action == PROCESS_REJECT ? "reject" :
-	    "pass");
+	    d.serial_hex[0] != '\0' ? d.serial_hex : "-", outcome_word(out));
 	return 0;
 }
 

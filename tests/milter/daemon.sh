@@ -189,20 +189,33 @@ client "unix:$sock" -a alice -r someone@elsewhere.example -o "$tmp/out8.eml" "$t
 check "the restarted daemon signs" 'modified "$tmp/c8"'
 check "SIGTERM stops it cleanly with exit 0" 'stop'
 check "and it logged event=stop" 'grep -q "event=stop status=ok" "$tmp/log"'
+check "the pid file is removed at stop" '[ ! -e "$tmp/milter.pid" ]'
 
 # a second instance refuses to start while the first runs
 check "restart for the double-start check" 'start 3'
 "$milter" -f -c "$tmp/autosmime.conf" 2>"$tmp/dup"; drc=$?
 check "a second daemon with the same pid file refuses to start" \
   '[ $drc -eq 1 ] && grep -q "already running" "$tmp/dup"'
+# a quick restart (stop, start at once, as systemctl restart does) is not refused
+old=$pid
+kill -TERM "$old"
+check "a start right after SIGTERM waits for the old daemon and serves" 'start 4'
+wait "$old" 2>/dev/null
+check "the new daemon wrote its own pid" '[ "$(cat "$tmp/milter.pid")" = "$pid" ]'
+# a stale pid file naming a live process that is not the milter does not block a start
 check "stop" 'stop'
+sleep 30 & spid=$!
+echo "$spid" > "$tmp/milter.pid"
+check "a stale pid file whose pid now belongs to another program is ignored" 'start 5'
+kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+check "stop again" 'stop'
 
 # inet socket: the daemon sets TCP_NODELAY on its listener, so the edits it writes at end of
 # message never wait for a delayed ACK. 50 messages on one connection must all be signed
 # (speed itself is measured by bench/milter-bench.sh, not here; the time is printed).
 port=$((20000 + $$ % 20000))
 sed -i "s|^socket .*|socket inet:$port@127.0.0.1|" "$tmp/autosmime.conf"
-check "the daemon starts on an inet socket" 'start 4'
+check "the daemon starts on an inet socket" 'start 6'
 t0=$(date +%s%N)
 client "inet:$port@127.0.0.1" -a alice -r someone@elsewhere.example -n 50 -o "$tmp/out9.eml" "$tmp/msg.eml" >"$tmp/c9.out" 2>"$tmp/c9"
 t1=$(date +%s%N)

@@ -96,6 +96,36 @@ flow_cases(time_t now)
 	    d.event == ENROL_EV_NOT_ELIGIBLE, "an excluded mailbox is not eligible");
 	tap_ok(enrol_unenrolled_sender(ctx, "enrol@gw.example.org", now, &d) == 0 &&
 	    d.event == ENROL_EV_NOT_ELIGIBLE, "the enrolment address itself never enrols");
+	/* A challenge that cannot be sent: pass means pass, tempfail means tempfail. */
+	{
+		struct enrol_params bp = params;
+		struct enrol_ctx *bc = NULL;
+
+		bp.sendmail_command = "/bin/false";
+		bp.unenrolled_action = AS_UNENROLLED_PASS;
+		if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) == 0) {
+			tap_ok(enrol_unenrolled_sender(bc, "ivy@example.org", now, &d) < 0 &&
+			    d.event == ENROL_EV_ERROR && d.action == ENROL_ACT_PASS,
+			    "unenrolled_action pass: a challenge that cannot be sent still passes "
+			    "the mail");
+			enrol_close(bc);
+		}
+		bp.unenrolled_action = AS_UNENROLLED_TEMPFAIL;
+		if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) == 0) {
+			tap_ok(enrol_unenrolled_sender(bc, "ivy@example.org", now, &d) < 0 &&
+			    d.action == ENROL_ACT_TEMPFAIL,
+			    "unenrolled_action tempfail: the same failure tempfails");
+			enrol_close(bc);
+		}
+	}
+	/* HENRY@, Henry@ and henry@ are one mailbox, as Postfix delivers them. */
+	before = outbox_read(NULL);
+	tap_ok(enrol_unenrolled_sender(ctx, "henry@example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT && enrol_unenrolled_sender(ctx, "HENRY@example.org",
+	    now, &d) == 0 && d.event == ENROL_EV_CHALLENGE_OPEN &&
+	    enrol_unenrolled_sender(ctx, "Henry@Example.ORG", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_OPEN && outbox_read(NULL) == before + 1,
+	    "henry@, HENRY@ and Henry@ share one open challenge: one mail sent");
 	before = outbox_read(NULL);
 	mail = challenge_for("alice@EXAMPLE.org", now, tok);
 	tap_ok(mail != NULL, "a new mailbox gets a challenge mail through the sendmail command");
@@ -384,6 +414,8 @@ canonical_answer(time_t now)
 	snprintf(refused_answer, sizeof(refused_answer), "%s", res.answer);
 	tap_ok(res.status == ENROL_REPLY_REFUSED && strlen(res.answer) > 20,
 	    "a reply without a challenge is refused: \"%s\"", res.answer);
+	tap_ok(strstr(res.answer, "more than 1 hour old") != NULL && strstr(res.answer, "a day") ==
+	    NULL, "the refusal names the configured challenge_lifetime (1h), not a day");
 }
 
 /* Sponsor-validated profile: names from the sponsor table; no entry blocks issuance. */
@@ -544,6 +576,11 @@ dns_cases(time_t now)
 	reply(text, &f, now, &res);
 	tap_ok(res.status == ENROL_REPLY_BLOCKED && cert_count() == certs &&
 	    strstr(res.answer, tok) == NULL, "CAA naming another CA: blocked, nothing issued");
+	tap_ok(strstr(res.answer, "confirmed") == NULL && strstr(res.answer, "stays valid until") !=
+	    NULL && enrol_status(ctx, mb2, now, &s, err_buf, sizeof(err_buf)) == 0 &&
+	    s.challenge_open && !s.validation_reusable,
+	    "CAA block: the answer confirms nothing, the challenge stays open, no validation "
+	    "recorded (\"%s\")", res.answer);
 	free(text);
 	free(mail);
 	/* Internal host without SMTP AUTH: SPF must pass for the client address. */
@@ -563,6 +600,56 @@ dns_cases(time_t now)
 	free(mail);
 }
 
+/* The Message-ID of the newest mail in the capture outbox, or "" */
+static void
+newest_msgid(char *out, size_t cap)
+{
+	char *mail = NULL, *p, *e;
+
+	out[0] = '\0';
+	if (outbox_read(&mail) > 0 && mail != NULL && (p = strstr(mail, "Message-ID: ")) != NULL &&
+	    (e = strchr(p, '\n')) != NULL)
+		snprintf(out, cap, "%.*s", (int)(e - p - 12), p + 12);
+	free(mail);
+}
+
+/*
+ * Bounced challenges give their slot of the global hourly budget back: forged senders of an
+ * internal host cannot use up enrolment for everyone.
+ */
+static void
+bounce_cases(time_t now)
+{
+	struct enrol_params bp = params;
+	struct enrol_ctx *bc = NULL;
+	struct enrol_decision d;
+	char id1[300], dsn[1200], chal[17];
+
+	bp.limits.global_hour = 2;
+	if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open for the bounce cases: %s", err_buf);
+		return;
+	}
+	enrol_unenrolled_sender(bc, "ghost1@example.org", now, &d);
+	newest_msgid(id1, sizeof(id1));
+	enrol_unenrolled_sender(bc, "ghost2@example.org", now, &d);
+	tap_ok(enrol_unenrolled_sender(bc, "real@example.org", now, &d) == 0 &&
+	    d.event == ENROL_EV_RATE_LIMITED, "two challenges use up a global budget of 2");
+	snprintf(dsn, sizeof(dsn), "From: MAILER-DAEMON@gw.example.org\nSubject: Undelivered "
+	    "Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; "
+	    "boundary=b\n\n--b\n\nunknown user: \"ghost1\"\n--b\nContent-Type: "
+	    "text/rfc822-headers\n\nFrom: enrol@gw.example.org\nTo: ghost1@example.org\n"
+	    "Message-ID: %s\nSubject: ACME: x\n--b--\n", id1);
+	tap_ok(id1[0] == '<' && enrol_bounce(bc, dsn, strlen(dsn), chal) == 1 && chal[0] != '\0',
+	    "a DSN quoting the challenge's Message-ID is matched to its challenge");
+	tap_ok(enrol_unenrolled_sender(bc, "real@example.org", now + 1, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT, "the bounced challenge's slot went back: "
+	    "a real sender gets a challenge");
+	tap_ok(enrol_bounce(bc, dsn, strlen(dsn), chal) == 0, "the same bounce twice refunds "
+	    "nothing more");
+	enrol_close(bc);
+}
+
 static void
 run_cases(void)
 {
@@ -574,6 +661,7 @@ run_cases(void)
 	action_cases(now + 45 * 86400LL);
 	sponsor_cases(now + 46 * 86400LL);
 	domain_profile_case(now + 47 * 86400LL);
+	bounce_cases(now + 60 * 86400LL);
 	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
 }
 

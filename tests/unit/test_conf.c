@@ -111,6 +111,7 @@ test_bad_input(void)
 	rejects("challenge_limit_hour 101\n", 1, "out of range", "an int above its maximum");
 	rejects("challenge_limit_hour 0\n", 1, "out of range", "an int below its minimum");
 	rejects("cert_validity 826d\n", 1, "out of range", "a validity above 825 days");
+	rejects("cert_validity 825d\n", 1, "out of range", "825 days, at the BR limit (824d is the most)");
 	rejects("challenge_lifetime 25h\n", 1, "out of range", "a challenge lifetime above 24h");
 	rejects("message_size_limit 99999999999999999999\n", 1, "out of range", "an overflowing number");
 	rejects("message_size_limit 9000000000g\n", 1, "out of range", "a size that overflows its unit");
