@@ -370,13 +370,13 @@ static enum ce_result
 n3_closest(const struct as_denial_set *s, const ldns_rdf *name, ldns_rdf **ce,
     const ldns_rr **nc)
 {
-	size_t k, n = ldns_dname_label_count(name), z = ldns_dname_label_count(s->zone);
+	size_t k = ldns_dname_label_count(name) + 1, n = k - 1, z = ldns_dname_label_count(s->zone);
 
 	*ce = NULL;
 	*nc = NULL;
 	if (!in_zone(s, name))
 		return CE_NONE;
-	for (k = n; k >= z && k > 0; k--) {
+	while (k-- > z) {
 		ldns_rdf *anc = suffix(name, k), *next;
 		const ldns_rr *m = anc != NULL ? n3_find(s, anc, false) : NULL;
 
