@@ -18,14 +18,16 @@
 #include "policy/smimea.h"
 #include "tests/tap.h"
 
-enum forge { FORGE_NONE, FORGE_REPLAY, FORGE_STRIP };
+/* REPLAY: target's answer is donor's, renamed; STRIP: the NSEC/NSEC3 proof removed; DENY: an
+ * empty answer "proven" by donor's NSEC RRset renamed to target. */
+enum forge { FORGE_NONE, FORGE_REPLAY, FORGE_STRIP, FORGE_DENY };
 
 /* The transport: real answers from `res`, altered for target/type. */
 struct wire {
 	ldns_resolver *res;
 	enum forge forge;
 	ldns_rr_type type;         /* only queries of this type are altered */
-	ldns_rdf *target, *donor;  /* REPLAY: target's query is answered from donor's */
+	ldns_rdf *target, *donor;  /* REPLAY, DENY: target's query is answered from donor's */
 	int forged;                /* how many answers were altered */
 };
 
@@ -72,15 +74,33 @@ strip_proof(ldns_pkt *pkt)
 	ldns_pkt_set_nscount(pkt, (uint16_t)ldns_rr_list_rr_count(keep));
 }
 
+/* Donor's NSEC RRset (asked for as such), renamed to the target, as the whole authority. */
+static void
+deny_with(ldns_pkt *pkt)
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+
+	ldns_rr_list_deep_free(ldns_pkt_authority(pkt));
+	ldns_pkt_set_authority(pkt, an);
+	ldns_pkt_set_nscount(pkt, (uint16_t)ldns_rr_list_rr_count(an));
+	ldns_pkt_set_answer(pkt, ldns_rr_list_new());
+	ldns_pkt_set_ancount(pkt, 0);
+	ldns_rr_list_deep_free(ldns_pkt_additional(pkt));
+	ldns_pkt_set_additional(pkt, ldns_rr_list_new());
+	ldns_pkt_set_arcount(pkt, 0);
+}
+
 static ldns_pkt *
 wire_send(void *ctx, const ldns_rdf *name, ldns_rr_type type)
 {
 	struct wire *w = ctx;
 	bool hit = w->forge != FORGE_NONE && type == w->type &&
 	    ldns_dname_compare(name, w->target) == 0;
-	const ldns_rdf *ask = hit && w->forge == FORGE_REPLAY ? w->donor : name;
+	const ldns_rdf *ask = hit && w->forge != FORGE_STRIP ? w->donor : name;
 	ldns_pkt *pkt = NULL;
 
+	if (hit && w->forge == FORGE_DENY)
+		type = LDNS_RR_TYPE_NSEC;
 	if (ldns_resolver_send(&pkt, w->res, ask, type, LDNS_RR_CLASS_IN, LDNS_RD) !=
 	    LDNS_STATUS_OK) {
 		if (pkt != NULL)
@@ -89,10 +109,13 @@ wire_send(void *ctx, const ldns_rdf *name, ldns_rr_type type)
 	}
 	if (hit && pkt != NULL) {
 		w->forged++;
-		if (w->forge == FORGE_REPLAY)
-			rename_answers(pkt, w->target);
-		else
+		if (w->forge == FORGE_STRIP) {
 			strip_proof(pkt);
+		} else {
+			rename_answers(pkt, w->target);
+			if (w->forge == FORGE_DENY)
+				deny_with(pkt);
+		}
 	}
 	return pkt;
 }
@@ -149,7 +172,7 @@ run(const char *resolver, const char *anchor, const struct check *c, size_t n, c
 			goto next;
 		}
 		w.target = name;
-		if (c[i].forge == FORGE_REPLAY)
+		if (c[i].forge == FORGE_REPLAY || c[i].forge == FORGE_DENY)
 			w.donor = owner_of(c[i].donor, zone);
 		as_dnssec_set_transport(v, wire_send, &w);
 		if (as_dnssec_lookup(v, name, c[i].type, &a) != 0) {
@@ -213,6 +236,9 @@ main(void)
 	const struct check checks[] = {
 		SIGNED_ZONE_CHECKS("DNS_ZONE_OURS", "NSEC"),
 		SIGNED_ZONE_CHECKS("DNS_ZONE_NSEC3", "NSEC3"),
+		/* *.wild's NSEC (TXT CAA, no SMIMEA) verifies as an expansion at any name below it */
+		{ "DNS_ZONE_OURS", "bob@wild", SMIMEA, FORGE_DENY, "*.wild", B, NULL, false,
+		  "NSEC: a wildcard's NSEC copied to a mailbox's owner to deny its SMIMEA" },
 		{ "DNS_ZONE_NSEC3", "", CAA, FORGE_NONE, NULL, S, "ca.", false, "NSEC3: CAA at the apex" },
 		{ "DNS_ZONE_NSEC3", "bob@", SMIMEA, FORGE_NONE, NULL, S, NULL, false, "NSEC3: SMIMEA" },
 		{ "DNS_ZONE_OPTOUT", "", T, FORGE_NONE, NULL, S, "v=spf1", false, "opt-out: TXT at the apex" },
