@@ -431,8 +431,9 @@ verified_denials(struct as_dnssec *v, const ldns_pkt *pkt, const ldns_rr_list *k
 	}
 	t = *nsec3 ? LDNS_RR_TYPE_NSEC3 : LDNS_RR_TYPE_NSEC;
 	*sigs = pick(pkt, LDNS_SECTION_AUTHORITY, NULL, t, true);
-	if (*nsecs == NULL || *sigs == NULL || ldns_rr_list_rr_count(*nsecs) == 0)
-		return false;
+	if (*nsecs == NULL || *sigs == NULL || ldns_rr_list_rr_count(*nsecs) == 0 ||
+	    ldns_rr_list_rr_count(*nsecs) > AS_DENIAL_MAX_RECORDS)
+		return false;   /* none, or more than any proof needs: not worth verifying */
 	for (i = 0; i < ldns_rr_list_rr_count(*nsecs) && ok; i++) {
 		const ldns_rdf *owner = ldns_rr_owner(ldns_rr_list_rr(*nsecs, i));
 		ldns_rr_list *set = pick(pkt, LDNS_SECTION_AUTHORITY, owner, t, false);

@@ -14,7 +14,8 @@
  * the iterations bound give insecure, never secure.
  *
  * Bounds: at most AS_DNSSEC_MAX_QUERIES queries and AS_DNSSEC_DEADLINE_S seconds per validator,
- * names of at most 253 characters, anchor files of at most 64 KiB.
+ * names of at most 253 characters, anchor files of at most 64 KiB, at most
+ * AS_DENIAL_MAX_RECORDS NSEC/NSEC3 records per answer.
  */
 #ifndef AUTOSMIME_POLICY_DNSSEC_H
 #define AUTOSMIME_POLICY_DNSSEC_H
