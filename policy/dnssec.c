@@ -12,6 +12,7 @@
 
 #include "policy/dns.h"
 #include "policy/dnssec.h"
+#include "policy/dnssec_denial.h"
 
 #define ZONES_MAX 32
 
@@ -28,6 +29,8 @@ struct as_dnssec {
 	time_t now;
 	struct timespec deadline;
 	int queries;
+	as_dnssec_send_fn send;      /* NULL: the resolver */
+	void *send_ctx;
 	struct zone_entry zones[ZONES_MAX];
 	size_t n_zones;
 };
@@ -187,6 +190,13 @@ as_dnssec_answer_clear(struct as_dnssec_answer *a)
 	memset(a, 0, sizeof(*a));
 }
 
+void
+as_dnssec_set_transport(struct as_dnssec *v, as_dnssec_send_fn send, void *ctx)
+{
+	v->send = send;
+	v->send_ctx = ctx;
+}
+
 /* One query within the budget and the deadline; NULL when there is no usable answer. */
 static ldns_pkt *
 query(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type, struct as_dnssec_answer *a)
@@ -202,11 +212,15 @@ query(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type, struct as_dn
 		return NULL;
 	}
 	v->queries++;
-	if (ldns_resolver_send(&pkt, v->res, name, type, LDNS_RR_CLASS_IN, LDNS_RD) !=
-	    LDNS_STATUS_OK || pkt == NULL) {
+	if (v->send != NULL)
+		pkt = v->send(v->send_ctx, name, type);
+	else if (ldns_resolver_send(&pkt, v->res, name, type, LDNS_RR_CLASS_IN, LDNS_RD) !=
+	    LDNS_STATUS_OK && pkt != NULL) {
+		ldns_pkt_free(pkt);
+		pkt = NULL;
+	}
+	if (pkt == NULL) {
 		why(a, "no answer for %s (timeout or network error)", n);
-		if (pkt != NULL)
-			ldns_pkt_free(pkt);
 		return NULL;
 	}
 	if (ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NOERROR &&
@@ -282,6 +296,34 @@ verify_set(struct as_dnssec *v, const ldns_rr_list *rrset, const ldns_rr_list *s
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The labels count of the verifying RRSIG over `rrset` (owner `name`) that has the most, at most
+ * name's own count (the leading "*" of a wildcard owner not counted): fewer than that means the
+ * answer was synthesised from a wildcard. -1 when no signature verifies.
+ */
+static int
+best_labels(struct as_dnssec *v, const ldns_rdf *name, const ldns_rr_list *rrset,
+    const ldns_rr_list *sigs, const ldns_rr_list *keys, const ldns_rdf *signer)
+{
+	int own = ldns_dname_label_count(name) - (ldns_dname_is_wildcard(name) ? 1 : 0), best = -1;
+	size_t i;
+
+	if (rrset == NULL || sigs == NULL || keys == NULL || ldns_rr_list_rr_count(rrset) == 0)
+		return -1;
+	for (i = 0; i < ldns_rr_list_rr_count(sigs); i++) {
+		const ldns_rr *sig = ldns_rr_list_rr(sigs, i);
+		const ldns_rdf *lab = ldns_rr_rrsig_labels(sig);
+		int n = lab != NULL ? ldns_rdf2native_int8(lab) : -1;
+
+		if (n < 0 || n > own || n <= best || ldns_rr_rrsig_signame(sig) == NULL ||
+		    ldns_dname_compare(ldns_rr_rrsig_signame(sig), signer) != 0)
+			continue;
+		if (ldns_verify_rrsig_keylist_time(rrset, sig, keys, v->now, NULL) == LDNS_STATUS_OK)
+			best = n;
+	}
+	return best;
 }
 
 static struct zone_entry *
@@ -365,8 +407,13 @@ out:
 	return st;
 }
 
+static int best_labels(struct as_dnssec *v, const ldns_rdf *name, const ldns_rr_list *rrset,
+    const ldns_rr_list *sigs, const ldns_rr_list *keys, const ldns_rdf *signer);
+
 /* Verify every NSEC/NSEC3 RRset of the authority section with `keys`; the lists are
- * returned (owned) for the denial checks. False when one does not verify. */
+ * returned (owned) for the denial checks. False when one does not verify, or verifies only as
+ * a wildcard expansion: an NSEC is never synthesised, and a wildcard's NSEC copied to another
+ * owner would deny that owner's records. */
 static bool
 verified_denials(struct as_dnssec *v, const ldns_pkt *pkt, const ldns_rr_list *keys,
     const ldns_rdf *signer, ldns_rr_list **nsecs, ldns_rr_list **sigs, bool *nsec3)
@@ -384,14 +431,16 @@ verified_denials(struct as_dnssec *v, const ldns_pkt *pkt, const ldns_rr_list *k
 	}
 	t = *nsec3 ? LDNS_RR_TYPE_NSEC3 : LDNS_RR_TYPE_NSEC;
 	*sigs = pick(pkt, LDNS_SECTION_AUTHORITY, NULL, t, true);
-	if (*nsecs == NULL || *sigs == NULL || ldns_rr_list_rr_count(*nsecs) == 0)
-		return false;
+	if (*nsecs == NULL || *sigs == NULL || ldns_rr_list_rr_count(*nsecs) == 0 ||
+	    ldns_rr_list_rr_count(*nsecs) > AS_DENIAL_MAX_RECORDS)
+		return false;   /* none, or more than any proof needs: not worth verifying */
 	for (i = 0; i < ldns_rr_list_rr_count(*nsecs) && ok; i++) {
 		const ldns_rdf *owner = ldns_rr_owner(ldns_rr_list_rr(*nsecs, i));
 		ldns_rr_list *set = pick(pkt, LDNS_SECTION_AUTHORITY, owner, t, false);
 		ldns_rr_list *s = pick(pkt, LDNS_SECTION_AUTHORITY, owner, t, true);
 
-		ok = verify_set(v, set, s, keys, signer);
+		ok = best_labels(v, owner, set, s, keys, signer) ==
+		    ldns_dname_label_count(owner) - (ldns_dname_is_wildcard(owner) ? 1 : 0);
 		free_list(set);
 		free_list(s);
 	}
@@ -411,11 +460,11 @@ step(struct as_dnssec *v, const ldns_rdf *cur, const ldns_rr_list *ck, const ldn
 {
 	ldns_pkt *pkt = query(v, child, LDNS_RR_TYPE_DS, a);
 	ldns_rr_list *ds = NULL, *sigs = NULL, *nsecs = NULL, *nsigs = NULL;
-	ldns_rr *qrr = NULL, *match = NULL;
+	struct as_denial_set ds_set;
+	enum as_denial d;
 	enum step r = STEP_BOGUS;
-	bool nsec3;
-	char n[300];
-	size_t i;
+	bool nsec3, cut = false;
+	char n[300], w[160];
 
 	*child_keys = NULL;
 	name_str(child, n, sizeof(n));
@@ -460,62 +509,21 @@ step(struct as_dnssec *v, const ldns_rdf *cur, const ldns_rr_list *ck, const ldn
 		why(a, "no DS for %s and no valid signed denial", n);
 		goto out;
 	}
-	if ((qrr = ldns_rr_new()) == NULL) {
-		r = STEP_FAILED;
-		goto out;
-	}
-	ldns_rr_set_owner(qrr, ldns_rdf_clone(child));
-	ldns_rr_set_type(qrr, LDNS_RR_TYPE_DS);
-	ldns_rr_set_class(qrr, LDNS_RR_CLASS_IN);
+	ds_set.recs = nsecs;
+	ds_set.nsec3 = nsec3;
+	ds_set.zone = cur;
 	if (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) {
-		if ((nsec3 ? ldns_dnssec_verify_denial_nsec3(qrr, nsecs, nsigs, LDNS_RCODE_NXDOMAIN,
-		    LDNS_RR_TYPE_DS, true) : ldns_dnssec_verify_denial(qrr, nsecs, nsigs)) !=
-		    LDNS_STATUS_OK) {
-			why(a, "NXDOMAIN for %s without a valid denial", n);
-			goto out;
-		}
-		r = STEP_END;
-		goto out;
+		d = as_denial_nxdomain(&ds_set, child, w, sizeof(w));
+		r = d == AS_DENIAL_PROVEN ? STEP_END : d == AS_DENIAL_INSECURE ? STEP_INSECURE :
+		    STEP_BOGUS;
+	} else {
+		d = as_denial_nodata(&ds_set, child, LDNS_RR_TYPE_DS, &cut, w, sizeof(w));
+		r = d == AS_DENIAL_PROVEN ? (cut ? STEP_INSECURE : STEP_NOCUT) :
+		    d == AS_DENIAL_INSECURE ? STEP_INSECURE : STEP_BOGUS;
 	}
-	if (nsec3) {
-		if (ldns_dnssec_verify_denial_nsec3_match(qrr, nsecs, nsigs, LDNS_RCODE_NOERROR,
-		    LDNS_RR_TYPE_DS, true, &match) != LDNS_STATUS_OK) {
-			why(a, "NSEC3 does not deny DS for %s", n);
-			goto out;
-		}
-		if (match != NULL && ldns_nsec_bitmap_covers_type(ldns_nsec3_bitmap(match),
-		    LDNS_RR_TYPE_NS) && !ldns_nsec_bitmap_covers_type(ldns_nsec3_bitmap(match),
-		    LDNS_RR_TYPE_SOA))
-			r = STEP_INSECURE;
-		else if (match != NULL && ldns_nsec3_optout(match))
-			r = STEP_INSECURE;
-		else
-			r = STEP_NOCUT;
-		goto out;
-	}
-	for (i = 0; i < ldns_rr_list_rr_count(nsecs); i++) {
-		const ldns_rr *ns = ldns_rr_list_rr(nsecs, i);
-		const ldns_rdf *bm = ldns_nsec_get_bitmap(ns);
-
-		if (ldns_dname_compare(ldns_rr_owner(ns), child) != 0 || bm == NULL)
-			continue;
-		if (ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_DS)) {
-			why(a, "NSEC for %s claims a DS that was not returned", n);
-			goto out;
-		}
-		r = ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_NS) &&
-		    !ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_SOA) ? STEP_INSECURE : STEP_NOCUT;
-		goto out;
-	}
-	/* No NSEC at the name itself: an empty non-terminal, proven by a covering NSEC. */
-	if (ldns_dnssec_verify_denial(qrr, nsecs, nsigs) != LDNS_STATUS_OK) {
-		why(a, "NSEC does not deny DS for %s", n);
-		goto out;
-	}
-	r = STEP_NOCUT;
+	if (r == STEP_BOGUS || d == AS_DENIAL_INSECURE)
+		why(a, "no DS for %s: %s", n, w);
 out:
-	if (qrr != NULL)
-		ldns_rr_free(qrr);
 	free_list(ds);
 	free_list(sigs);
 	free_list(nsecs);
@@ -646,6 +654,57 @@ why_zone(struct as_dnssec_answer *a, const char *what, const ldns_rdf *zone)
 	why(a, "%s (zone %s)", what, n);
 }
 
+/*
+ * The state of a positive answer at `name`: signed by `zone`, and when synthesised from a
+ * wildcard (RRSIG labels fewer than name's) also the signed proof that name itself does not
+ * exist (RFC 4035 5.3.4, RFC 5155 8.8); without it a wildcard's records could be replayed for a
+ * name that has records of its own.
+ */
+static enum as_dnssec_state
+signed_answer(struct as_dnssec *v, const ldns_pkt *pkt, const ldns_rdf *name,
+    const ldns_rr_list *set, const ldns_rr_list *sigs, const ldns_rr_list *keys,
+    const ldns_rdf *zone, struct as_dnssec_answer *a)
+{
+	int own = ldns_dname_label_count(name) - (ldns_dname_is_wildcard(name) ? 1 : 0);
+	int lab = best_labels(v, name, set, sigs, keys, zone);
+	ldns_rr_list *nsecs = NULL, *nsigs = NULL;
+	enum as_dnssec_state st = AS_DNSSEC_BOGUS;
+	struct as_denial_set ds;
+	ldns_rdf *ce = NULL;
+	enum as_denial d;
+	char w[160];
+	bool nsec3;
+
+	if (lab < 0) {
+		why_zone(a, ldns_rr_list_rr_count(sigs) == 0 ? "unsigned answer from a signed zone" :
+		    "answer signature does not verify (expired or wrong)", zone);
+		return AS_DNSSEC_BOGUS;
+	}
+	if (lab == own)
+		return AS_DNSSEC_SECURE;
+	if ((ce = ldns_dname_clone_from(name, (uint16_t)(ldns_dname_label_count(name) - lab))) ==
+	    NULL)
+		return AS_DNSSEC_FAILED;
+	if (!verified_denials(v, pkt, keys, zone, &nsecs, &nsigs, &nsec3)) {
+		why_zone(a, "wildcard answer without a signed proof that the name does not exist",
+		    zone);
+		goto out;
+	}
+	ds.recs = nsecs;
+	ds.nsec3 = nsec3;
+	ds.zone = zone;
+	d = as_denial_wildcard(&ds, name, ce, w, sizeof(w));
+	if (d != AS_DENIAL_PROVEN)
+		why(a, "wildcard answer: %s", w);
+	st = d == AS_DENIAL_PROVEN ? AS_DNSSEC_SECURE : d == AS_DENIAL_INSECURE ?
+	    AS_DNSSEC_INSECURE : AS_DNSSEC_BOGUS;
+out:
+	ldns_rdf_deep_free(ce);
+	free_list(nsecs);
+	free_list(nsigs);
+	return st;
+}
+
 int
 as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
     struct as_dnssec_answer *out)
@@ -654,8 +713,10 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
 	ldns_rr_list *set = NULL, *sigs = NULL, *nsecs = NULL, *nsigs = NULL;
 	const ldns_rr_list *keys = NULL;
 	const ldns_rdf *zone = NULL;
-	ldns_rr *qrr = NULL;
+	struct as_denial_set ds;
 	ldns_rr_type t = type;
+	enum as_denial d;
+	char w[160];
 	bool nsec3;
 	int r = -1;
 
@@ -687,11 +748,8 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
 		if ((sigs = pick(pkt, LDNS_SECTION_ANSWER, name, t, true)) == NULL)
 			goto out;
 		out->state = zone_of(v, name, &zone, &keys, out);
-		if (out->state == AS_DNSSEC_SECURE && !verify_set(v, set, sigs, keys, zone)) {
-			why_zone(out, ldns_rr_list_rr_count(sigs) == 0 ? "unsigned answer from a signed "
-			    "zone" : "answer signature does not verify (expired or wrong)", zone);
-			out->state = AS_DNSSEC_BOGUS;
-		}
+		if (out->state == AS_DNSSEC_SECURE)
+			out->state = signed_answer(v, pkt, name, set, sigs, keys, zone, out);
 		if (t == LDNS_RR_TYPE_CNAME) {
 			if (ldns_rr_list_rr_count(set) != 1 ||
 			    (out->alias = ldns_rdf_clone(ldns_rr_rdf(ldns_rr_list_rr(set, 0), 0))) == NULL)
@@ -715,20 +773,17 @@ as_dnssec_lookup(struct as_dnssec *v, const ldns_rdf *name, ldns_rr_type type,
 		r = 0;
 		goto out;
 	}
-	if ((qrr = ldns_rr_new()) == NULL)
-		goto out;
-	ldns_rr_set_owner(qrr, ldns_rdf_clone(name));
-	ldns_rr_set_type(qrr, type);
-	ldns_rr_set_class(qrr, LDNS_RR_CLASS_IN);
-	if ((nsec3 ? ldns_dnssec_verify_denial_nsec3(qrr, nsecs, nsigs, ldns_pkt_get_rcode(pkt),
-	    type, true) : ldns_dnssec_verify_denial(qrr, nsecs, nsigs)) != LDNS_STATUS_OK)
-		why(out, "the NSEC records do not prove the empty answer");
-	else
-		out->state = AS_DNSSEC_SECURE;
+	ds.recs = nsecs;
+	ds.nsec3 = nsec3;
+	ds.zone = zone;
+	d = out->nxdomain ? as_denial_nxdomain(&ds, name, w, sizeof(w)) :
+	    as_denial_nodata(&ds, name, type, NULL, w, sizeof(w));
+	if (d != AS_DENIAL_PROVEN)
+		why(out, "%s: %s", out->nxdomain ? "NXDOMAIN" : "empty answer", w);
+	out->state = d == AS_DENIAL_PROVEN ? AS_DNSSEC_SECURE : d == AS_DENIAL_INSECURE ?
+	    AS_DNSSEC_INSECURE : AS_DNSSEC_BOGUS;
 	r = 0;
 out:
-	if (qrr != NULL)
-		ldns_rr_free(qrr);
 	free_list(set);
 	free_list(sigs);
 	free_list(nsecs);

@@ -9,11 +9,13 @@
  * without DS (an insecure zone). The zone that must sign data at a name is found by that walk,
  * never taken from the signer field of an answer's RRSIG (which an attacker chooses). Names
  * outside every anchor count as insecure (indeterminate): configure the root anchor in production.
- * Wildcard-expanded positive answers are accepted on their signature alone (the NSEC proof that
- * no closer name exists is not checked).
+ * A positive answer synthesised from a wildcard also needs the signed NSEC/NSEC3 proof that
+ * the name asked for does not exist (dnssec_denial.h); NSEC3 opt-out spans and NSEC3 beyond
+ * the iterations bound give insecure, never secure.
  *
  * Bounds: at most AS_DNSSEC_MAX_QUERIES queries and AS_DNSSEC_DEADLINE_S seconds per validator,
- * names of at most 253 characters, anchor files of at most 64 KiB.
+ * names of at most 253 characters, anchor files of at most 64 KiB, at most
+ * AS_DENIAL_MAX_RECORDS NSEC/NSEC3 records per answer.
  */
 #ifndef AUTOSMIME_POLICY_DNSSEC_H
 #define AUTOSMIME_POLICY_DNSSEC_H
@@ -57,6 +59,14 @@ struct as_dnssec_answer {
 	bool insecure_proven;    /* FAILED, but the name lies in a provably insecure zone */
 	char why[256];           /* a short explanation for the evidence text */
 };
+
+/*
+ * Where queries go: by default the configured resolver. A test or fuzz harness may instead
+ * answer them itself (recorded or altered packets), so that the whole validator runs on them.
+ * `send` returns a new packet (the validator frees it) or NULL for "no answer".
+ */
+typedef ldns_pkt *(*as_dnssec_send_fn)(void *ctx, const ldns_rdf *name, ldns_rr_type type);
+void as_dnssec_set_transport(struct as_dnssec *v, as_dnssec_send_fn send, void *ctx);
 
 /* Look up `name`/`type` (type not CNAME) and validate. Returns 0 (state says how it went), or
  * -1 on bad arguments or memory. */

@@ -14,6 +14,16 @@
 #                                                 naming us; SMIMEA (answers SERVFAIL, or bogus with +cd)
 #   $DNS_ZONE_INSECURE  insecure.autosmime.test   delegation without DS, unsigned; CAA naming us; SMIMEA
 #   $DNS_ZONE_SERVFAIL  servfail.autosmime.test   DS in the parent, delegated to a port nobody answers
+#   $DNS_ZONE_NSEC3     nsec3.autosmime.test      secure, NSEC3 (ldns-signzone -n, 0 iterations); CAA
+#                                                 naming us; SMIMEA
+#   $DNS_ZONE_OPTOUT    optout.autosmime.test     secure, NSEC3 with opt-out (-n -p); SMIMEA; an unsigned
+#                                                 delegation unsigned.$DNS_ZONE_OPTOUT to 127.0.0.1 port 53,
+#                                                 where nobody answers (lookups below it fail, provably insecure)
+# Wildcards under wild.ZONE in $DNS_ZONE_OURS (NSEC), $DNS_ZONE_NSEC3 and $DNS_ZONE_OPTOUT:
+#   *.wild TXT "wildcard", *.wild CAA 0 issuemail "$DNS_CA_DOMAIN", *._smimecert.wild SMIMEA 3 0 0
+#   (certificate $DNS_DIR/smimea/any@wild.ZONE.crt, for every mailbox @wild.ZONE); and names with
+#   their own records beside them: exists.wild TXT "exists", exists.wild CAA 0 issuemail
+#   "other-ca.example", and $DNS_SMIMEA_USER@wild.ZONE's own SMIMEA ($DNS_SMIMEA_USER@wild.ZONE.crt).
 # "test." is served unsigned (outside the trust anchor) and empty, so a CAA tree climb ends cleanly.
 # Every served zone has "@ TXT v=spf1 ip4:127.0.0.1 -all" ($DNS_SPF_DEFAULT); replace it with
 # dns_del_rr ZONE @ TXT + dns_add_rr. SMIMEA (RFC 8162, usage 3 selector 0 matching 0: the full
@@ -47,19 +57,22 @@ DNS_ZONE_NOCAA=no-caa.$DNS_PARENT
 DNS_ZONE_BOGUS=bogus.$DNS_PARENT
 DNS_ZONE_INSECURE=insecure.$DNS_PARENT
 DNS_ZONE_SERVFAIL=servfail.$DNS_PARENT
+DNS_ZONE_NSEC3=nsec3.$DNS_PARENT
+DNS_ZONE_OPTOUT=optout.$DNS_PARENT
 DNS_CA_DOMAIN=${DNS_CA_DOMAIN:-ca.autosmime.test}
 DNS_SMIMEA_USER=bob
 DNS_SPF_DEFAULT='v=spf1 ip4:127.0.0.1 -all'
 DNS_RESOLVER_ADDR=127.0.0.1
 export DNS_PARENT DNS_ZONE_OURS DNS_ZONE_OTHER DNS_ZONE_DENY DNS_ZONE_NOCAA DNS_ZONE_BOGUS \
-	DNS_ZONE_INSECURE DNS_ZONE_SERVFAIL DNS_CA_DOMAIN DNS_RESOLVER_ADDR
+	DNS_ZONE_INSECURE DNS_ZONE_SERVFAIL DNS_ZONE_NSEC3 DNS_ZONE_OPTOUT DNS_CA_DOMAIN \
+	DNS_RESOLVER_ADDR
 DNS_DIR=
 _dns_nsd_pid=
 _dns_unbound_pid=
 _dns_running=0
 
 # Zones with DS in the parent, zones nsd serves, and the servers' zone list.
-_dns_signed_children() { echo "$DNS_ZONE_OURS $DNS_ZONE_OTHER $DNS_ZONE_DENY $DNS_ZONE_NOCAA $DNS_ZONE_BOGUS"; }
+_dns_signed_children() { echo "$DNS_ZONE_OURS $DNS_ZONE_OTHER $DNS_ZONE_DENY $DNS_ZONE_NOCAA $DNS_ZONE_BOGUS $DNS_ZONE_NSEC3 $DNS_ZONE_OPTOUT"; }
 _dns_served() { echo "test $DNS_PARENT $(_dns_signed_children) $DNS_ZONE_INSECURE"; }
 _dns_children() { echo "$(_dns_signed_children) $DNS_ZONE_INSECURE $DNS_ZONE_SERVFAIL"; }
 
@@ -123,13 +136,30 @@ _dns_build_zone() {
 	*" $z "*) cp "$DNS_DIR/zones/$z.zone" "$DNS_DIR/zones/$z.signed"; return 0 ;;
 	esac
 	key=$(cat "$DNS_DIR/keys/$z.name")
-	if [ "$z" = "$DNS_ZONE_BOGUS" ]; then
+	if [ "$z" = "$DNS_ZONE_NSEC3" ] || [ "$z" = "$DNS_ZONE_OPTOUT" ]; then
+		# RFC 9276: no extra iterations, no salt; opt-out on every NSEC3 of the opt-out zone.
+		ldns-signzone -n -t 0 $([ "$z" = "$DNS_ZONE_OPTOUT" ] && echo -p) \
+			-f "$DNS_DIR/zones/$z.signed" "$DNS_DIR/zones/$z.zone" "$key" || return 1
+	elif [ "$z" = "$DNS_ZONE_BOGUS" ]; then
 		# Valid-looking signatures that expired long ago: a validator must call the zone bogus.
 		ldns-signzone -i 20200101000000 -e 20200201000000 -f "$DNS_DIR/zones/$z.signed" \
 			"$DNS_DIR/zones/$z.zone" "$key" || return 1
 	else
 		ldns-signzone -f "$DNS_DIR/zones/$z.signed" "$DNS_DIR/zones/$z.zone" "$key" || return 1
 	fi
+}
+
+_dns_wildcards() { # zone: the wildcard names under wild.ZONE (see the header)
+	local z=$1 rr
+	_dns_make_cert "any@wild.$z" || return 1
+	rr=$(_dns_smimea_rr "any@wild.$z" "$DNS_DIR/smimea/any@wild.$z.crt" 3 0 0) || return 1
+	{
+		echo "*.wild IN TXT \"wildcard\""
+		echo "*.wild IN CAA 0 issuemail \"$DNS_CA_DOMAIN\""
+		echo "*._smimecert.wild.$z. ${rr#* }"
+		echo "exists.wild IN TXT \"exists\""
+		echo "exists.wild IN CAA 0 issuemail \"other-ca.example\""
+	} >> "$DNS_DIR/zones/$z.rrs"
 }
 
 _dns_init() {
@@ -159,10 +189,17 @@ _dns_init() {
 	echo "@ IN CAA 0 issuemail \";\"" >> "$DNS_DIR/zones/$DNS_ZONE_DENY.rrs"
 	echo "@ IN CAA 0 issuemail \"$DNS_CA_DOMAIN\"" >> "$DNS_DIR/zones/$DNS_ZONE_BOGUS.rrs"
 	echo "@ IN CAA 0 issuemail \"$DNS_CA_DOMAIN\"" >> "$DNS_DIR/zones/$DNS_ZONE_INSECURE.rrs"
-	for z in $DNS_ZONE_OURS $DNS_ZONE_BOGUS $DNS_ZONE_INSECURE; do
+	echo "@ IN CAA 0 issuemail \"$DNS_CA_DOMAIN\"" >> "$DNS_DIR/zones/$DNS_ZONE_NSEC3.rrs"
+	echo "unsigned IN NS ns.unsigned" >> "$DNS_DIR/zones/$DNS_ZONE_OPTOUT.rrs"
+	echo "ns.unsigned IN A 127.0.0.1" >> "$DNS_DIR/zones/$DNS_ZONE_OPTOUT.rrs"
+	for z in $DNS_ZONE_OURS $DNS_ZONE_BOGUS $DNS_ZONE_INSECURE $DNS_ZONE_NSEC3 $DNS_ZONE_OPTOUT \
+		wild.$DNS_ZONE_OURS wild.$DNS_ZONE_NSEC3 wild.$DNS_ZONE_OPTOUT; do
 		addr=$DNS_SMIMEA_USER@$z
 		_dns_make_cert "$addr" || return 1
-		_dns_smimea_rr "$addr" "$DNS_DIR/smimea/$addr.crt" 3 0 0 >> "$DNS_DIR/zones/$z.rrs" || return 1
+		_dns_smimea_rr "$addr" "$DNS_DIR/smimea/$addr.crt" 3 0 0 >> "$DNS_DIR/zones/$(_dns_zone_of "$z").rrs" || return 1
+	done
+	for z in $DNS_ZONE_OURS $DNS_ZONE_NSEC3 $DNS_ZONE_OPTOUT; do
+		_dns_wildcards "$z" || return 1
 	done
 	for z in $(_dns_served); do
 		_dns_build_zone "$z" || return 1

@@ -1,7 +1,8 @@
 #!/bin/bash
 # smimea.sh: SMIMEA (RFC 8162) lookups through policy/smimea.c against the harness DNS (nsd +
 # validating unbound on loopback, zones signed at test time): a secure usage-3 full
-# certificate is used; bogus and insecure answers are ignored; matching types 1 and 2 and
+# certificate is used; bogus and insecure answers are ignored; NSEC3 zones and wildcard
+# SMIMEA (secure with their proofs, insecure in an opt-out span); matching types 1 and 2 and
 # selector 1 are matched against certificates already held; usage 1 needs PKIX validation;
 # usage 2 is refused; answers are cached by TTL. Then the daemon (offline mode) encrypts to
 # an SMIMEA certificate only from the secure zone.
@@ -41,6 +42,24 @@ out=$(look "nobody@$Z"); rc=$?
 tap_check "no record in a secure zone: none" eval '[ $rc = 1 ] && echo "$out" | grep -q "no SMIMEA record"'
 out=$(look "bob@$DNS_ZONE_SERVFAIL"); rc=$?
 tap_check "unreachable zone: not used" eval '[ $rc != 0 ]'
+
+# NSEC3 zones and wildcards: *._smimecert.wild.ZONE serves every mailbox @wild.ZONE without its own
+found() { # ADDR CERT: the lookup finds exactly CERT, secure
+	local out
+	out=$(look "$1") && echo "$out" | grep -q "^found sha256=$(fp "$2") why=dnssec=secure"
+}
+tap_check "NSEC3 zone: found" found "bob@$DNS_ZONE_NSEC3" "$S/bob@$DNS_ZONE_NSEC3.crt"
+for z in "$Z" "$DNS_ZONE_NSEC3"; do
+	tap_check "wildcard SMIMEA ($z): a mailbox without its own gets the wildcard's" \
+		found "carol@wild.$z" "$S/any@wild.$z.crt"
+	tap_check "wildcard SMIMEA ($z): a mailbox with its own keeps it" \
+		found "bob@wild.$z" "$S/bob@wild.$z.crt"
+done
+tap_check "opt-out zone: a mailbox with its own NSEC3 record: found" \
+	found "bob@$DNS_ZONE_OPTOUT" "$S/bob@$DNS_ZONE_OPTOUT.crt"
+out=$(look "carol@wild.$DNS_ZONE_OPTOUT"); rc=$?
+tap_check "opt-out zone: the wildcard's SMIMEA is insecure: ignored" \
+	eval '[ $rc = 1 ] && echo "$out" | grep -q insecure'
 
 # matching 1 (SHA-256 of the certificate) and 2 with selector 1 (SHA-512 of the key)
 mkcert "carol@$Z" && dns_add_smimea "carol@$Z" "$W/carol@$Z.crt" 3 0 1

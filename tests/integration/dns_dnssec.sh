@@ -1,7 +1,8 @@
 #!/bin/bash
 # dns_dnssec: the harness's DNSSEC test DNS (nsd behind a validating unbound on loopback) gives the
 # answers the enrolment (CAA) and inbound (SMIMEA) tests rely on: secure with AD, bogus and
-# unreachable zones SERVFAIL, the insecure zone answers without AD, records can be added.
+# unreachable zones SERVFAIL, the insecure zone answers without AD, the NSEC3 and opt-out zones
+# and the wildcards are served, records can be added.
 set -u
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/dns.sh"
 h_need_cmd nsd nsd-control unbound unbound-control drill ldns-keygen ldns-signzone openssl
@@ -36,12 +37,33 @@ tap_is "$(dns_rcode "$DNS_ZONE_INSECURE" CAA)" NOERROR "insecure zone: NOERROR"
 tap_check "insecure zone: no AD bit" eval '! dns_ad "$DNS_ZONE_INSECURE" CAA'
 tap_is "$(caa "$DNS_ZONE_INSECURE")" "0 issuemail \"$DNS_CA_DOMAIN\"" "insecure zone: CAA present"
 
+txt() { dns_query "$1" TXT | awk '!/^;/ && $4 == "TXT" { print $5 }'; }
+tap_check "NSEC3 zone: signed with NSEC3 (NSEC3PARAM served)" \
+	eval 'dns_query "$DNS_ZONE_NSEC3" NSEC3PARAM | grep -q "NSEC3PARAM[[:space:]]*1 0 0 -"'
+tap_is "$(caa "$DNS_ZONE_NSEC3")" "0 issuemail \"$DNS_CA_DOMAIN\"" "NSEC3 zone: CAA names our CA"
+tap_check "NSEC3 zone: AD bit set" dns_ad "$DNS_ZONE_NSEC3" CAA
+tap_is "$(dns_rcode "nope.$DNS_ZONE_NSEC3" TXT)" NXDOMAIN "NSEC3 zone: NXDOMAIN for a name that does not exist"
+tap_check "NSEC3 zone: the NXDOMAIN is secure (AD)" dns_ad "nope.$DNS_ZONE_NSEC3" TXT
+tap_check "opt-out zone: every NSEC3 has the opt-out flag" \
+	eval '! awk '\''$4 == "NSEC3" && $6 != 1'\'' "$DNS_DIR/zones/$DNS_ZONE_OPTOUT.signed" | grep -q . &&
+		grep -q "NSEC3[[:space:]]*1 1 0" "$DNS_DIR/zones/$DNS_ZONE_OPTOUT.signed"'
+tap_check "opt-out zone: an exact answer is secure (AD)" dns_ad "$DNS_ZONE_OPTOUT" TXT
+for z in "$DNS_ZONE_OURS" "$DNS_ZONE_NSEC3" "$DNS_ZONE_OPTOUT"; do
+	tap_is "$(txt "x.y.wild.$z")" '"wildcard"' "wildcard TXT served below wild.$z"
+	tap_is "$(txt "exists.wild.$z")" '"exists"' "exists.wild.$z keeps its own TXT"
+done
+tap_check "wildcard in the NSEC zone: AD" dns_ad "x.wild.$DNS_ZONE_OURS" TXT
+tap_check "wildcard in the NSEC3 zone: AD" dns_ad "x.wild.$DNS_ZONE_NSEC3" TXT
+tap_check "wildcard in the opt-out zone: no AD (the next closer name lies in an opt-out span)" \
+	eval '! dns_ad "x.wild.$DNS_ZONE_OPTOUT" TXT'
+
 t0=$(date +%s)
 tap_is "$(dns_rcode "$DNS_ZONE_SERVFAIL" CAA)" SERVFAIL "servfail zone: SERVFAIL"
 tap_check "servfail zone answers within 10 s" eval '[ $(( $(date +%s) - t0 )) -le 10 ]'
 tap_is "$(dns_rcode example.com A)" SERVFAIL "names outside the test zones never leave loopback (SERVFAIL)"
 
-for z in "$DNS_ZONE_OURS" "$DNS_ZONE_BOGUS" "$DNS_ZONE_INSECURE"; do
+for z in "$DNS_ZONE_OURS" "$DNS_ZONE_BOGUS" "$DNS_ZONE_INSECURE" "$DNS_ZONE_NSEC3" "$DNS_ZONE_OPTOUT" \
+	"wild.$DNS_ZONE_OURS"; do
 	owner=$(dns_smimea_owner "$DNS_SMIMEA_USER@$z")
 	crt=$DNS_DIR/smimea/$DNS_SMIMEA_USER@$z.crt
 	want=$(openssl x509 -in "$crt" -outform DER | od -An -v -tx1 | tr -d ' \n')

@@ -100,6 +100,16 @@ main(void)
 		{ "DNS_ZONE_NOCAA", "loop.", AS_CAA_LOOKUP_FAILED, NULL, "a CNAME loop fails" },
 		{ "DNS_ZONE_NOCAA", "dangling.", AS_CAA_ALLOWED, "no CAA record up to the root",
 		  "a CNAME to nothing: the climb goes on from the alias's own parent" },
+		{ "DNS_ZONE_OURS", "x.wild.", AS_CAA_ALLOWED, "dnssec=secure",
+		  "NSEC zone: a wildcard CAA names us" },
+		{ "DNS_ZONE_NSEC3", "x.wild.", AS_CAA_ALLOWED, "dnssec=secure",
+		  "NSEC3 zone: a wildcard CAA names us" },
+		{ "DNS_ZONE_NSEC3", "exists.wild.", AS_CAA_FORBIDDEN, "does not name",
+		  "NSEC3 zone: a name's own CAA beside the wildcard wins" },
+		{ "DNS_ZONE_NSEC3", "user.nowhere.", AS_CAA_ALLOWED, "nsec3.autosmime.test.(secure)",
+		  "NSEC3 zone: names that do not exist, the climb reaches the apex's issuemail" },
+		{ "DNS_ZONE_OPTOUT", "x.wild.", AS_CAA_ALLOWED, "dnssec=insecure",
+		  "opt-out zone: a wildcard CAA counts as insecure" },
 	};
 	/* nsd can't recurse: the cases it can answer itself (no SERVFAIL zone, no dead name). */
 	const struct caa_case raw_cases[] = {
