@@ -21,8 +21,9 @@ static const char *const sigalg_ok[] = {
 	"300a06082a8648ce3d040302", "300a06082a8648ce3d040303",
 	"300d06092a864886f70d01010b0500", "300d06092a864886f70d01010c0500",
 	"300d06092a864886f70d01010d0500",
-	"304106092a864886f70d01010a3034a00f300d06096086480165030402010500a11c301a06092a864886f7"
-	"0d010108300d06096086480165030402010500a203020120",
+	/* RSASSA-PSS with SHA-256, one literal split over two lines */
+	("304106092a864886f70d01010a3034a00f300d06096086480165030402010500a11c301a06092a864886f7"
+	 "0d010108300d06096086480165030402010500a203020120"),
 };
 
 static bool
@@ -135,7 +136,10 @@ check_subject(struct ca *ca, X509 *x, const struct ca_leaf_spec *spec, struct ca
 		case NID_pkcs9_emailAddress:
 			allowed = asn1_eq(v, spec->mailbox);
 			break;
-		case NID_organizationName: o = v; /* FALLTHROUGH */
+		case NID_organizationName:
+			o = v;
+			allowed = req->profile != CA_PROFILE_MAILBOX;
+			break;
 		case NID_organizationIdentifier: case NID_organizationalUnitName:
 		case NID_countryName: case NID_localityName: case NID_stateOrProvinceName:
 			allowed = req->profile != CA_PROFILE_MAILBOX;

@@ -50,6 +50,9 @@ as_country_code_ok(const char *cc)
 	return false;
 }
 
+static int refuse(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 refuse(char *why, size_t cap, const char *fmt, ...)
 {
