@@ -46,13 +46,24 @@ gpgsm_home() {
 	return 1
 }
 
+# gpgsm_import P12: import into GNUPGHOME, up to 3 tries: on a loaded machine the agent's
+# pinentry round trip sometimes fails and gpgsm then reports the file as undecryptable.
+gpgsm_import() {
+	for _try in 1 2 3; do
+		timeout 60 gpgsm --batch --disable-dirmngr --import "$1" >> "$T/gpgsm.log" 2>&1 && return 0
+		echo "# gpgsm import try $_try failed" >> "$T/gpgsm.log"
+		sleep 1
+	done
+	return 1
+}
+
 # gpgsm_sign SIGNER KEY CERT CHAIN CONTENT OUT: import the signer as PKCS#12 into GNUPGHOME and
 # write a detached base64 signature carrying every certificate; on failure gpgsm's log is
 # printed as TAP diagnostics.
 gpgsm_sign() {
 	openssl pkcs12 -export -inkey "$2" -in "$3" -certfile "$4" -passout pass:test \
 	    -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out "$T/signer.p12" &&
-	timeout 60 gpgsm --batch --disable-dirmngr --import "$T/signer.p12" >> "$T/gpgsm.log" 2>&1 &&
+	gpgsm_import "$T/signer.p12" &&
 	timeout 60 gpgsm --batch --disable-dirmngr --include-certs -1 --detach-sign --base64 \
 	    -u "$1" -o "$6" "$5" >> "$T/gpgsm.log" 2>&1 && return 0
 	sed 's/^/# gpgsm: /' "$T/gpgsm.log"
