@@ -29,6 +29,20 @@ static const struct fuzz_dns_lookup fuzz_dns_lookups[] = {
 	{ "bogus.autosmime.test.", LDNS_RR_TYPE_CAA },
 	{ "insecure.autosmime.test.", LDNS_RR_TYPE_CAA },
 	{ "autosmime.test.", LDNS_RR_TYPE_DNSKEY },
+	/* Wildcard expansions with their proofs, and a name with its own records beside them. */
+	{ "x.wild.caa-ours.autosmime.test.", LDNS_RR_TYPE_TXT },
+	{ "exists.wild.caa-ours.autosmime.test.", LDNS_RR_TYPE_TXT },
+	/* NSEC3 (RFC 5155): an answer, a name that does not exist, no data, a wildcard. */
+	{ "nsec3.autosmime.test.", LDNS_RR_TYPE_CAA },
+	{ "nothing-here.nsec3.autosmime.test.", LDNS_RR_TYPE_CAA },
+	{ "nsec3.autosmime.test.", LDNS_RR_TYPE_AAAA },
+	{ "x.wild.nsec3.autosmime.test.", LDNS_RR_TYPE_TXT },
+	/* SMIMEA owner for local part "fuzzer", answered by the zone's *._smimecert.wild. */
+	{ "425b824e2cf09c3870112ecea73fbb50f568d8f7d9ef8d45ef54caf6._smimecert.wild.nsec3.autosmime.test.",
+	    LDNS_RR_TYPE_SMIMEA },
+	/* Opt-out: NXDOMAIN and a wildcard inside an opt-out span are insecure, never secure. */
+	{ "nothing-here.optout.autosmime.test.", LDNS_RR_TYPE_CAA },
+	{ "x.wild.optout.autosmime.test.", LDNS_RR_TYPE_TXT },
 };
 #define FUZZ_DNS_LOOKUPS (sizeof(fuzz_dns_lookups) / sizeof(fuzz_dns_lookups[0]))
 

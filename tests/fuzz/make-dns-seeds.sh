@@ -15,3 +15,12 @@ mkdir -p "$here/corpus/dns" "$here/dns/expect"
 cp "$DNS_TRUST_ANCHOR" "$here/dns/anchor.ds"
 "$build/tests/fuzz/dns-record" "$DNS_RESOLVER" "$here/dns/anchor.ds" "$here/corpus/dns" "$here/dns"
 dns_stop
+# Regression seed: no-caa's genuine NODATA answer (its NSEC proves the name exists) with the
+# first packet's RCODE turned into NXDOMAIN. An earlier validator reported that as a secure
+# NXDOMAIN; it must come out bogus. Byte 6 = lookup byte, 2-byte length, then header byte 3.
+seed=$(ls "$here/corpus/dns"/3-no-caa.*.seq)
+{
+	head -c 6 "$seed"
+	printf "\\$(printf '%03o' $(( ($(od -An -tu1 -j6 -N1 "$seed") & 0xf0) | 3 )))"
+	tail -c +8 "$seed"
+} > "$here/corpus/dns/regress-forged-nxdomain.seq"
