@@ -232,7 +232,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	}
 	stage = "signer";
 	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, &entry, &cerr);
-	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, msg, from, out) == 0)
+	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, conn, msg, from, out) == 0)
 		goto out;
 	if (rc == CA_NOTFOUND) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=not-enrolled from=%s action=%s",

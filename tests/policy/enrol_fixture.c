@@ -179,7 +179,7 @@ base_params(struct enrol_params *p)
 	p->enrol_exclude = &exclude_list;
 	p->unenrolled_action = AS_UNENROLLED_PASS;
 	p->challenge_lifetime = 3600;
-	p->limits = (struct as_ratelimit){ 3, 10, 100000 };
+	p->limits = (struct as_ratelimit){ 3, 10, 100000, 100000 };
 	p->challenge_subject_prefix = "Certificate request";
 	p->validation_reuse = 30 * 86400LL;
 	p->renew_before = 30 * 86400LL;

@@ -650,6 +650,58 @@ bounce_cases(time_t now)
 	enrol_close(bc);
 }
 
+/*
+ * One internal host sending with forged senders: its challenges stop at its own hourly budget
+ * and the gateway's budget stays for everybody else (another host's sender still gets one).
+ */
+static void
+client_flood_cases(time_t now)
+{
+	struct enrol_params bp = params;
+	struct enrol_ctx *bc = NULL;
+	struct enrol_decision d;
+	char mb[64];
+	int sent = 0, limited = 0, i, before;
+
+	bp.limits.global_hour = 8;
+	bp.limits.client_hour = 3;
+	bp.unenrolled_action = AS_UNENROLLED_PASS;
+	if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open for the client flood cases: %s", err_buf);
+		return;
+	}
+	before = outbox_read(NULL);
+	for (i = 0; i < 20; i++) {
+		snprintf(mb, sizeof(mb), "forged%d@example.org", i);
+		if (enrol_unenrolled_sender_at(bc, mb, "192.0.2.7", now, &d) == 0 &&
+		    d.event == ENROL_EV_CHALLENGE_SENT)
+			sent++;
+		else if (d.event == ENROL_EV_RATE_LIMITED)
+			limited++;
+	}
+	tap_ok(sent == 3 && limited == 17 && outbox_read(NULL) == before + 3,
+	    "host A's 20 forged senders: 3 challenges (its own budget), 17 refused (sent %d, "
+	    "limited %d)", sent, limited);
+	tap_ok(enrol_unenrolled_sender_at(bc, "forged99@example.org", "[192.0.2.7]", now, &d) ==
+	    0 && d.event == ENROL_EV_RATE_LIMITED && d.action == ENROL_ACT_PASS,
+	    "host A in brackets is the same host; unenrolled_action pass still passes its mail "
+	    "(event %s)", enrol_event_name(d.event));
+	tap_ok(enrol_unenrolled_sender_at(bc, "bea@example.org", "192.0.2.8", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT, "host B's sender still gets a challenge");
+	for (i = 0; i < 3; i++) {
+		snprintf(mb, sizeof(mb), "v6user%d@example.org", i);
+		enrol_unenrolled_sender_at(bc, mb, i == 0 ? "2001:db8:1:2::10" : i == 1 ?
+		    "2001:db8:1:2:aaaa::1" : "IPv6:2001:db8:1:2::99", now, &d);
+	}
+	tap_ok(enrol_unenrolled_sender_at(bc, "v6user3@example.org", "2001:db8:1:2::77", now, &d) ==
+	    0 && d.event == ENROL_EV_RATE_LIMITED, "IPv6 addresses of one /64 share one budget");
+	tap_ok(enrol_unenrolled_sender_at(bc, "v6other@example.org", "2001:db8:1:3::77", now, &d) ==
+	    0 && d.event == ENROL_EV_CHALLENGE_SENT, "the next /64 has its own");
+	tap_ok(enrol_unenrolled_sender_at(bc, "last@example.org", "192.0.2.9", now, &d) == 0 &&
+	    d.event == ENROL_EV_RATE_LIMITED, "the global budget (8) still caps all hosts together");
+	enrol_close(bc);
+}
+
 static void
 run_cases(void)
 {
@@ -662,6 +714,7 @@ run_cases(void)
 	sponsor_cases(now + 46 * 86400LL);
 	domain_profile_case(now + 47 * 86400LL);
 	bounce_cases(now + 60 * 86400LL);
+	client_flood_cases(now + 62 * 86400LL);
 	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
 }
 
