@@ -85,6 +85,23 @@ maybe_purge(struct enrol_ctx *ctx, time_t now)
 		as_log(AS_LEVEL_INFO, NULL, "event=enrol-purge purged=%zu", n);
 }
 
+/* Replace *msg (len bytes, wiped and freed) by its signed form; 0, or -1 leaving it as is. */
+static int
+sign_own(struct enrol_ctx *ctx, const char *actor, time_t now, char **msg, size_t *len,
+    char *err, size_t errcap)
+{
+	char *signed_msg = NULL;
+	size_t n = 0;
+
+	if (enrol_gateway_sign(ctx, actor, now, *msg, *len, &signed_msg, &n, err, errcap) < 0)
+		return -1;
+	as_wipe(*msg, *len);
+	free(*msg);
+	*msg = signed_msg;
+	*len = n;
+	return 0;
+}
+
 int
 enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *client,
     const char *actor, time_t now, struct enrol_decision *out)
@@ -123,6 +140,11 @@ enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *cli
 	m.expires = now + (time_t)ctx->p.challenge_lifetime;
 	if (as_challenge_mail_build(&m, &msg, &len, c.message_id, sizeof(c.message_id), err,
 	    sizeof(err)) < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=enrol-challenge mailbox=%s result=error reason=%s",
+		    v(mailbox, b1, sizeof(b1)), v(err, b2, sizeof(b2)));
+		goto out;
+	}
+	if (sign_own(ctx, actor, now, &msg, &len, err, sizeof(err)) < 0) {
 		as_log(AS_LEVEL_ERR, NULL, "event=enrol-challenge mailbox=%s result=error reason=%s",
 		    v(mailbox, b1, sizeof(b1)), v(err, b2, sizeof(b2)));
 		goto out;
@@ -276,6 +298,7 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 	cm.chain = is.chain;
 	cm.now = now;
 	if (as_confirm_mail_build(&cm, &msg, &len, msgid, sizeof(msgid), err, sizeof(err)) == 0 &&
+	    sign_own(ctx, actor, now, &msg, &len, err, sizeof(err)) == 0 &&
 	    as_sendmail_inject(ctx->p.sendmail_command, extra, msg, len,
 	    ctx->p.sendmail_timeout_ms > 0 ? ctx->p.sendmail_timeout_ms : ENROL_SENDMAIL_TIMEOUT_MS,
 	    err, sizeof(err)) == 0)

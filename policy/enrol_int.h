@@ -45,4 +45,9 @@ int enrol_newest_cert(struct enrol_ctx *ctx, const char *mailbox, char serial[41
 
 const char *enrol_actor(const struct enrol_ctx *ctx);
 
+/* Sign a mail of the gateway (challenge, confirmation) with the certificate of enrol_address,
+ * issuing or renewing that first when needed (enrol_gateway.c). *out malloc'd; 0 or -1. */
+int enrol_gateway_sign(struct enrol_ctx *ctx, const char *actor, time_t now, const char *msg,
+    size_t len, char **out, size_t *outlen, char *err, size_t errcap);
+
 #endif

@@ -73,6 +73,39 @@ burst_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Does `mail` verify with openssl cms against the CA root, signed by the enrolment address,
+ * with `text` in the signed content? (An independent reader, not our own code.)
+ */
+static bool
+signed_by_gateway(const char *mail, const char *text)
+{
+	char path[128], cmd[1024], *content = NULL;
+	FILE *fp;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/check.eml", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return false;
+	fputs(mail, fp);
+	if (fclose(fp) != 0)
+		return false;
+	snprintf(cmd, sizeof(cmd), "openssl cms -verify -CAfile %s/root.pem -in %s "
+	    "-signer %s/signer.pem -out %s/content.txt 2>/dev/null && openssl x509 -in "
+	    "%s/signer.pem -noout -ext subjectAltName | grep -q 'email:enrol@gw.example.org'",
+	    dir, path, dir, dir, dir);
+	if (system(cmd) != 0 || strstr(mail, "Content-Type: multipart/signed") == NULL)
+		return false;
+	snprintf(path, sizeof(path), "%s/content.txt", dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	content = calloc(1, 65536);
+	ok = content != NULL && fread(content, 1, 65535, fp) > 0 && strstr(content, text) != NULL;
+	fclose(fp);
+	free(content);
+	return ok;
+}
+
 /* The happy path, reuse, renewal and the CLI functions. */
 static void
 flow_cases(time_t now)
@@ -131,6 +164,17 @@ flow_cases(time_t now)
 	tap_ok(mail != NULL, "a new mailbox gets a challenge mail through the sendmail command");
 	if (mail == NULL)
 		return;
+	tap_ok(signed_by_gateway(mail, tok), "the challenge is S/MIME signed: openssl cms -verify "
+	    "against the CA root, signer enrol@gw.example.org, the token in the signed text");
+	{
+		char *forged = strdup(mail), *h = forged != NULL ? strstr(forged, "Hello,") : NULL;
+
+		if (h != NULL)
+			h[1] = 'a';
+		tap_ok(h != NULL && !signed_by_gateway(forged, "Hallo,"), "an imitation with the "
+		    "text changed does not verify");
+		free(forged);
+	}
 	tap_ok(strstr(mail, "Auto-Submitted: auto-generated; type=acme") != NULL &&
 	    strstr(mail, "To: alice@example.org") != NULL &&
 	    strstr(mail, "Reply-To: enrol@gw.example.org") != NULL,
@@ -176,6 +220,8 @@ flow_cases(time_t now)
 	tap_ok(outbox_read(&conf) == before + 2 && conf != NULL &&
 	    strstr(conf, "smime-type=certs-only") != NULL && strstr(conf, "To: alice@example.org"),
 	    "the confirmation with the certificate is mailed");
+	tap_ok(conf != NULL && signed_by_gateway(conf, "smime.p7c"), "the confirmation is signed "
+	    "by the gateway certificate too");
 	free(conf);
 	expect_refused("reused token (the same reply again)", text, &f, now + 70, tok, NULL);
 	free(text);
