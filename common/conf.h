@@ -88,6 +88,7 @@ struct as_conf {
 	long long challenge_limit_hour;
 	long long challenge_limit_day;
 	long long challenge_limit_global_hour;
+	long long challenge_limit_client_hour;
 	char *challenge_subject_prefix;
 	char *challenge_template_file;
 	long long validation_reuse;

@@ -110,6 +110,8 @@ const struct as_conf_option as_conf_options[] = {
 	  "challenges per mailbox per day" },
 	{ "challenge_limit_global_hour", AS_CONF_INT, F(challenge_limit_global_hour), "1000", 1,
 	  1000000, NULL, "challenges sent by the whole gateway per hour" },
+	{ "challenge_limit_client_hour", AS_CONF_INT, F(challenge_limit_client_hour), "100", 1,
+	  1000000, NULL, "challenges per hour for the mail of one SMTP client host (IPv6: its /64)" },
 	{ "challenge_subject_prefix", AS_CONF_STRING, F(challenge_subject_prefix), "", 0, 0, NULL,
 	  "human text put before ACME: <token> in the challenge subject" },
 	{ "challenge_template_file", AS_CONF_PATH, F(challenge_template_file), "", 0, 0, NULL,

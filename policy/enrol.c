@@ -85,21 +85,40 @@ maybe_purge(struct enrol_ctx *ctx, time_t now)
 		as_log(AS_LEVEL_INFO, NULL, "event=enrol-purge purged=%zu", n);
 }
 
+/* Replace *msg (len bytes, wiped and freed) by its signed form; 0, or -1 leaving it as is. */
+static int
+sign_own(struct enrol_ctx *ctx, const char *actor, time_t now, char **msg, size_t *len,
+    char *err, size_t errcap)
+{
+	char *signed_msg = NULL;
+	size_t n = 0;
+
+	if (enrol_gateway_sign(ctx, actor, now, *msg, *len, &signed_msg, &n, err, errcap) < 0)
+		return -1;
+	as_wipe(*msg, *len);
+	free(*msg);
+	*msg = signed_msg;
+	*len = n;
+	return 0;
+}
+
 int
-enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *actor,
-    time_t now, struct enrol_decision *out)
+enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *client,
+    const char *actor, time_t now, struct enrol_decision *out)
 {
 	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
 	struct as_challenge c;
 	struct as_challenge_mail m;
 	enum as_rl_verdict verdict = AS_RL_OK;
-	char tok[AS_TOKEN_LEN + 1], err[512], b1[300], b2[300];
+	char tok[AS_TOKEN_LEN + 1], err[512], b1[300], b2[300], net[AS_ES_CLIENT_MAX + 1];
 	char *msg = NULL;
 	size_t len = 0;
 	time_t retry_at = 0;
 	int r = -1, k;
 
 	out->event = ENROL_EV_ERROR;
+	if (client != NULL && enrol_client_net(client, net, sizeof(net)) < 0)
+		return -1;
 	maybe_purge(ctx, now);
 	if (as_estore_challenge_open(ctx->es, mailbox, now, &c) == AS_ES_OK) {
 		memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
@@ -125,10 +144,16 @@ enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *act
 		    v(mailbox, b1, sizeof(b1)), v(err, b2, sizeof(b2)));
 		goto out;
 	}
+	if (sign_own(ctx, actor, now, &msg, &len, err, sizeof(err)) < 0) {
+		as_log(AS_LEVEL_ERR, NULL, "event=enrol-challenge mailbox=%s result=error reason=%s",
+		    v(mailbox, b1, sizeof(b1)), v(err, b2, sizeof(b2)));
+		goto out;
+	}
 	snprintf(c.mailbox, sizeof(c.mailbox), "%s", mailbox);
 	c.created = now;
 	c.expires = m.expires;
-	k = as_estore_challenge_create(ctx->es, &c, &ctx->p.limits, now, &verdict, &retry_at);
+	k = as_estore_challenge_create_client(ctx->es, &c, client != NULL ? net : NULL,
+	    &ctx->p.limits, now, &verdict, &retry_at);
 	if (k == AS_ES_EXISTS) {
 		out->event = ENROL_EV_CHALLENGE_OPEN;
 		r = 0;
@@ -137,8 +162,8 @@ enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *act
 	if (k == AS_ES_LIMITED) {
 		out->event = ENROL_EV_RATE_LIMITED;
 		enrol_audit(ctx, "enrol-challenge", actor, "mailbox=%s result=rate-limited limit=%s "
-		    "retry_at=%lld", v(mailbox, b1, sizeof(b1)), as_rl_verdict_name(verdict),
-		    (long long)retry_at);
+		    "client_net=%s retry_at=%lld", v(mailbox, b1, sizeof(b1)),
+		    as_rl_verdict_name(verdict), client != NULL ? net : "-", (long long)retry_at);
 		r = 0;
 		goto out;
 	}
@@ -155,8 +180,8 @@ enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *act
 		goto out;
 	}
 	enrol_audit(ctx, "enrol-challenge", actor, "mailbox=%s challenge=%s result=sent "
-	    "message_id=%s expires=%lld", v(mailbox, b1, sizeof(b1)), c.id,
-	    v(c.message_id, b2, sizeof(b2)), (long long)c.expires);
+	    "message_id=%s expires=%lld client_net=%s", v(mailbox, b1, sizeof(b1)), c.id,
+	    v(c.message_id, b2, sizeof(b2)), (long long)c.expires, client != NULL ? net : "-");
 	out->event = ENROL_EV_CHALLENGE_SENT;
 	r = 0;
 out:
@@ -273,6 +298,7 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 	cm.chain = is.chain;
 	cm.now = now;
 	if (as_confirm_mail_build(&cm, &msg, &len, msgid, sizeof(msgid), err, sizeof(err)) == 0 &&
+	    sign_own(ctx, actor, now, &msg, &len, err, sizeof(err)) == 0 &&
 	    as_sendmail_inject(ctx->p.sendmail_command, extra, msg, len,
 	    ctx->p.sendmail_timeout_ms > 0 ? ctx->p.sendmail_timeout_ms : ENROL_SENDMAIL_TIMEOUT_MS,
 	    err, sizeof(err)) == 0)
@@ -299,8 +325,8 @@ new_validation_id(char id[17])
 
 /* The shared body of enrol_unenrolled_sender and enrol_renew. */
 static int
-sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, time_t now, bool renew,
-    struct enrol_decision *out)
+sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, const char *client, time_t now,
+    bool renew, struct enrol_decision *out)
 {
 	struct as_validation val;
 	struct as_caa_result caa;
@@ -333,7 +359,7 @@ sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, time_t now, bool rene
 		}
 		goto fail;
 	}
-	if (enrol_send_challenge(ctx, mailbox, actor, now, out) < 0)
+	if (enrol_send_challenge(ctx, mailbox, client, actor, now, out) < 0)
 		goto fail;
 	out->action = renew ? ENROL_ACT_PASS : unenrolled_action(ctx);
 	return 0;
@@ -349,13 +375,20 @@ int
 enrol_unenrolled_sender(struct enrol_ctx *ctx, const char *mailbox, time_t now,
     struct enrol_decision *out)
 {
-	return sender_flow(ctx, mailbox, now, false, out);
+	return sender_flow(ctx, mailbox, NULL, now, false, out);
+}
+
+int
+enrol_unenrolled_sender_at(struct enrol_ctx *ctx, const char *mailbox, const char *client,
+    time_t now, struct enrol_decision *out)
+{
+	return sender_flow(ctx, mailbox, client != NULL ? client : "", now, false, out);
 }
 
 int
 enrol_renew(struct enrol_ctx *ctx, const char *mailbox, time_t now, struct enrol_decision *out)
 {
-	return sender_flow(ctx, mailbox, now, true, out);
+	return sender_flow(ctx, mailbox, NULL, now, true, out);
 }
 
 /* Is the session entitled to speak for `mailbox`? Sets *why (audit) and the SPF result. */

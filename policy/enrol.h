@@ -97,6 +97,15 @@ struct enrol_decision {
 int enrol_unenrolled_sender(struct enrol_ctx *ctx, const char *mailbox, time_t now,
     struct enrol_decision *out);
 
+/*
+ * The same for mail an SMTP client carried: `client` is its address ("" or NULL for a local
+ * submission without one). The challenge also counts against the client's network
+ * (challenge_limit_client_hour), so one host sending with forged senders cannot use up the
+ * gateway's hourly budget for everybody else.
+ */
+int enrol_unenrolled_sender_at(struct enrol_ctx *ctx, const char *mailbox, const char *client,
+    time_t now, struct enrol_decision *out);
+
 /* The facts of the session that carried a reply; strings borrowed for the call. */
 struct enrol_reply_facts {
 	const char *qid;              /* for logs; may be NULL */

@@ -94,7 +94,7 @@ enrol_start(struct enrol_ctx *ctx, const char *mailbox, const char *actor, time_
 	}
 	if (!enrol_eligible(ctx, mb))
 		return 0;
-	if (enrol_send_challenge(ctx, mb, actor != NULL ? actor : enrol_actor(ctx), now, out) < 0) {
+	if (enrol_send_challenge(ctx, mb, NULL, actor != NULL ? actor : enrol_actor(ctx), now, out) < 0) {
 		snprintf(err, errcap, "the challenge could not be sent (see the log)");
 		return -1;
 	}

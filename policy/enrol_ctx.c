@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ enrol_params_from_conf(struct enrol_params *p, const struct as_conf *c)
 	p->limits.mailbox_hour = c->challenge_limit_hour;
 	p->limits.mailbox_day = c->challenge_limit_day;
 	p->limits.global_hour = c->challenge_limit_global_hour;
+	p->limits.client_hour = c->challenge_limit_client_hour;
 	p->challenge_subject_prefix = c->challenge_subject_prefix;
 	p->challenge_template_file = c->challenge_template_file;
 	p->validation_reuse = c->validation_reuse;
@@ -164,6 +166,38 @@ enrol_mailbox_norm(const char *in, char *out, size_t cap)
 		if ((unsigned char)out[i] < 0x80)
 			out[i] = (char)tolower((unsigned char)out[i]);
 	return ca_mailbox_check(out, &cerr) == CA_OK ? 0 : -1;
+}
+
+int
+enrol_client_net(const char *client, char *out, size_t cap)
+{
+	unsigned char a6[16];
+	struct in_addr a4;
+	char text[INET6_ADDRSTRLEN];
+	const char *c = client != NULL ? client : "";
+	int n;
+
+	if (c[0] == '[' && strlen(c) < sizeof(text) + 2 && c[strlen(c) - 1] == ']') {
+		snprintf(text, sizeof(text), "%.*s", (int)strlen(c) - 2, c + 1);
+		c = text;
+	}
+	if (strncasecmp(c, "IPv6:", 5) == 0)
+		c += 5;
+	if (inet_pton(AF_INET, c, &a4) == 1)
+		n = snprintf(out, cap, "%s", inet_ntop(AF_INET, &a4, text, sizeof(text)));
+	else if (inet_pton(AF_INET6, c, a6) == 1) {
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0)
+			n = snprintf(out, cap, "%s", inet_ntop(AF_INET, a6 + 12, text, sizeof(text)));
+		else {
+			/* one site's /64 is one host as far as the budget goes (privacy addresses) */
+			memset(a6 + 8, 0, 8);
+			n = snprintf(out, cap, "%s/64", inet_ntop(AF_INET6, a6, text, sizeof(text)));
+		}
+	} else
+		n = snprintf(out, cap, "local");
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 /* Does the list hold the mailbox, its domain or "@domain"? */

@@ -29,14 +29,25 @@ bool enrol_eligible(const struct enrol_ctx *ctx, const char *mailbox);
 void enrol_audit(struct enrol_ctx *ctx, const char *event, const char *actor, const char *fmt,
     ...) __attribute__((format(printf, 4, 5)));
 
-/* Send a challenge to a normalised, eligible mailbox (see enrol_start). */
-int enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *actor,
-    time_t now, struct enrol_decision *out);
+/* Send a challenge to a normalised, eligible mailbox (see enrol_start); `client` (an SMTP
+ * client address, or NULL) also counts it against that host's network (challenge_limit_client_hour). */
+int enrol_send_challenge(struct enrol_ctx *ctx, const char *mailbox, const char *client,
+    const char *actor, time_t now, struct enrol_decision *out);
+
+/* The network a client address counts under: an IPv4 address as it is, an IPv6 address's
+ * /64 ("2001:db8::/64"), an IPv4-mapped IPv6 address as IPv4, anything else (a local
+ * submission without an address) "local". Returns 0, or -1 when cap is too small. */
+int enrol_client_net(const char *client, char *out, size_t cap);
 
 /* The newest valid certificate of a mailbox: 0 (found), 1 (none), -1 (error). */
 int enrol_newest_cert(struct enrol_ctx *ctx, const char *mailbox, char serial[41],
     time_t *not_after);
 
 const char *enrol_actor(const struct enrol_ctx *ctx);
+
+/* Sign a mail of the gateway (challenge, confirmation) with the certificate of enrol_address,
+ * issuing or renewing that first when needed (enrol_gateway.c). *out malloc'd; 0 or -1. */
+int enrol_gateway_sign(struct enrol_ctx *ctx, const char *actor, time_t now, const char *msg,
+    size_t len, char **out, size_t *outlen, char *err, size_t errcap);
 
 #endif

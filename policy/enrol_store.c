@@ -238,7 +238,8 @@ struct create_arg {
 	int result;
 	enum as_rl_verdict verdict;
 	time_t retry_at;
-	int64_t *mt, *gt;    /* AS_ES_RL_MAX each */
+	const char *client_key;   /* NULL: no per-client limit */
+	int64_t *mt, *gt, *ct;    /* AS_ES_RL_MAX each (ct only with client_key) */
 };
 
 static int
@@ -247,8 +248,8 @@ create_txn(DB_TXN *txn, void *varg)
 	struct create_arg *a = varg;
 	struct chal_rec old, rec;
 	unsigned char oh[AS_TOKEN_HASH_LEN];
-	time_t *mt_t = NULL, *gt_t = NULL;
-	size_t nm = 0, ng = 0, i;
+	time_t *mt_t = NULL, *gt_t = NULL, *ct_t = NULL;
+	size_t nm = 0, ng = 0, nc = 0, i;
 	DBT k, d;
 	int ret;
 
@@ -266,23 +267,31 @@ create_txn(DB_TXN *txn, void *varg)
 			return ret;
 	}
 	if ((ret = rate_load(a->es, txn, a->c->mailbox, a->mt, &nm, a->now, AS_RL_DAY)) != 0 ||
-	    (ret = rate_load(a->es, txn, AS_ES_GLOBAL_KEY, a->gt, &ng, a->now, AS_RL_HOUR)) != 0)
+	    (ret = rate_load(a->es, txn, AS_ES_GLOBAL_KEY, a->gt, &ng, a->now, AS_RL_HOUR)) != 0 ||
+	    (a->client_key != NULL &&
+	    (ret = rate_load(a->es, txn, a->client_key, a->ct, &nc, a->now, AS_RL_HOUR)) != 0))
 		return ret;
 	/* ratelimit.h works on time_t arrays. */
 	mt_t = calloc(nm + 1, sizeof(time_t));
 	gt_t = calloc(ng + 1, sizeof(time_t));
-	if (mt_t == NULL || gt_t == NULL) {
+	ct_t = calloc(nc + 1, sizeof(time_t));
+	if (mt_t == NULL || gt_t == NULL || ct_t == NULL) {
 		free(mt_t);
 		free(gt_t);
+		free(ct_t);
 		return ENOMEM;
 	}
 	for (i = 0; i < nm; i++)
 		mt_t[i] = (time_t)a->mt[i];
 	for (i = 0; i < ng; i++)
 		gt_t[i] = (time_t)a->gt[i];
-	a->verdict = as_ratelimit_check(a->lim, mt_t, nm, gt_t, ng, a->now, &a->retry_at);
+	for (i = 0; i < nc; i++)
+		ct_t[i] = (time_t)a->ct[i];
+	a->verdict = as_ratelimit_check_client(a->lim, mt_t, nm,
+	    a->client_key != NULL ? ct_t : NULL, nc, gt_t, ng, a->now, &a->retry_at);
 	free(mt_t);
 	free(gt_t);
+	free(ct_t);
 	if (a->verdict != AS_RL_OK) {
 		a->result = AS_ES_LIMITED;
 		return 0;
@@ -300,6 +309,9 @@ create_txn(DB_TXN *txn, void *varg)
 		return ret;
 	if ((ret = rate_store(a->es, txn, a->c->mailbox, a->mt, nm, a->now)) != 0)
 		return ret;
+	if (a->client_key != NULL &&
+	    (ret = rate_store(a->es, txn, a->client_key, a->ct, nc, a->now)) != 0)
+		return ret;
 	return rate_store(a->es, txn, AS_ES_GLOBAL_KEY, a->gt, ng, a->now);
 }
 
@@ -308,28 +320,45 @@ mailbox_ok(const char *m)
 {
 	size_t n = m != NULL ? strlen(m) : 0;
 
-	return n > 0 && n <= AS_ES_MAILBOX_MAX && m[0] != '\001';
+	return n > 0 && n <= AS_ES_MAILBOX_MAX && m[0] != '\001' && m[0] != '\002';
 }
 
 int
 as_estore_challenge_create(struct as_estore *es, const struct as_challenge *c,
     const struct as_ratelimit *lim, time_t now, enum as_rl_verdict *verdict, time_t *retry_at)
 {
+	return as_estore_challenge_create_client(es, c, NULL, lim, now, verdict, retry_at);
+}
+
+int
+as_estore_challenge_create_client(struct as_estore *es, const struct as_challenge *c,
+    const char *client, const struct as_ratelimit *lim, time_t now,
+    enum as_rl_verdict *verdict, time_t *retry_at)
+{
 	struct create_arg a = { .es = es, .c = c, .lim = lim, .now = now, .verdict = AS_RL_OK };
+	char ckey[AS_ES_CLIENT_MAX + sizeof(AS_ES_CLIENT_PREFIX)];
 	int ret;
 
-	if (es == NULL || c == NULL || lim == NULL || !mailbox_ok(c->mailbox))
+	if (es == NULL || c == NULL || lim == NULL || !mailbox_ok(c->mailbox) ||
+	    (client != NULL && (client[0] == '\0' || strlen(client) > AS_ES_CLIENT_MAX)))
 		return AS_ES_ERR;
+	if (client != NULL) {
+		snprintf(ckey, sizeof(ckey), "%s%s", AS_ES_CLIENT_PREFIX, client);
+		a.client_key = ckey;
+	}
 	a.mt = malloc(AS_ES_RL_MAX * sizeof(int64_t));
 	a.gt = malloc(AS_ES_RL_MAX * sizeof(int64_t));
-	if (a.mt == NULL || a.gt == NULL) {
+	a.ct = malloc(AS_ES_RL_MAX * sizeof(int64_t));
+	if (a.mt == NULL || a.gt == NULL || a.ct == NULL) {
 		free(a.mt);
 		free(a.gt);
+		free(a.ct);
 		return AS_ES_ERR;
 	}
 	ret = store_txn_run(es->st, create_txn, &a);
 	free(a.mt);
 	free(a.gt);
+	free(a.ct);
 	if (verdict != NULL)
 		*verdict = a.verdict;
 	if (retry_at != NULL)

@@ -8,7 +8,8 @@
  *   enrol_chal.db   token hash (32 bytes) -> challenge record
  *   enrol_open.db   mailbox -> token hash of its open challenge (at most one)
  *   enrol_valid.db  mailbox -> newest validation record (method, BR version, time, evidence)
- *   enrol_rate.db   mailbox, or AS_ES_GLOBAL_KEY -> send times (int64, oldest first)
+ *   enrol_rate.db   mailbox, AS_ES_GLOBAL_KEY or AS_ES_CLIENT_PREFIX + client network -> send
+ *                   times (int64, oldest first)
  * Tokens never reach the store: only their SHA-256 (token.h). Mailboxes are stored as given;
  * the caller normalises them (enrol.c lower-cases the domain).
  *
@@ -31,6 +32,8 @@
 #define AS_ES_RL_MAX 4096            /* send times kept per key */
 #define AS_ES_MAX_FAILURES 5         /* wrong tokens before a challenge is burnt */
 #define AS_ES_GLOBAL_KEY "\001global"
+#define AS_ES_CLIENT_PREFIX "\002client "   /* + the client's network (enrol.c) */
+#define AS_ES_CLIENT_MAX 64
 
 /* Results; the store functions return one of these. */
 #define AS_ES_OK 0
@@ -75,6 +78,16 @@ void as_estore_close(struct as_estore *es);
  */
 int as_estore_challenge_create(struct as_estore *es, const struct as_challenge *c,
     const struct as_ratelimit *lim, time_t now, enum as_rl_verdict *verdict, time_t *retry_at);
+
+/*
+ * The same, also counting the send against `client` (an SMTP client's network, at most
+ * AS_ES_CLIENT_MAX bytes) under lim->client_hour; NULL: like as_estore_challenge_create.
+ * A bounce gives the client's slot back no more than the mailbox's: a host that sends with
+ * forged senders stays within its own budget.
+ */
+int as_estore_challenge_create_client(struct as_estore *es, const struct as_challenge *c,
+    const char *client, const struct as_ratelimit *lim, time_t now,
+    enum as_rl_verdict *verdict, time_t *retry_at);
 
 /* The open, unexpired challenge of a mailbox: AS_ES_OK or AS_ES_NOTFOUND. */
 int as_estore_challenge_open(struct as_estore *es, const char *mailbox, time_t now,

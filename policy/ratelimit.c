@@ -53,26 +53,49 @@ window_full(const time_t *times, size_t n, time_t now, long long window, long lo
 	return full;
 }
 
+/* The later of two retry times; (time_t)-1 ("never") wins. */
+static time_t
+later(time_t a, time_t b)
+{
+	return a == (time_t)-1 || b == (time_t)-1 ? (time_t)-1 : (a > b ? a : b);
+}
+
 enum as_rl_verdict
 as_ratelimit_check(const struct as_ratelimit *lim, const time_t *mailbox_times, size_t n_mailbox,
     const time_t *global_times, size_t n_global, time_t now, time_t *retry_at)
 {
+	return as_ratelimit_check_client(lim, mailbox_times, n_mailbox, NULL, 0, global_times,
+	    n_global, now, retry_at);
+}
+
+enum as_rl_verdict
+as_ratelimit_check_client(const struct as_ratelimit *lim, const time_t *mailbox_times,
+    size_t n_mailbox, const time_t *client_times, size_t n_client, const time_t *global_times,
+    size_t n_global, time_t now, time_t *retry_at)
+{
 	time_t at = 0, t;
 	enum as_rl_verdict v = AS_RL_OK;
 
-	if (window_full(global_times, n_global, now, AS_RL_HOUR, lim->global_hour, &t)) {
-		v = AS_RL_GLOBAL_HOUR;
+	/* the client's own limit is named first: a flooding host is told about its own budget */
+	if (client_times != NULL &&
+	    window_full(client_times, n_client, now, AS_RL_HOUR, lim->client_hour, &t)) {
+		v = AS_RL_CLIENT_HOUR;
 		at = t;
+	}
+	if (window_full(global_times, n_global, now, AS_RL_HOUR, lim->global_hour, &t)) {
+		if (v == AS_RL_OK)
+			v = AS_RL_GLOBAL_HOUR;
+		at = later(t, at);
 	}
 	if (window_full(mailbox_times, n_mailbox, now, AS_RL_DAY, lim->mailbox_day, &t)) {
 		if (v == AS_RL_OK)
 			v = AS_RL_MAILBOX_DAY;
-		at = t == (time_t)-1 || at == (time_t)-1 ? (time_t)-1 : (t > at ? t : at);
+		at = later(t, at);
 	}
 	if (window_full(mailbox_times, n_mailbox, now, AS_RL_HOUR, lim->mailbox_hour, &t)) {
 		if (v == AS_RL_OK)
 			v = AS_RL_MAILBOX_HOUR;
-		at = t == (time_t)-1 || at == (time_t)-1 ? (time_t)-1 : (t > at ? t : at);
+		at = later(t, at);
 	}
 	if (retry_at != NULL)
 		*retry_at = v == AS_RL_OK ? now : at;
@@ -102,6 +125,8 @@ as_rl_verdict_name(enum as_rl_verdict v)
 		return "mailbox-day";
 	case AS_RL_GLOBAL_HOUR:
 		return "global-hour";
+	case AS_RL_CLIENT_HOUR:
+		return "client-hour";
 	}
 	return "unknown";
 }

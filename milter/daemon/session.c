@@ -274,7 +274,7 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	if (enrol_hook_is_reply(conn->snap, msg))
 		return MFI_CONTINUE;
 	if (msg->headers_overflow) {
-		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
+		process_log_headers_overflow(msg);
 		return MFI_ACCEPT;
 	}
 	/* decide early what needs no body, so untouched mail is never spooled */

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -179,14 +180,17 @@ check_addr_spec(char *addr)
 int
 decide_from_mailbox(const char *value, char *out, size_t cap)
 {
-	char buf[DECIDE_MAX_ADDR * 4];
-	int a0, a1;
+	/* as long as the header may be: a long display name still leaves a mailbox to sign for */
+	char *buf;
+	size_t vlen;
+	int a0, a1, r = -1;
 	char *s, *e;
 
-	if (value == NULL || cap == 0 || strlen(value) > SMIME_MAX_HEADER_LEN)
+	if (value == NULL || cap == 0 || (vlen = strlen(value)) > SMIME_MAX_HEADER_LEN ||
+	    (buf = malloc(vlen + 2)) == NULL)
 		return -1;
-	if (clean_value(value, buf, sizeof(buf), &a0, &a1) < 0)
-		return -1;
+	if (clean_value(value, buf, vlen + 2, &a0, &a1) < 0)
+		goto out;
 	if (a0 >= 0) {
 		s = buf + a0;
 		e = buf + a1;
@@ -207,11 +211,14 @@ decide_from_mailbox(const char *value, char *out, size_t cap)
 			if (*p == '"')
 				q = !q;
 			else if (!q && isspace((unsigned char)*p))
-				return -1;
+				goto out;
 		}
 	}
 	if ((size_t)(e - s) >= cap || (size_t)(e - s) >= DECIDE_MAX_ADDR || check_addr_spec(s) < 0)
-		return -1;
+		goto out;
 	memcpy(out, s, (size_t)(e - s) + 1);
-	return 0;
+	r = 0;
+out:
+	free(buf);
+	return r;
 }

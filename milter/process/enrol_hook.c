@@ -335,7 +335,8 @@ enrol_failed(const struct snapshot *snap, struct process_outcome *out)
 
 int
 enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
-    const struct msg_ctx *msg, const char *from, struct process_outcome *out)
+    const struct conn_ctx *conn, const struct msg_ctx *msg, const char *from,
+    struct process_outcome *out)
 {
 	const struct as_conf *conf = snap->conf;
 	struct enrol_decision d;
@@ -352,7 +353,8 @@ enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
 		    "action=%s", as_log_value(from, safe, sizeof(safe)), outcome_word(out));
 		return 0;
 	}
-	rc = enrol_unenrolled_sender(ctx, from, now_of(rt), &d);
+	rc = enrol_unenrolled_sender_at(ctx, from, conn != NULL ? conn->client : NULL,
+	    now_of(rt), &d);
 	if (rc < 0 || d.event == ENROL_EV_ERROR) {
 		enrol_failed(snap, out);
 		as_log(AS_LEVEL_ERR, msg->qid, "event=enrol sender=%s result=error action=%s",

@@ -50,13 +50,15 @@ void enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
     const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out);
 
 /*
- * A local sender the session may use has no valid certificate. Returns 1 when enrolment is
+ * A local sender the session may use has no valid certificate; conn->client names the host
+ * whose challenge budget the challenge uses (challenge_limit_client_hour). Returns 1 when enrolment is
  * not configured or signing is off (the caller keeps its own unenrolled_action answer), else
  * 0 with `out` set: PASS, TEMPFAIL (451 4.7.0) or REJECT (550 5.7.0) per the policy answer,
  * or the on_error answer on an internal failure.
  */
 int enrol_hook_unenrolled(struct milter_runtime *rt, const struct snapshot *snap,
-    const struct msg_ctx *msg, const char *from, struct process_outcome *out);
+    const struct conn_ctx *conn, const struct msg_ctx *msg, const char *from,
+    struct process_outcome *out);
 
 /*
  * The sender signs with `cert`: when it expires within renew_before and enrol_renewal_due

@@ -175,6 +175,18 @@ audit_and_log(struct milter_runtime *rt, const struct msg_ctx *msg, const char *
 }
 
 void
+process_log_headers_overflow(const struct msg_ctx *msg)
+{
+	char safe[600];
+
+	/* the one record an admin finds when such a message went out unsigned */
+	as_log(AS_LEVEL_NOTICE, msg->qid, "event=pass reason=headers-too-large signed=no "
+	    "mail_from=%s limit_headers=%d limit_header_bytes=%d",
+	    as_log_value(msg->mail_from, safe, sizeof(safe)), SMIME_MAX_HEADERS,
+	    SMIME_MAX_HEADER_LEN);
+}
+
+void
 process_message(struct milter_runtime *rt, const struct snapshot *snap,
     const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out)
 {
@@ -203,7 +215,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 		return;
 	}
 	if (msg->headers_overflow) {
-		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=headers-too-large");
+		process_log_headers_overflow(msg);
 		return;
 	}
 	if (sm.body == NULL) {
@@ -232,7 +244,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 	}
 	stage = "signer";
 	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, &entry, &cerr);
-	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, msg, from, out) == 0)
+	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, conn, msg, from, out) == 0)
 		goto out;
 	if (rc == CA_NOTFOUND) {
 		as_log(AS_LEVEL_INFO, msg->qid, "event=pass reason=not-enrolled from=%s action=%s",

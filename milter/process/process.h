@@ -23,6 +23,10 @@
 #include "milter/process/outcome.h"
 #include "milter/process/runtime.h"
 
+/* Too many or too long headers: the message passes unsigned; this is its one NOTICE line
+ * (event=pass reason=headers-too-large signed=no mail_from=... and the bounds). */
+void process_log_headers_overflow(const struct msg_ctx *msg);
+
 void process_message(struct milter_runtime *rt, const struct snapshot *snap,
     const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out);
 

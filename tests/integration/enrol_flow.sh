@@ -1,7 +1,9 @@
 #!/bin/bash
 # enrol_flow: in-band enrolment end to end through a private Postfix (SASL submission, Maildirs)
 # and autosmime-milter, whose sendmail_command submits over SMTP to the same Postfix:
-#  - a new user's mail passes unsigned and the challenge lands in her Maildir, untouched;
+#  - a new user's mail passes unsigned and the challenge lands in her Maildir, untouched by the
+#    milter and signed by the gateway's certificate for the enrolment address (as is the
+#    confirmation);
 #  - replies to the enrolment address from an unauthenticated outside client and from another
 #    user's login are refused (550) with nothing issued and nothing delivered;
 #  - the user's own reply, built from the challenge like a mail client does (Re: subject,
@@ -70,8 +72,10 @@ chal=$(newest_mail "$ALICE")
 tok=$(token_of "$chal")
 tap_check "the challenge: From the enrolment address, Auto-Submitted, ACME token in the subject" \
 	eval '[ "$(hdr "$chal" From)" = "$ENROL" ] && hdr "$chal" Auto-Submitted | grep -q "^auto-generated; type=acme" && [ ${#tok} -ge 22 ]'
-tap_check "the challenge passed the milter untouched (not signed, no enrolment for it)" \
-	eval '! smime_is_signed "$chal" && ob_log_since $mark | grep -q "event=pass reason=enrolment-mail" && ! ob_log_since $mark | grep -q "event=enrol sender=$ENROL"'
+tap_check "the challenge passed the milter untouched (no enrolment for it)" \
+	eval 'ob_log_since $mark | grep -q "event=pass reason=enrolment-mail" && ! ob_log_since $mark | grep -q "event=enrol sender=$ENROL"'
+tap_check "the delivered challenge is signed by the gateway: openssl cms -verify against our root, signer $ENROL, the token in the signed text" \
+	eval 'smime_is_signed "$chal" && ob_signer "$chal" "$H_TMP/gw-signer.pem" && openssl x509 -in "$H_TMP/gw-signer.pem" -noout -ext subjectAltName | grep -q "email:$ENROL" && grep -qF -- "$tok" "$H_TMP/gw-signer.pem.content"'
 tap_check "the milter logged the challenge for $ALICE" \
 	eval 'ob_log_since $mark | grep -q "event=enrol sender=$ALICE result=challenge-sent challenge=[0-9a-f]* serial=- action=pass"'
 make_reply "$chal" "$ALICE" "$H_TMP/reply-alice.eml"
@@ -104,6 +108,8 @@ conf=$(newest_mail "$ALICE")
 openssl x509 -in "$conf" -out "$H_TMP/alice-conf.pem" 2>/dev/null
 tap_check "it carries the certificate (certs-only and PEM), valid for $ALICE under our root" \
 	eval 'grep -q "smime-type=certs-only" "$conf" && openssl verify -CAfile "$OB_CHAIN" -purpose smimesign "$H_TMP/alice-conf.pem" >/dev/null 2>&1 && openssl x509 -in "$H_TMP/alice-conf.pem" -noout -ext subjectAltName | grep -q "email:$ALICE"'
+tap_check "the confirmation is signed by the gateway certificate too" \
+	eval 'ob_signer "$conf" "$H_TMP/gw-signer2.pem" && [ "$(ob_serial "$H_TMP/gw-signer2.pem")" = "$(ob_serial "$H_TMP/gw-signer.pem")" ]'
 tap_check "the reply was delivered nowhere" enrol_untouched
 
 # 4. Her next mail is signed with that certificate.

@@ -228,5 +228,12 @@ client "inet:$port@127.0.0.1" -P -a alice -r someone@elsewhere.example -o /dev/n
 p13=$(proto "$tmp/c13")
 check "an inet socket negotiates the same no-reply steps as a unix socket" \
   '[ -n "$p13" ] && [ "$p13" = "$p10" ] && modified "$tmp/c13"'
+# 5,000 headers: beyond the bound, passed untouched with one key=value line saying so.
+{ printf 'From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: many headers\n'
+  i=0; while [ $i -lt 5000 ]; do printf 'X-Filler-%d: v\n' $i; i=$((i + 1)); done
+  printf '\nbody\n'; } > "$tmp/many.eml"
+client "inet:$port@127.0.0.1" -a alice -r someone@elsewhere.example -o /dev/null "$tmp/many.eml" 2>"$tmp/c14"
+check "5,000 headers: passed untouched with one log line (reason=headers-too-large signed=no)" \
+  'untouched "$tmp/c14" && [ "$(grep -c "event=pass reason=headers-too-large signed=no mail_from=sender@example.org limit_headers=1000" "$tmp/log")" = 1 ]'
 check "stop (inet)" 'stop'
 echo "1..$n"

@@ -40,6 +40,12 @@ check "a sender who may not use the From: gets the message back unchanged" \
 "$milter" -c "$conf" -t "$tmp/out.eml" -s alice@example.org > "$tmp/twice.eml" 2>"$tmp/err"; rc=$?
 check "an already signed message is not wrapped again" \
   '[ $rc -eq 0 ] && cmp -s "$tmp/out.eml" "$tmp/twice.eml"'
+# A display name of 2,100 characters: the mailbox is still found and the message signed.
+{ printf 'From: "%s" <alice@example.org>\n' "$(head -c 2100 /dev/zero | tr '\0' n)"
+  printf 'To: bob@example.net\nSubject: long name\n\nbody\n'; } > "$tmp/longname.eml"
+"$milter" -c "$conf" -t "$tmp/longname.eml" -s alice@example.org > "$tmp/longname.out" 2>"$tmp/err"; rc=$?
+check "a 2,100-character display name: signed, and verifies" \
+  '[ $rc -eq 0 ] && openssl cms -verify -in "$tmp/longname.out" -CAfile "$tmp/root.pem" -purpose any -out /dev/null 2>>"$tmp/err"'
 printf 'From: carol@example.org\nSubject: x\n\nbody\n' > "$tmp/carol.eml"
 printf 'unenrolled_action tempfail\n' >> "$conf"
 "$milter" -c "$conf" -t "$tmp/carol.eml" -s carol@example.org > /dev/null 2>"$tmp/err"; rc=$?

@@ -74,6 +74,20 @@ main(void)
 	/* From: parser */
 	tap_ok(from_is("alice@example.org", "alice@example.org"), "bare address");
 	tap_ok(from_is("Alice <alice@EXAMPLE.Org>", "alice@example.org"), "angle-addr, domain lowered");
+	{
+		/* a display name of 2,500 characters: the mailbox is still found (and signed for) */
+		char *big = malloc(2600);
+
+		if (big != NULL) {
+			memset(big, 'n', 2500);
+			snprintf(big + 2500, 100, " <alice@example.org>");
+			tap_ok(from_is(big, "alice@example.org"), "a 2,500-character display name");
+			big[0] = '"';
+			big[2499] = '"';
+			tap_ok(from_is(big, "alice@example.org"), "the same quoted");
+			free(big);
+		}
+	}
 	tap_ok(from_is("\"Doe, Alice\" <alice@example.org>", "alice@example.org"),
 	    "quoted display name with a comma");
 	tap_ok(from_is("alice@example.org (Alice (the) Admin)", "alice@example.org"),

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <openssl/pem.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,6 +50,8 @@ log_sink(int level, const char *line, void *arg)
 
 	(void)level;
 	(void)arg;
+	if (getenv("ENROL_TEST_LOG") != NULL)
+		fprintf(stderr, "log: %s\n", line);
 	pthread_mutex_lock(&log_lock);
 	if (log_len + n + 2 > log_cap && log_cap < 64 * 1024 * 1024) {
 		size_t cap = (log_cap + n + 2) * 2;
@@ -161,6 +165,18 @@ setup(void)
 		printf("# ca_init: %s\n", err.text);
 		return -1;
 	}
+	{
+		/* the root for independent readers (openssl cms -verify -CAfile) */
+		char path[128];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/root.pem", dir);
+		if ((fp = fopen(path, "w")) == NULL || PEM_write_X509(fp, auth.root) != 1 ||
+		    fclose(fp) != 0) {
+			printf("# cannot write %s\n", path);
+			return -1;
+		}
+	}
 	ca_authority_free(&auth);
 	if ((st = join_store(store_dir)) == NULL)
 		return -1;
@@ -179,7 +195,7 @@ base_params(struct enrol_params *p)
 	p->enrol_exclude = &exclude_list;
 	p->unenrolled_action = AS_UNENROLLED_PASS;
 	p->challenge_lifetime = 3600;
-	p->limits = (struct as_ratelimit){ 3, 10, 100000 };
+	p->limits = (struct as_ratelimit){ 3, 10, 100000, 100000 };
 	p->challenge_subject_prefix = "Certificate request";
 	p->validation_reuse = 30 * 86400LL;
 	p->renew_before = 30 * 86400LL;

@@ -73,6 +73,39 @@ burst_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Does `mail` verify with openssl cms against the CA root, signed by the enrolment address,
+ * with `text` in the signed content? (An independent reader, not our own code.)
+ */
+static bool
+signed_by_gateway(const char *mail, const char *text)
+{
+	char path[128], cmd[1024], *content = NULL;
+	FILE *fp;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/check.eml", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return false;
+	fputs(mail, fp);
+	if (fclose(fp) != 0)
+		return false;
+	snprintf(cmd, sizeof(cmd), "openssl cms -verify -CAfile %s/root.pem -in %s "
+	    "-signer %s/signer.pem -out %s/content.txt 2>/dev/null && openssl x509 -in "
+	    "%s/signer.pem -noout -ext subjectAltName | grep -q 'email:enrol@gw.example.org'",
+	    dir, path, dir, dir, dir);
+	if (system(cmd) != 0 || strstr(mail, "Content-Type: multipart/signed") == NULL)
+		return false;
+	snprintf(path, sizeof(path), "%s/content.txt", dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	content = calloc(1, 65536);
+	ok = content != NULL && fread(content, 1, 65535, fp) > 0 && strstr(content, text) != NULL;
+	fclose(fp);
+	free(content);
+	return ok;
+}
+
 /* The happy path, reuse, renewal and the CLI functions. */
 static void
 flow_cases(time_t now)
@@ -131,6 +164,17 @@ flow_cases(time_t now)
 	tap_ok(mail != NULL, "a new mailbox gets a challenge mail through the sendmail command");
 	if (mail == NULL)
 		return;
+	tap_ok(signed_by_gateway(mail, tok), "the challenge is S/MIME signed: openssl cms -verify "
+	    "against the CA root, signer enrol@gw.example.org, the token in the signed text");
+	{
+		char *forged = strdup(mail), *h = forged != NULL ? strstr(forged, "Hello,") : NULL;
+
+		if (h != NULL)
+			h[1] = 'a';
+		tap_ok(h != NULL && !signed_by_gateway(forged, "Hallo,"), "an imitation with the "
+		    "text changed does not verify");
+		free(forged);
+	}
 	tap_ok(strstr(mail, "Auto-Submitted: auto-generated; type=acme") != NULL &&
 	    strstr(mail, "To: alice@example.org") != NULL &&
 	    strstr(mail, "Reply-To: enrol@gw.example.org") != NULL,
@@ -176,6 +220,8 @@ flow_cases(time_t now)
 	tap_ok(outbox_read(&conf) == before + 2 && conf != NULL &&
 	    strstr(conf, "smime-type=certs-only") != NULL && strstr(conf, "To: alice@example.org"),
 	    "the confirmation with the certificate is mailed");
+	tap_ok(conf != NULL && signed_by_gateway(conf, "smime.p7c"), "the confirmation is signed "
+	    "by the gateway certificate too");
 	free(conf);
 	expect_refused("reused token (the same reply again)", text, &f, now + 70, tok, NULL);
 	free(text);
@@ -650,6 +696,58 @@ bounce_cases(time_t now)
 	enrol_close(bc);
 }
 
+/*
+ * One internal host sending with forged senders: its challenges stop at its own hourly budget
+ * and the gateway's budget stays for everybody else (another host's sender still gets one).
+ */
+static void
+client_flood_cases(time_t now)
+{
+	struct enrol_params bp = params;
+	struct enrol_ctx *bc = NULL;
+	struct enrol_decision d;
+	char mb[64];
+	int sent = 0, limited = 0, i, before;
+
+	bp.limits.global_hour = 8;
+	bp.limits.client_hour = 3;
+	bp.unenrolled_action = AS_UNENROLLED_PASS;
+	if (enrol_open(&bp, &bc, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open for the client flood cases: %s", err_buf);
+		return;
+	}
+	before = outbox_read(NULL);
+	for (i = 0; i < 20; i++) {
+		snprintf(mb, sizeof(mb), "forged%d@example.org", i);
+		if (enrol_unenrolled_sender_at(bc, mb, "192.0.2.7", now, &d) == 0 &&
+		    d.event == ENROL_EV_CHALLENGE_SENT)
+			sent++;
+		else if (d.event == ENROL_EV_RATE_LIMITED)
+			limited++;
+	}
+	tap_ok(sent == 3 && limited == 17 && outbox_read(NULL) == before + 3,
+	    "host A's 20 forged senders: 3 challenges (its own budget), 17 refused (sent %d, "
+	    "limited %d)", sent, limited);
+	tap_ok(enrol_unenrolled_sender_at(bc, "forged99@example.org", "[192.0.2.7]", now, &d) ==
+	    0 && d.event == ENROL_EV_RATE_LIMITED && d.action == ENROL_ACT_PASS,
+	    "host A in brackets is the same host; unenrolled_action pass still passes its mail "
+	    "(event %s)", enrol_event_name(d.event));
+	tap_ok(enrol_unenrolled_sender_at(bc, "bea@example.org", "192.0.2.8", now, &d) == 0 &&
+	    d.event == ENROL_EV_CHALLENGE_SENT, "host B's sender still gets a challenge");
+	for (i = 0; i < 3; i++) {
+		snprintf(mb, sizeof(mb), "v6user%d@example.org", i);
+		enrol_unenrolled_sender_at(bc, mb, i == 0 ? "2001:db8:1:2::10" : i == 1 ?
+		    "2001:db8:1:2:aaaa::1" : "IPv6:2001:db8:1:2::99", now, &d);
+	}
+	tap_ok(enrol_unenrolled_sender_at(bc, "v6user3@example.org", "2001:db8:1:2::77", now, &d) ==
+	    0 && d.event == ENROL_EV_RATE_LIMITED, "IPv6 addresses of one /64 share one budget");
+	tap_ok(enrol_unenrolled_sender_at(bc, "v6other@example.org", "2001:db8:1:3::77", now, &d) ==
+	    0 && d.event == ENROL_EV_CHALLENGE_SENT, "the next /64 has its own");
+	tap_ok(enrol_unenrolled_sender_at(bc, "last@example.org", "192.0.2.9", now, &d) == 0 &&
+	    d.event == ENROL_EV_RATE_LIMITED, "the global budget (8) still caps all hosts together");
+	enrol_close(bc);
+}
+
 static void
 run_cases(void)
 {
@@ -662,6 +760,7 @@ run_cases(void)
 	sponsor_cases(now + 46 * 86400LL);
 	domain_profile_case(now + 47 * 86400LL);
 	bounce_cases(now + 60 * 86400LL);
+	client_flood_cases(now + 62 * 86400LL);
 	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
 }
 

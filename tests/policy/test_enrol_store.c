@@ -80,7 +80,7 @@ racer(void *arg)
 static void
 churn(void)
 {
-	const struct as_ratelimit lim = { 1000000, 1000000, 1000000 };
+	const struct as_ratelimit lim = { 1000000, 1000000, 1000000, 1000000 };
 	char tok[AS_TOKEN_LEN + 1], mb[64];
 	enum as_rl_verdict v;
 	time_t now = 1700000000;
@@ -103,8 +103,8 @@ churn(void)
 int
 main(void)
 {
-	const struct as_ratelimit big = { 1000, 1000, 100000 };
-	const struct as_ratelimit lim = { 2, 3, 5 };
+	const struct as_ratelimit big = { 1000, 1000, 100000, 100000 };
+	const struct as_ratelimit lim = { 2, 3, 5, 5 };
 	char tok[AS_TOKEN_LEN + 1], tok2[AS_TOKEN_LEN + 1], bad[AS_TOKEN_LEN + 1], why[256];
 	struct as_challenge c;
 	struct as_validation val, got;

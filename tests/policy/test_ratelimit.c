@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "policy/ratelimit.h"
 #include "tests/tap.h"
@@ -54,7 +55,25 @@ main(void)
 	tap_ok(as_ratelimit_check(&lim, NULL, 0, gl, ng, now + 3600, NULL) == AS_RL_OK,
 	    "an hour later: ok");
 
-	struct as_ratelimit zero = { 0, 0, 0 };
+	/* A client host's own hourly budget, beside the global one. */
+	{
+		struct as_ratelimit cl = { 3, 10, 1000, 2 };
+		time_t ct[2] = { now - 100, now - 50 };
+
+		tap_ok(as_ratelimit_check_client(&cl, NULL, 0, ct, 1, NULL, 0, now, NULL) == AS_RL_OK,
+		    "client: 1 of 2 in the hour: ok");
+		tap_ok(as_ratelimit_check_client(&cl, NULL, 0, ct, 2, NULL, 0, now, &retry) ==
+		    AS_RL_CLIENT_HOUR && retry == now - 100 + 3600,
+		    "client: 2 of 2: refused until the older ages out");
+		tap_ok(as_ratelimit_check_client(&cl, NULL, 0, NULL, 0, NULL, 0, now, NULL) == AS_RL_OK,
+		    "no client times given: no client limit");
+		tap_ok(as_ratelimit_check_client(&cl, NULL, 0, ct, 2, gl, ng, now, NULL) ==
+		    AS_RL_CLIENT_HOUR, "client and global both full: the client's own limit is named");
+		tap_ok(strcmp(as_rl_verdict_name(AS_RL_CLIENT_HOUR), "client-hour") == 0,
+		    "verdict name client-hour");
+	}
+
+	struct as_ratelimit zero = { 0, 0, 0, 0 };
 	tap_ok(as_ratelimit_check(&zero, NULL, 0, NULL, 0, now, &retry) != AS_RL_OK &&
 	    retry == (time_t)-1, "limit 0: never");
 
