@@ -9,6 +9,8 @@
 #                                  (what the C benchmarks write with -o)
 #   bench_cpu_ticks PID...         utime+stime+cutime+cstime of these processes, in clock ticks
 #   bench_hz                       clock ticks per second
+#   bench_ca_dir DIR               secrets (kek, ca.pass, 0600) and store/crl/spool dirs in DIR
+#   bench_ca_conf DIR SOCKET       DIR/autosmime.conf for a daemon on SOCKET over DIR's store
 # results.tsv columns: date host cpu openssl postfix benchmark case metric value unit
 # (one line per figure; "metric" names the figure, e.g. rate, cpu, rss-growth).
 
@@ -51,3 +53,27 @@ bench_cpu_ticks() {
 }
 
 bench_hz() { getconf CLK_TCK; }
+
+bench_ca_dir() {
+	( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1/kek"
+	  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1/ca.pass" )
+	mkdir -m 0700 "$1/store" "$1/crl" "$1/spool"
+}
+
+bench_ca_conf() {
+	cat > "$1/autosmime.conf" <<CONF
+socket $2
+pid_file $1/milter.pid
+user root
+store_dir $1/store
+key_encryption_key_file $1/kek
+ca_passphrase_file $1/ca.pass
+crl_dir $1/crl
+ca_base_url http://pki.bench.test/
+organization_name "Bench Org"
+organization_country DE
+local_domains bench.test
+spool_dir $1/spool
+log_level warning
+CONF
+}

@@ -33,27 +33,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-( umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/kek"
-  head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/ca.pass" )
-mkdir -m 0700 "$tmp/store" "$tmp/crl" "$tmp/spool"
+bench_ca_dir "$tmp"
 port=$((20000 + $$ % 20000))
-write_conf() { # $1 = socket
-	cat > "$tmp/autosmime.conf" <<CONF
-socket $1
-pid_file $tmp/milter.pid
-user root
-store_dir $tmp/store
-key_encryption_key_file $tmp/kek
-ca_passphrase_file $tmp/ca.pass
-crl_dir $tmp/crl
-ca_base_url http://pki.bench.test/
-organization_name "Bench Org"
-organization_country DE
-local_domains bench.test
-spool_dir $tmp/spool
-log_level warning
-CONF
-}
+write_conf() { bench_ca_conf "$tmp" "$1"; }
 write_conf "unix:$tmp/milter.sock"
 "$ctl" -c "$tmp/autosmime.conf" ca init --root-cert "$tmp/root.pem" --root-key "$tmp/root.key" >/dev/null
 "$ctl" -c "$tmp/autosmime.conf" issue alice@bench.test --key-type ec-p256 >/dev/null
