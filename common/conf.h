@@ -39,6 +39,7 @@ enum as_facility { AS_FAC_MAIL, AS_FAC_LOCAL0, AS_FAC_LOCAL1, AS_FAC_LOCAL2, AS_
 	AS_FAC_LOCAL4, AS_FAC_LOCAL5, AS_FAC_LOCAL6, AS_FAC_LOCAL7, AS_FAC_DAEMON };
 enum as_log_level { AS_LEVEL_ERR, AS_LEVEL_WARNING, AS_LEVEL_NOTICE, AS_LEVEL_INFO, AS_LEVEL_DEBUG };
 enum as_fail_action { AS_ACT_TEMPFAIL, AS_ACT_REJECT, AS_ACT_ACCEPT };
+enum as_local_attribution { AS_LOCAL_NONE, AS_LOCAL_ENVELOPE };
 enum as_unenrolled_action { AS_UNENROLLED_PASS, AS_UNENROLLED_TEMPFAIL, AS_UNENROLLED_REJECT };
 enum as_encrypt_mode { AS_ENCRYPT_NEVER, AS_ENCRYPT_WHEN_POSSIBLE };
 enum as_cipher { AS_CIPHER_AES256_CBC, AS_CIPHER_AES256_GCM };
@@ -69,6 +70,8 @@ struct as_conf {
 	struct as_conf_list local_domains;
 	struct as_conf_list internal_networks;
 	char *sender_map_file;
+	char *network_sender_map_file;
+	int local_submission_attribution;  /* enum as_local_attribution */
 	/* messages */
 	char *spool_dir;
 	long long memory_spool_limit;

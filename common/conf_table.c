@@ -26,6 +26,7 @@ static const char *const facility_words[] = { "mail", "local0", "local1", "local
 static const char *const level_words[] = { "err", "warning", "notice", "info", "debug", NULL };
 static const char *const fail_words[] = { "tempfail", "reject", "accept", NULL };
 static const char *const unenrolled_words[] = { "pass", "tempfail", "reject", NULL };
+static const char *const local_words[] = { "none", "envelope", NULL };
 static const char *const encrypt_words[] = { "never", "when-possible", NULL };
 static const char *const cipher_words[] = { "aes256-cbc", "aes256-gcm", NULL };
 static const char *const profile_words[] = { "mailbox", "sponsor", "organization", NULL };
@@ -71,9 +72,15 @@ const struct as_conf_option as_conf_options[] = {
 	{ "local_domains", AS_CONF_LIST, F(local_domains), "", 0, 0, NULL,
 	  "domains whose senders get certificates and signed mail" },
 	{ "internal_networks", AS_CONF_LIST, F(internal_networks), "127.0.0.0/8 ::1/128", 0, 0, NULL,
-	  "client networks whose mail counts as outbound without SMTP authentication" },
+	  "client networks whose mail counts as outbound without SMTP authentication (signed only "
+	  "as network_sender_map_file allows)" },
 	{ "sender_map_file", AS_CONF_PATH, F(sender_map_file), "", 0, 0, NULL,
 	  "table of SASL login to extra addresses that login may send as" },
+	{ "network_sender_map_file", AS_CONF_PATH, F(network_sender_map_file), "", 0, 0, NULL,
+	  "table of internal network to the From: addresses its unauthenticated mail may be signed as" },
+	{ "local_submission_attribution", AS_CONF_ENUM, F(local_submission_attribution), "none", 0,
+	  0, local_words, "sign sendmail(1) mail: none, or envelope (From: must be the envelope "
+	  "sender that Postfix's local_login_sender_maps enforces)" },
 	/* messages */
 	{ "spool_dir", AS_CONF_PATH, F(spool_dir), "/var/tmp", 0, 0, NULL,
 	  "directory for private temporary files of messages above memory_spool_limit" },

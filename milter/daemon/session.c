@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "common/log.h"
+#include "milter/process/attribution.h"
 #include "milter/process/decide.h"
 #include "milter/process/enrol_hook.h"
 #include "milter/process/message.h"
@@ -119,7 +120,7 @@ session_connect(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 		return MFI_CONTINUE;
 	}
 	conn->snap = runtime_acquire(rt);
-	conn->internal = netlist_match(conn->snap->nets, addr);
+	attribution_connect(conn, addr);
 	strcpy(conn->client, "unknown");
 	if (addr != NULL && addr->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)addr)->sin_addr,
@@ -199,7 +200,8 @@ session_envfrom(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx,
 		msg->login = strdup(login);
 		if (msg->login == NULL)
 			defer_fail(msg, "envfrom");
-	} else if (!conn->internal && !runtime_inbound_enabled(conn->snap)) {
+	} else if (!conn->internal && !conn->local_submission &&
+	    !runtime_inbound_enabled(conn->snap)) {
 		/* inbound or relayed, and no inbound processing: never touched, never spooled */
 		as_log(AS_LEVEL_DEBUG, msg->qid, "event=pass reason=not-outbound client=%s",
 		    as_log_value(conn->client, safe, sizeof(safe)));
@@ -257,7 +259,8 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 {
 	struct conn_ctx *conn = conn_of(ops, ctx);
 	struct msg_ctx *msg;
-	struct decide_input in = { 0 };
+	struct decide_input in;
+	struct decide_rules rules;
 	enum decide_verdict v;
 	char from[DECIDE_MAX_ADDR], f[300], l[300];
 
@@ -280,13 +283,12 @@ session_eoh(struct milter_runtime *rt, const struct mfi_ops *ops, void *ctx)
 	/* decide early what needs no body, so untouched mail is never spooled */
 	if (process_is_inbound(conn->snap, conn, msg))
 		return MFI_CONTINUE;
-	in.login = msg->login;
-	in.internal = conn->internal;
-	in.from = msg_from_mailbox(msg, from, sizeof(from)) == 0 ? from : NULL;
-	v = decide(&in, &conn->snap->conf->local_domains, conn->snap->map);
+	attribution_gather(conn->snap, conn, msg, msg_from_mailbox(msg, from, sizeof(from)) == 0 ?
+	    from : NULL, &in, &rules);
+	v = decide(&in, &rules);
 	if (v == DECIDE_SIGN)
 		return MFI_CONTINUE;
-	as_log(v == DECIDE_UNAUTHORISED_FROM ? AS_LEVEL_NOTICE :
+	as_log(v == DECIDE_UNAUTHORISED_FROM || v == DECIDE_UNATTRIBUTED ? AS_LEVEL_NOTICE :
 	    v == DECIDE_NO_FROM ? AS_LEVEL_INFO : AS_LEVEL_DEBUG, msg->qid,
 	    "event=pass reason=%s from=%s login=%s", decide_reason(v),
 	    as_log_value(in.from, f, sizeof(f)), as_log_value(msg->login, l, sizeof(l)));

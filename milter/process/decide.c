@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ decide_reason(enum decide_verdict v)
 		return "foreign-from";
 	case DECIDE_UNAUTHORISED_FROM:
 		return "unauthorised-from";
+	case DECIDE_UNATTRIBUTED:
+		return "unattributed";
 	case DECIDE_ALREADY_SMIME:
 		return "already-smime";
 	case DECIDE_SIGN:
@@ -64,21 +67,46 @@ decide_login_may_use(const char *login, const char *address,
 	return sendermap_allows(map, login, address);
 }
 
+bool
+decide_local_submission(const struct sockaddr *client)
+{
+	if (client == NULL)
+		return false;
+	if (client->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)client)->sin_port == 0;
+	if (client->sa_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)(const void *)client)->sin6_port == 0;
+	return false;
+}
+
+bool
+decide_unauthenticated_attributed(const struct decide_input *in, const struct decide_rules *rules)
+{
+	if (in->from == NULL || *in->from == '\0')
+		return false;
+	if (in->local_submission)
+		return rules->local_attribution == AS_LOCAL_ENVELOPE && in->envelope != NULL &&
+		    strcasecmp(in->envelope, in->from) == 0;
+	return in->internal && netsendermap_allows(rules->netmap, in->client, in->from);
+}
+
 enum decide_verdict
-decide(const struct decide_input *in, const struct as_conf_list *local_domains,
-    const struct sendermap *map)
+decide(const struct decide_input *in, const struct decide_rules *rules)
 {
 	bool authenticated = in->login != NULL && *in->login != '\0';
 
-	if (!authenticated && !in->internal)
+	if (!authenticated && !in->internal && !in->local_submission)
 		return DECIDE_NOT_OUTBOUND;
 	if (in->from == NULL || *in->from == '\0')
 		return DECIDE_NO_FROM;
-	if (!decide_is_local(in->from, local_domains))
+	if (!decide_is_local(in->from, rules->local_domains))
 		return DECIDE_FOREIGN_FROM;
 	/* an authenticated session is held to its login even from an internal host */
-	if (authenticated && !decide_login_may_use(in->login, in->from, local_domains, map))
-		return DECIDE_UNAUTHORISED_FROM;
+	if (authenticated) {
+		if (!decide_login_may_use(in->login, in->from, rules->local_domains, rules->map))
+			return DECIDE_UNAUTHORISED_FROM;
+	} else if (!decide_unauthenticated_attributed(in, rules))
+		return DECIDE_UNATTRIBUTED;
 	if (in->already_smime)
 		return DECIDE_ALREADY_SMIME;
 	return DECIDE_SIGN;

@@ -17,6 +17,7 @@
 #include "ca/ca.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "milter/process/attribution.h"
 #include "milter/process/decide.h"
 #include "milter/process/enrol_hook.h"
 #include "milter/engine/spool.h"
@@ -233,6 +234,8 @@ enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
 {
 	struct enrol_reply_facts f;
 	struct enrol_reply_result res;
+	struct decide_input in;
+	struct decide_rules rules;
 	struct as_reply_tokens *tok = NULL;
 	struct enrol_ctx *ctx;
 	char *text = NULL, mailbox[DECIDE_MAX_ADDR], b1[300], b2[300], b3[300];
@@ -274,7 +277,9 @@ enrol_hook_reply(struct milter_runtime *rt, const struct snapshot *snap,
 	    &snap->conf->local_domains, snap->map);
 	f.client_ip = conn->client;
 	f.helo = conn->helo;
-	f.client_internal = conn->internal;
+	/* unauthenticated replies count only when attributable, the rule signing follows */
+	attribution_gather(snap, conn, msg, from, &in, &rules);
+	f.client_internal = decide_unauthenticated_attributed(&in, &rules);
 	enrol_handle_reply(ctx, &f, tok, now_of(rt), &res);
 	switch (res.status) {
 	case ENROL_REPLY_ISSUED:

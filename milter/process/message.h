@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "milter/engine/smime.h"
 #include "milter/process/runtime.h"
@@ -52,7 +53,10 @@ struct msg_ctx {
 /* Lifetime: from connect to close. Owned by libmilter's private pointer. */
 struct conn_ctx {
 	struct snapshot *snap;      /* held for the whole connection, even across a reload */
-	bool internal;              /* client address in internal_networks */
+	bool internal;              /* client address in internal_networks, not a local post */
+	bool local_submission;      /* posted with sendmail(1): no TCP client (decide.h) */
+	bool has_client_sa;
+	struct sockaddr_storage client_sa; /* for network_sender_map_file */
 	char client[64];            /* client address text, for logs */
 	char helo[256];             /* HELO/EHLO argument (enrolment replies: SPF) */
 	struct msg_ctx *msg;

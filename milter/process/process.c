@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "milter/process/attribution.h"
 #include "milter/process/decide.h"
 #include "milter/process/enrol_hook.h"
 #include "milter/process/keycache.h"
@@ -146,7 +147,8 @@ log_pass(const struct msg_ctx *msg, enum decide_verdict v, const char *from)
 {
 	char f[300], l[300];
 	int level = (v == DECIDE_NOT_OUTBOUND || v == DECIDE_FOREIGN_FROM) ? AS_LEVEL_DEBUG :
-	    v == DECIDE_UNAUTHORISED_FROM ? AS_LEVEL_NOTICE : AS_LEVEL_INFO;
+	    v == DECIDE_UNAUTHORISED_FROM || v == DECIDE_UNATTRIBUTED ? AS_LEVEL_NOTICE :
+	    AS_LEVEL_INFO;
 
 	as_log(level, msg->qid, "event=pass reason=%s from=%s login=%s", decide_reason(v),
 	    as_log_value(from, f, sizeof(f)), as_log_value(msg->login, l, sizeof(l)));
@@ -191,7 +193,8 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
     const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out)
 {
 	const struct as_conf *conf = snap->conf;
-	struct decide_input in = { msg->login, conn->internal, NULL, false };
+	struct decide_input in;
+	struct decide_rules rules;
 	struct smime_message sm = { msg->headers, msg->header_count, msg->body };
 	struct smime_options opt = { 0 };
 	struct smime_signer sg = { 0 };
@@ -225,8 +228,8 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 			goto fail;
 		sm.body = empty;
 	}
-	if (msg_from_mailbox(msg, from, sizeof(from)) == 0)
-		in.from = from;
+	attribution_gather(snap, conn, msg, msg_from_mailbox(msg, from, sizeof(from)) == 0 ? from :
+	    NULL, &in, &rules);
 	if (process_is_inbound(snap, conn, msg)) {
 		process_inbound(rt, snap, msg, sm.body, in.from, out);
 		goto out;
@@ -237,7 +240,7 @@ process_message(struct milter_runtime *rt, const struct snapshot *snap,
 		goto out;
 	}
 	in.already_smime = in.from != NULL && smime_is_smime(&sm);
-	v = decide(&in, &conf->local_domains, snap->map);
+	v = decide(&in, &rules);
 	if (v != DECIDE_SIGN) {
 		log_pass(msg, v, in.from);
 		goto out;

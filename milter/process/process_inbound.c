@@ -21,6 +21,7 @@ process_is_inbound(const struct snapshot *snap, const struct conn_ctx *conn,
     const struct msg_ctx *msg)
 {
 	if ((msg->login != NULL && *msg->login != '\0') || conn->internal ||
+	    conn->local_submission ||
 	    !runtime_inbound_enabled(snap))
 		return false;
 	for (size_t i = 0; i < msg->rcpt_count; i++)

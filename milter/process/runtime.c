@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "milter/inbound/inbound.h"
+#include "milter/process/netsendermap.h"
 #include "milter/process/runtime.h"
 #include "policy/smimea.h"
 
@@ -31,6 +32,7 @@ snapshot_free(struct snapshot *snap)
 	as_conf_free(snap->conf);
 	sendermap_free(snap->map);
 	netlist_free(snap->nets);
+	netsendermap_free(snap->netmap);
 	free(snap);
 }
 
@@ -63,6 +65,16 @@ snapshot_new(struct as_conf *conf, char *why, size_t cap)
 	}
 	snap->nets = netlist_parse(&conf->internal_networks, why, cap);
 	if (snap->nets == NULL)
+		goto fail;
+	if (conf->network_sender_map_file != NULL && *conf->network_sender_map_file != '\0') {
+		char nwhy[400];
+
+		snap->netmap = netsendermap_load(conf->network_sender_map_file, nwhy, sizeof(nwhy));
+		if (snap->netmap == NULL)
+			snprintf(why, cap, "network_sender_map_file: %s", nwhy);
+	} else if ((snap->netmap = netsendermap_empty()) == NULL)
+		snprintf(why, cap, "out of memory");
+	if (snap->netmap == NULL)
 		goto fail;
 	if (conf->smimea_lookup) {
 		struct as_smimea_params sp = { conf->dns_resolver, conf->dns_trust_anchor_file, NULL };

@@ -16,6 +16,7 @@
 
 #include "common/conf.h"
 #include "milter/process/netlist.h"
+#include "milter/process/netsendermap.h"
 #include "milter/process/sendermap.h"
 
 struct as_smimea;
@@ -29,6 +30,7 @@ struct snapshot {
 	struct as_conf *conf;
 	struct sendermap *map;
 	struct netlist *nets;
+	struct netsendermap *netmap; /* network_sender_map_file, empty when unset */
 	unsigned long generation;   /* 1 for the first load, +1 per reload (for logs and tests) */
 	unsigned refs;              /* guarded by the runtime lock */
 	/*

@@ -48,6 +48,12 @@ sendermap_count(const struct sendermap *map)
 	return map == NULL ? 0 : map->count;
 }
 
+const char *
+sendermap_login_at(const struct sendermap *map, size_t i)
+{
+	return map != NULL && i < map->count ? map->pairs[i].login : NULL;
+}
+
 static bool
 valid_token_byte(unsigned char c)
 {

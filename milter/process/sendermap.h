@@ -40,6 +40,9 @@ void sendermap_free(struct sendermap *map);
 /* May `login` send as `address` according to the table? Case-insensitive. */
 bool sendermap_allows(const struct sendermap *map, const char *login, const char *address);
 
+/* The login of pair i (i < sendermap_count), in sorted order: equal logins are adjacent. */
+const char *sendermap_login_at(const struct sendermap *map, size_t i);
+
 /* Number of login/address pairs (for logs and tests). */
 size_t sendermap_count(const struct sendermap *map);
 

@@ -1,16 +1,19 @@
 /*
  * test_decide: the outbound/signing decision table, the From: mailbox parser on ordinary and
- * hostile header values, and internal_networks matching.
+ * hostile header values, internal_networks matching, the network sender map and what counts as
+ * a local post.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "milter/process/decide.h"
 #include "milter/process/netlist.h"
+#include "milter/process/netsendermap.h"
 #include "tests/tap.h"
 
 static int
@@ -134,61 +137,129 @@ main(void)
 
 	/* decision table */
 	{
+		static const char nettext[] =
+		    "# network  addresses its unauthenticated mail may be signed as\n"
+		    "192.0.2.7 scanner@example.org\n"
+		    "10.1.0.0/16 alerts@example.org, Ops@example.org\n";
+		FILE *nfp = fmemopen((void *)nettext, sizeof(nettext) - 1, "r");
+		struct netsendermap *netmap = netsendermap_load_stream(nfp, "nets", why, sizeof(why));
+		enum { REMOTE, INTERNAL, LOCAL } ;
 		struct {
 			const char *login;
-			bool internal;
+			int origin;
+			const char *client;
 			const char *from;
+			const char *envelope;
+			int mode;
 			bool smime;
 			enum decide_verdict want;
 			const char *what;
 		} t[] = {
-			{ NULL, false, "alice@example.org", false, DECIDE_NOT_OUTBOUND,
-			  "unauthenticated external client: untouched" },
-			{ "", false, "alice@example.org", false, DECIDE_NOT_OUTBOUND,
-			  "empty login counts as unauthenticated" },
-			{ NULL, true, "alice@example.org", false, DECIDE_SIGN,
-			  "internal client, local From: sign" },
-			{ NULL, true, "someone@foreign.example", false, DECIDE_FOREIGN_FROM,
-			  "internal client, foreign From: untouched" },
-			{ NULL, true, NULL, false, DECIDE_NO_FROM, "internal client without From:" },
-			{ "alice", false, "alice@example.org", false, DECIDE_SIGN,
+			{ NULL, REMOTE, "8.8.8.8", "alice@example.org", "alice@example.org", 0, false,
+			  DECIDE_NOT_OUTBOUND, "unauthenticated external client: untouched" },
+			{ "", REMOTE, "8.8.8.8", "alice@example.org", NULL, 0, false,
+			  DECIDE_NOT_OUTBOUND, "empty login counts as unauthenticated" },
+			{ NULL, INTERNAL, "127.0.0.1", "alice@example.org", "alice@example.org", 0,
+			  false, DECIDE_UNATTRIBUTED,
+			  "internal client, local From: not attributable, unsigned" },
+			{ NULL, INTERNAL, "192.0.2.7", "scanner@example.org", "", 0, false, DECIDE_SIGN,
+			  "internal client, From: its network may use: sign" },
+			{ NULL, INTERNAL, "10.1.4.4", "OPS@example.org", "", 0, false, DECIDE_SIGN,
+			  "network table ignores case, prefixes match" },
+			{ NULL, INTERNAL, "10.1.4.4", "scanner@example.org", "", 0, false,
+			  DECIDE_UNATTRIBUTED, "another network's address: unsigned" },
+			{ NULL, INTERNAL, "192.0.2.7", "alice@example.org", "alice@example.org", 1,
+			  false, DECIDE_UNATTRIBUTED, "envelope attribution is for local posts only" },
+			{ NULL, INTERNAL, "127.0.0.1", "someone@foreign.example", NULL, 0, false,
+			  DECIDE_FOREIGN_FROM, "internal client, foreign From: untouched" },
+			{ NULL, INTERNAL, "127.0.0.1", NULL, NULL, 0, false, DECIDE_NO_FROM,
+			  "internal client without From:" },
+			{ NULL, LOCAL, "127.0.0.1", "alice@example.org", "alice@example.org", 0, false,
+			  DECIDE_UNATTRIBUTED, "local post, attribution none: unsigned" },
+			{ NULL, LOCAL, "127.0.0.1", "alice@example.org", "Alice@example.org", 1, false,
+			  DECIDE_SIGN, "local post, envelope mode, From: = envelope sender: sign" },
+			{ NULL, LOCAL, "127.0.0.1", "bob@example.org", "alice@example.org", 1, false,
+			  DECIDE_UNATTRIBUTED, "local post with a forged From: unsigned" },
+			{ NULL, LOCAL, "127.0.0.1", "alice@example.org", "", 1, false,
+			  DECIDE_UNATTRIBUTED, "local post with a null sender: unsigned" },
+			{ NULL, LOCAL, "127.0.0.1", "alice@example.org", NULL, 1, false,
+			  DECIDE_UNATTRIBUTED, "local post, envelope unknown: unsigned" },
+			{ NULL, LOCAL, "192.0.2.7", "scanner@example.org", "x@example.org", 1, false,
+			  DECIDE_UNATTRIBUTED, "a local post is not a network client" },
+			{ "alice", REMOTE, "8.8.8.8", "alice@example.org", NULL, 0, false, DECIDE_SIGN,
 			  "login maps to login@first local domain" },
-			{ "alice", false, "ALICE@Example.org", false, DECIDE_SIGN,
+			{ "alice", REMOTE, "8.8.8.8", "ALICE@Example.org", NULL, 0, false, DECIDE_SIGN,
 			  "the match ignores case" },
-			{ "alice", false, "alice@example.net", false, DECIDE_UNAUTHORISED_FROM,
-			  "login@second domain is not implied" },
-			{ "alice", false, "sales@example.org", false, DECIDE_SIGN,
+			{ "alice", REMOTE, "8.8.8.8", "alice@example.net", NULL, 0, false,
+			  DECIDE_UNAUTHORISED_FROM, "login@second domain is not implied" },
+			{ "alice", REMOTE, "8.8.8.8", "sales@example.org", NULL, 0, false, DECIDE_SIGN,
 			  "mapped address" },
-			{ "alice", false, "bob@example.org", false, DECIDE_UNAUTHORISED_FROM,
-			  "someone else's address: unsigned" },
-			{ "alice", true, "bob@example.org", false, DECIDE_UNAUTHORISED_FROM,
-			  "an internal host does not widen a login's rights" },
-			{ "bob@example.net", false, "bob@example.net", false, DECIDE_SIGN,
-			  "an address login may use itself" },
-			{ "bob@example.net", false, "team@example.org", false, DECIDE_SIGN,
-			  "address login with a mapped address" },
-			{ "bob@example.net", false, "bob@example.org", false, DECIDE_UNAUTHORISED_FROM,
-			  "address login in another local domain is not implied" },
-			{ "alice", false, "alice@foreign.example", false, DECIDE_FOREIGN_FROM,
-			  "authenticated, foreign From: untouched" },
-			{ "alice", false, "alice@example.org", true, DECIDE_ALREADY_SMIME,
-			  "already signed or encrypted: never wrapped again" },
-			{ "alice", false, NULL, false, DECIDE_NO_FROM, "authenticated without From:" },
+			{ "alice", REMOTE, "8.8.8.8", "bob@example.org", NULL, 0, false,
+			  DECIDE_UNAUTHORISED_FROM, "someone else's address: unsigned" },
+			{ "alice", INTERNAL, "192.0.2.7", "scanner@example.org", NULL, 0, false,
+			  DECIDE_UNAUTHORISED_FROM, "an internal host does not widen a login's rights" },
+			{ "bob@example.net", REMOTE, "8.8.8.8", "bob@example.net", NULL, 0, false,
+			  DECIDE_SIGN, "an address login may use itself" },
+			{ "bob@example.net", REMOTE, "8.8.8.8", "team@example.org", NULL, 0, false,
+			  DECIDE_SIGN, "address login with a mapped address" },
+			{ "bob@example.net", REMOTE, "8.8.8.8", "bob@example.org", NULL, 0, false,
+			  DECIDE_UNAUTHORISED_FROM, "address login in another local domain is not implied" },
+			{ "alice", REMOTE, "8.8.8.8", "alice@foreign.example", NULL, 0, false,
+			  DECIDE_FOREIGN_FROM, "authenticated, foreign From: untouched" },
+			{ "alice", REMOTE, "8.8.8.8", "alice@example.org", NULL, 0, true,
+			  DECIDE_ALREADY_SMIME, "already signed or encrypted: never wrapped again" },
+			{ "alice", REMOTE, "8.8.8.8", NULL, NULL, 0, false, DECIDE_NO_FROM,
+			  "authenticated without From:" },
 		};
 
+		if (nfp != NULL)
+			fclose(nfp);
+		tap_ok(netmap != NULL && netsendermap_count(netmap) == 3, "network sender map loads");
 		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-			struct decide_input in = { t[i].login, t[i].internal, t[i].from, t[i].smime };
-			enum decide_verdict v = decide(&in, &local, map);
+			struct sockaddr_storage ss = addr(t[i].client);
+			struct decide_input in = { t[i].login, t[i].origin == INTERNAL, t[i].from,
+				t[i].smime, t[i].origin == LOCAL, t[i].envelope, (struct sockaddr *)&ss };
+			struct decide_rules rules = { &local, map, netmap,
+				t[i].mode ? AS_LOCAL_ENVELOPE : AS_LOCAL_NONE };
+			enum decide_verdict v = decide(&in, &rules);
 
 			tap_ok(v == t[i].want, "%s (%s)", t[i].what, decide_reason(v));
 		}
-	}
-	{
-		struct as_conf_list none = { NULL, 0 };
-		struct decide_input in = { "alice", false, "alice@example.org", false };
+		{
+			struct as_conf_list none = { NULL, 0 };
+			struct decide_input in = { "alice", false, "alice@example.org", false, false,
+				NULL, NULL };
+			struct decide_rules rules = { &none, map, netmap, AS_LOCAL_NONE };
 
-		tap_ok(decide(&in, &none, map) == DECIDE_FOREIGN_FROM,
-		    "no local_domains: nothing is local");
+			tap_ok(decide(&in, &rules) == DECIDE_FOREIGN_FROM,
+			    "no local_domains: nothing is local");
+		}
+		netsendermap_free(netmap);
+	}
+	/* what counts as a local post: an IP client with port 0 (Postfix's non_smtpd_milters) */
+	{
+		struct sockaddr_storage ss = addr("127.0.0.1"), s6 = addr("::1");
+
+		tap_ok(decide_local_submission((struct sockaddr *)&ss), "127.0.0.1 port 0 is a local post");
+		tap_ok(decide_local_submission((struct sockaddr *)&s6), "::1 port 0 is a local post");
+		((struct sockaddr_in *)&ss)->sin_port = htons(40000);
+		tap_ok(!decide_local_submission((struct sockaddr *)&ss), "a TCP client port is not");
+		tap_ok(!decide_local_submission(NULL), "no address is not (the MTA did not say)");
+	}
+	/* hostile network tables fail as a whole */
+	{
+		static const char *badnets[] = { "10.0.0.0/33 a@example.org\n",
+			"not-a-net a@example.org\n", "192.0.2.1\n", "192.0.2.1 not-an-address\n" };
+
+		for (size_t i = 0; i < sizeof(badnets) / sizeof(badnets[0]); i++) {
+			FILE *bfp = fmemopen((void *)badnets[i], strlen(badnets[i]), "r");
+			struct netsendermap *m = netsendermap_load_stream(bfp, "bad", why, sizeof(why));
+
+			tap_ok(m == NULL && strncmp(why, "bad", 3) == 0, "bad network table %zu refused: %s",
+			    i, why);
+			netsendermap_free(m);
+			fclose(bfp);
+		}
 	}
 	sendermap_free(map);
 	return tap_done();

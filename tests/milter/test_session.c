@@ -191,14 +191,20 @@ mta_free(struct mta *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Connect from `client` (IPv4 text) as `login`; the connect answer, which must be CONTINUE. */
+/*
+ * Connect from `client` (IPv4 text; a TCP client port) as `login`, or "local" for a sendmail(1)
+ * post (127.0.0.1 port 0, as Postfix's non_smtpd_milters see it); the connect answer, which
+ * must be CONTINUE.
+ */
 static enum mfi_status
 open_conn(struct mta *m, const char *client, const char *login)
 {
 	struct sockaddr_in sin = { 0 };
+	bool local = strcmp(client, "local") == 0;
 
 	sin.sin_family = AF_INET;
-	inet_pton(AF_INET, client, &sin.sin_addr);
+	sin.sin_port = local ? 0 : htons(40000);
+	inet_pton(AF_INET, local ? "127.0.0.1" : client, &sin.sin_addr);
 	m->login = login;
 	m->qid = "TESTQID";
 	return nr(session_connect(&rt, &ops, m, "client", (struct sockaddr *)&sin), "connect");
@@ -810,10 +816,35 @@ main(void)
 		tap_ok(early == MFI_ACCEPT && m.edits == 0, "alice may not sign as bob: untouched");
 		mta_free(&m);
 	}
-	/* internal host, no login */
+	/* internal host, no login: a client address proves no identity */
 	run(&m, "127.0.0.1", NULL, plain, NULL, body, &early);
-	tap_ok(early == MFI_CONTINUE && m.replaced, "internal client without login: signed");
+	tap_ok(early == MFI_ACCEPT && m.edits == 0, "internal client without login: unsigned");
 	mta_free(&m);
+	run(&m, "local", NULL, plain, NULL, body, &early);
+	tap_ok(early == MFI_ACCEPT && m.edits == 0, "a sendmail(1) post: unsigned by default");
+	mta_free(&m);
+	{
+		char extra[700], npath[600];
+		FILE *fp;
+
+		snprintf(npath, sizeof(npath), "%s/networks", dir);
+		fp = fopen(npath, "w");
+		fputs("127.0.0.0/8 alice@example.org\n", fp);
+		fclose(fp);
+		snprintf(extra, sizeof(extra), "network_sender_map_file %s\n"
+		    "local_submission_attribution envelope\n", npath);
+		runtime_swap(&rt, snap_with(extra));
+		run(&m, "127.0.0.1", NULL, plain, NULL, body, &early);
+		tap_ok(early == MFI_CONTINUE && m.replaced,
+		    "internal client, From: its network may use: signed");
+		mta_free(&m);
+		run(&m, "local", NULL, plain, NULL, body, &early);
+		/* run()'s envelope sender is sender@example.org, the From: alice */
+		tap_ok(early == MFI_ACCEPT && m.edits == 0,
+		    "a sendmail(1) post whose From: is not its envelope sender: unsigned");
+		mta_free(&m);
+		runtime_swap(&rt, snap_with(""));
+	}
 	/* a local sender without certificate */
 	{
 		const char *const h[] = { "From: carol@example.org", "Subject: x", NULL };
