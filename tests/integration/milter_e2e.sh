@@ -24,6 +24,10 @@ pf_add_user "$ALICE" 'pw-alice'
 pf_add_user "$CAROL" 'pw-carol'
 pf_add_mailbox "$BOB"
 ms_init unix
+# The queued message below is posted with sendmail(1) as root, whom Postfix's default
+# local_login_sender_maps lets use any envelope sender: From: = envelope sender is attributed
+# only when configured so.
+ms_conf "local_submission_attribution envelope"
 ms_ca_init > "$H_TMP/ca-init.log" 2>&1
 tap_ok $? "autosmimectl ca init"
 ms_issue "$ALICE" > "$H_TMP/issue.log" 2>&1
