@@ -70,8 +70,7 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 		ca_seterr(err, "%s", why);
 		goto out;
 	}
-	if (ca->certs->associate(ca->certs, NULL, ca->by_mailbox, ca_by_mailbox_cb,
-	    DB_CREATE | DB_AUTO_COMMIT) != 0) {
+	if (ca_associate(ca) != 0 || store_on_reopen(ca->st, ca_associate, ca) != 0) {
 		ca_seterr(err, "cannot associate the mailbox index");
 		goto out;
 	}
@@ -88,6 +87,30 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 out:
 	ca_close(ca);
 	return r;
+}
+
+int
+ca_enter(struct ca *ca, struct ca_error *err)
+{
+	if (store_enter(ca->st) == 0)
+		return CA_OK;
+	ca_seterr(err, "the store is being reopened");
+	return CA_ERR;
+}
+
+void
+ca_leave(struct ca *ca)
+{
+	store_leave(ca->st);
+}
+
+int
+ca_watch_start(struct ca *ca, struct ca_error *err)
+{
+	if (store_watch_start(ca->st) == 0)
+		return CA_OK;
+	ca_seterr(err, "cannot start the store watcher");
+	return CA_ERR;
 }
 
 struct store *
@@ -120,11 +143,11 @@ ca_close(struct ca *ca)
 	DB **dbs[] = { &ca->by_mailbox, &ca->certs, &ca->keys, &ca->revoked, &ca->recipients,
 		&ca->meta, &ca->audit, &ca->cas };
 	/* The secondary index closes before its primary. */
-	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if (*dbs[i] != NULL)
-			(*dbs[i])->close(*dbs[i], 0);
 	if (ca->st != NULL) {
-		store_checkpoint(ca->st, 0);
+		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+			store_db_close(ca->st, dbs[i]);
+		if (ca->st->env != NULL)
+			store_checkpoint(ca->st, 0);
 		store_close(ca->st);
 	}
 	for (i = 0; i < ca->n_issuers; i++) {

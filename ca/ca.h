@@ -58,10 +58,22 @@ int ca_open(const struct ca_params *params, struct ca **out, struct ca_error *er
 void ca_close(struct ca *ca);
 /*
  * The CA's Berkeley DB environment (ca/store.h), for modules that keep their own databases in
- * it (policy/enrol): Berkeley DB allows one DB_REGISTER handle per process. Borrowed: valid
- * until ca_close, and every database opened in it must be closed before that.
+ * it (policy/enrol): one environment handle per process. Borrowed: valid until ca_close, and
+ * every database opened in it must be closed before that.
  */
 struct store *ca_store(struct ca *ca);
+
+/*
+ * --- self-healing store (issue 13) ---
+ * A long-running process starts the watcher once (ca_watch_start): it frees what dead
+ * processes left locked and, when the environment panics or needs recovery, reopens every
+ * handle in place. Every use of the CA (or of ca_store's databases) then sits between
+ * ca_enter and ca_leave; ca_enter fails (CA_ERR, nothing may be used) while the store is being
+ * or could not be reopened: answer 4xx. Not nested. Short-lived processes need neither.
+ */
+int ca_watch_start(struct ca *ca, struct ca_error *err);
+int ca_enter(struct ca *ca, struct ca_error *err);
+void ca_leave(struct ca *ca);
 
 /*
  * --- key pool (added for issue 7; ca/keypool.h) ---

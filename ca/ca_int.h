@@ -200,6 +200,7 @@ int ca_root_check(struct ca *ca, X509 *root, EVP_PKEY *root_key, char id[41],
 int ca_cert_rec_load(struct ca *ca, DB_TXN *txn, const char *serial, struct ca_cert_info *out,
     bool want_cert, struct ca_error *err);
 int ca_by_mailbox_cb(DB *sdb, const DBT *pkey, const DBT *pdata, DBT *skey);
+int ca_associate(void *arg);
 int ca_serial_normalise(const char *in, char out[41]);
 
 /* issue.c: the shared body of ca_issue and ca_renew. */

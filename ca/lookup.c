@@ -50,6 +50,16 @@ ca_by_mailbox_cb(DB *sdb, const DBT *pkey, const DBT *pdata, DBT *skey)
 	return 0;
 }
 
+/* The mailbox index follows certs.db; again after every reopen of the store. */
+int
+ca_associate(void *arg)
+{
+	struct ca *ca = arg;
+
+	return ca->certs->associate(ca->certs, NULL, ca->by_mailbox, ca_by_mailbox_cb,
+	    DB_CREATE | DB_AUTO_COMMIT);
+}
+
 /* Lower-case hex without leading zeros (except one), at most 40 digits. */
 int
 ca_serial_normalise(const char *in, char out[41])

@@ -2,36 +2,109 @@
  * store: the Berkeley DB environment under store_dir, shared by ca/ and policy/ (internal header,
  * not part of the public CA contract).
  *
- * Owns the environment handle (transactions, locking, logging, memory pool; recovery on open;
- * DB_REGISTER plus failchk so that a process that died holding locks cannot wedge the others;
- * log files removed automatically once checkpointed). Each module opens its own databases
- * through store_db_open and runs every multi-record change through store_txn_run, which retries
- * deadlocks. Files are 0600 in a 0700 directory.
+ * Owns the environment handle (transactions, locking, logging, memory pool; log files removed
+ * automatically once checkpointed) and every database handle opened in it. A process that dies
+ * with the store open can never hurt a living one:
+ *   - store.users is flock(2)ed shared by every process that has the environment open, and
+ *     store.openlock serialises the opening; an opener that gets store.users exclusively is
+ *     alone, and only then may it run recovery (store_attach.c);
+ *   - the locks and transactions a dead process left are released by DB_ENV->failchk (with an
+ *     is_alive that asks the kernel), run at every open and every STORE_WATCH_MS by a daemon;
+ *   - a panicked environment (DB_RUNRECOVERY, DB_EVENT_PANIC, a failed failchk) is closed and
+ *     opened again in place by store_heal, behind a gate that callers pass with store_enter,
+ *     so that the struct store and the DB * slots modules hold stay valid (store_heal.c).
+ * Region memory is System V shared memory (DB_SYSTEM_MEM): no page of it is backed by the
+ * store's filesystem, so a full disk cannot fault a write into it (SIGBUS).
+ * Each module opens its own databases through store_db_open and closes them with
+ * store_db_close; multi-record changes run through store_txn_run, which retries deadlocks.
+ * Files are 0600 in a 0700 directory.
  *
  * Lifetime: one struct store per process, shared by threads (all handles are DB_THREAD).
  */
 #ifndef AUTOSMIME_CA_STORE_H
 #define AUTOSMIME_CA_STORE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <db.h>
+
+#define STORE_MAX_DBS 24
+#define STORE_MAX_HOOKS 4
+#define STORE_WATCH_MS 250
+
+struct store_slot {
+	DB **db;            /* the owner's pointer, rewritten when the store is reopened */
+	char file[64];
+	DBTYPE type;
+	unsigned flags;
+};
+
+struct store_hook {
+	int (*fn)(void *arg);   /* run after a reopen (a secondary index associates again) */
+	void *arg;
+};
+
+#define STORE_SHM_MAPS 16
+
+struct store_shm_map {
+	unsigned long addr;     /* where the segment is mapped in this process */
+	unsigned long shmid;
+};
 
 struct store {
 	DB_ENV *env;
 	char *dir;
+	int users_fd;           /* store.users, flocked shared while env is open */
+	long shm_key;
+	struct store_shm_map maps[STORE_SHM_MAPS];   /* what the open environment mapped */
+	size_t nmaps;
+	pthread_rwlock_t gate;  /* readers: callers between store_enter/leave; writer: heal */
+	pthread_mutex_t reg;    /* guards slots and hooks */
+	struct store_slot slots[STORE_MAX_DBS];
+	size_t nslots;
+	struct store_hook hooks[STORE_MAX_HOOKS];
+	size_t nhooks;
+	int broken;             /* atomic: the environment must be reopened */
+	int down;               /* atomic: handles closed, a reopen failed; callers tempfail */
+	char cause[300];        /* why, for the log */
+	time_t cause_logged;
+	pthread_t watcher;
+	bool watching;
+	int stop;               /* atomic */
+	unsigned long heals;    /* atomic: reopens done */
 };
 
 /* Open (creating when absent) the environment in `dir`. 0, or -1 with a message in `err`. */
 int store_open(const char *dir, struct store **out, char *err, size_t errcap);
+/* Stops the watcher, closes every registered database and the environment. */
 void store_close(struct store *st);
 
 /*
  * Open database file `file` (a btree unless `type` says otherwise) inside the environment.
- * `flags` are extra DB->set_flags flags (DB_DUPSORT, ...). Created 0600 when absent.
+ * `flags` are extra DB->set_flags flags (DB_DUPSORT, ...). Created 0600 when absent. `*out`
+ * must stay where it is until store_db_close: a reopen of the store writes the new handle there.
  */
 int store_db_open(struct store *st, const char *file, DBTYPE type, unsigned int flags, DB **out,
     char *err, size_t errcap);
+/* Close and forget a database opened with store_db_open; *db becomes NULL. */
+void store_db_close(struct store *st, DB **db);
+/* fn(arg) runs after every reopen, once the databases are open again; 0 or a DB error. */
+int store_on_reopen(struct store *st, int (*fn)(void *arg), void *arg);
+
+/*
+ * A long-running process (the daemon) passes the gate around every use of the store's
+ * handles: store_enter returns -1 (and nothing may be used) while the store is being or could
+ * not be reopened. store_watch_start starts the thread that runs failchk every
+ * STORE_WATCH_MS and heals the store. Short-lived processes need neither.
+ */
+int store_enter(struct store *st);
+void store_leave(struct store *st);
+int store_watch_start(struct store *st);
+/* Record a Berkeley DB result: DB_RUNRECOVERY marks the store for a reopen. Returns ret. */
+int store_note(struct store *st, int ret);
 
 /* A unit of work run inside one transaction. Return 0 to commit, a DB error to abort. */
 typedef int (*store_txn_fn)(DB_TXN *txn, void *arg);

@@ -120,14 +120,10 @@ as_estore_close(struct as_estore *es)
 {
 	if (es == NULL)
 		return;
-	if (es->chal != NULL)
-		es->chal->close(es->chal, 0);
-	if (es->open != NULL)
-		es->open->close(es->open, 0);
-	if (es->valid != NULL)
-		es->valid->close(es->valid, 0);
-	if (es->rate != NULL)
-		es->rate->close(es->rate, 0);
+	store_db_close(es->st, &es->chal);
+	store_db_close(es->st, &es->open);
+	store_db_close(es->st, &es->valid);
+	store_db_close(es->st, &es->rate);
 	free(es);
 }
 

@@ -148,6 +148,7 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	struct snapshot *snap = runtime_acquire(rt);
 	const struct as_conf *conf = snap->conf;
 	const char *unix_path = NULL;
+	struct ca_error cerr = { "" };
 	char safe[300];
 	uid_t uid;
 	gid_t gid;
@@ -182,6 +183,10 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 		    (long)getuid());
 	if (signals_block() < 0 || open_ca(rt, conf) < 0)
 		goto out;
+	if (ca_watch_start(rt->ca, &cerr) != CA_OK) {
+		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=%s", cerr.text);
+		goto out;
+	}
 	if (signals_start(rt, opts->conf_path, opts->conf_path_given) < 0)
 		goto out;
 	as_log(AS_LEVEL_NOTICE, NULL, "event=start status=ok socket=%s version=%s",

@@ -133,8 +133,13 @@ out:
 void
 enrol_hook_prepare(struct milter_runtime *rt, const struct snapshot *snap)
 {
-	if (enrol_hook_enabled(snap))
-		(void)hook_ctx(rt, snap);
+	struct ca_error cerr;
+
+	/* outside a message: pass the store's gate; while it is shut the first message opens it */
+	if (!enrol_hook_enabled(snap) || rt->ca == NULL || ca_enter(rt->ca, &cerr) != CA_OK)
+		return;
+	(void)hook_ctx(rt, snap);
+	ca_leave(rt->ca);
 }
 
 /* The snapshot's destructor for its enrolment slot (set in hook_ctx as snap->enrol_free). */

@@ -7,8 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
 
 #include "common/log.h"
+#include "common/log_limit.h"
 #include "milter/process/attribution.h"
 #include "milter/process/decide.h"
 #include "milter/process/enrol_hook.h"
@@ -154,6 +158,29 @@ log_pass(const struct msg_ctx *msg, enum decide_verdict v, const char *from)
 	    as_log_value(from, f, sizeof(f)), as_log_value(msg->login, l, sizeof(l)));
 }
 
+/*
+ * A fault that fails every message (a full disk, a broken store) is logged once a minute per
+ * stage and reason, with the count held back, not once per message; the rest go to debug.
+ */
+static void
+log_failure(const char *qid, const char *stage, const char *reason, const char *action)
+{
+	static struct as_log_limit limit = AS_LOG_LIMIT_INIT(60);
+	char key[AS_LOG_LIMIT_KEY], safe[600];
+	unsigned long held;
+
+	snprintf(key, sizeof(key), "%s %s", stage, reason);
+	as_log_value(reason, safe, sizeof(safe));
+	if (!as_log_limit_pass(&limit, key, time(NULL), &held)) {
+		ERR_clear_error();
+		as_log(AS_LEVEL_DEBUG, qid, "event=error stage=%s reason=%s action=%s", stage, safe,
+		    action);
+		return;
+	}
+	as_log_ssl(AS_LEVEL_ERR, qid, "event=error stage=%s reason=%s action=%s repeated=%lu",
+	    stage, safe, action, held);
+}
+
 static int
 audit_and_log(struct milter_runtime *rt, const struct msg_ctx *msg, const char *from,
     const struct ca_signer *signer, const struct smime_result *res, bool encrypted,
@@ -188,8 +215,8 @@ process_log_headers_overflow(const struct msg_ctx *msg)
 	    SMIME_MAX_HEADER_LEN);
 }
 
-void
-process_message(struct milter_runtime *rt, const struct snapshot *snap,
+static void
+process_one(struct milter_runtime *rt, const struct snapshot *snap,
     const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out)
 {
 	const struct as_conf *conf = snap->conf;
@@ -321,11 +348,31 @@ fail:
 		smime_result_free(&out->result);
 	memset(out, 0, sizeof(*out));
 	process_fail(snap, out);
-	as_log_ssl(AS_LEVEL_ERR, msg->qid, "event=error stage=%s reason=%s action=%s", stage,
-	    as_log_value(serr.text[0] ? serr.text : cerr.text[0] ? cerr.text : "internal failure",
-	    safe, sizeof(safe)), as_conf_enum_word("on_error", conf->on_error));
+	log_failure(msg->qid, stage,
+	    serr.text[0] ? serr.text : cerr.text[0] ? cerr.text : "internal failure",
+	    as_conf_enum_word("on_error", conf->on_error));
 out:
 	free_certs(certs, ncerts);
 	keycache_put(rt->keys, entry);
 	spool_free(empty);
+}
+
+/* The CA's store may be reopening (ca_enter): then the message waits in the MTA (4xx). */
+void
+process_message(struct milter_runtime *rt, const struct snapshot *snap,
+    const struct conn_ctx *conn, const struct msg_ctx *msg, struct process_outcome *out)
+{
+	struct ca_error cerr = { "" };
+
+	if (rt->ca != NULL && ca_enter(rt->ca, &cerr) != CA_OK) {
+		memset(out, 0, sizeof(*out));
+		process_fail(snap, out);
+		/* the cause is logged once a minute by the store, not per message */
+		as_log(AS_LEVEL_DEBUG, msg->qid, "event=error stage=store reason=%s action=%s",
+		    cerr.text, as_conf_enum_word("on_error", snap->conf->on_error));
+		return;
+	}
+	process_one(rt, snap, conn, msg, out);
+	if (rt->ca != NULL)
+		ca_leave(rt->ca);
 }

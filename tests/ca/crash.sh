@@ -1,6 +1,6 @@
 #!/bin/sh
 # crash: SIGKILL a bulk issuance (2 threads) at random points, four times; after each kill a
-# new process opens the store (DB_REGISTER notices the dead process and runs recovery), every
+# new process opens the store (alone beside regions a dead process left, it recovers), every
 # indexed certificate has its key and exactly one audit record, and the audit chain verifies.
 set -u
 . "$top_srcdir/tests/ca/setup.sh"

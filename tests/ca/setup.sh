@@ -4,7 +4,11 @@ ctl="$top_builddir/cli/autosmimectl"
 stress="$top_builddir/tests/ca/ca_stress"
 tmp=$(mktemp -d /tmp/ca-sh-XXXXXX) || exit 1
 pids=""
-cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+cleanup() {
+  for p in $pids; do kill -9 "$p" 2>/dev/null; done
+  sh "$top_srcdir/tests/tools/store-ipc-clean.sh" "$tmp"
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }

@@ -46,6 +46,7 @@ h_cleanup() {
 		if [ "$H_KEEP" = 1 ]; then
 			printf '# kept %s\n' "$H_TMP" >&2
 		else
+			sh "$(dirname "${BASH_SOURCE[0]}")/../tools/store-ipc-clean.sh" "$H_TMP"
 			rm -rf "$H_TMP"
 		fi
 	fi

@@ -20,7 +20,8 @@ untouched() { grep -q "^action=[ca] changes=0$" "$1"; }
 tmp=$(mktemp -d) || exit 1
 pid=""
 cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  sh "$top_srcdir/tests/tools/store-ipc-clean.sh" "$tmp"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
