@@ -249,8 +249,10 @@ store_leave(struct store *st)
 int
 store_note(struct store *st, int ret)
 {
-	if (ret == DB_RUNRECOVERY && st != NULL)
+	if (ret == DB_RUNRECOVERY && st != NULL) {
+		__atomic_store_n(&st->suspect, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&st->broken, 1, __ATOMIC_RELEASE);
+	}
 	return ret;
 }
 

@@ -68,6 +68,7 @@ struct store {
 	struct store_hook hooks[STORE_MAX_HOOKS];
 	size_t nhooks;
 	int broken;             /* atomic: the environment must be reopened */
+	int suspect;            /* atomic: only the log may hold some changes: recover first */
 	int down;               /* atomic: handles closed, a reopen failed; callers tempfail */
 	char cause[300];        /* why, for the log */
 	time_t cause_logged;

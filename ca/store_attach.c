@@ -47,8 +47,10 @@ store_event(DB_ENV *env, u_int32_t event, void *info)
 	struct store *st = env->app_private;
 
 	(void)info;
-	if (st != NULL && event == DB_EVENT_PANIC)
+	if (st != NULL && event == DB_EVENT_PANIC) {
+		__atomic_store_n(&st->suspect, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&st->broken, 1, __ATOMIC_RELEASE);
+	}
 }
 
 static int
@@ -247,9 +249,10 @@ store_attach(struct store *st, bool *recovered, char *err, size_t errcap)
 	}
 	/*
 	 * Alone beside regions that are still there: their owner died (the last one out removes
-	 * them), so recover now rather than join and clean up after it.
+	 * them), so recover now rather than join and clean up after it. Alone after a panic of
+	 * our own: the database files may lack what only the log holds, so recover as well.
 	 */
-	if (alone && regions_left(st)) {
+	if (alone && (regions_left(st) || __atomic_load_n(&st->suspect, __ATOMIC_ACQUIRE))) {
 		ret = env_open(st, DB_RECOVER, err, errcap);
 		*recovered = ret == 0;
 		goto opened;
@@ -263,6 +266,8 @@ store_attach(struct store *st, bool *recovered, char *err, size_t errcap)
 		ret = DB_RUNRECOVERY;   /* needs recovery, which waits until the others left */
 	}
 opened:
+	if (ret == 0)
+		__atomic_store_n(&st->suspect, 0, __ATOMIC_RELEASE);
 	if (ret == 0 && alone)
 		flock(st->users_fd, LOCK_SH);   /* under store.openlock: nobody can slip in */
 out:
@@ -287,9 +292,13 @@ store_detach(struct store *st)
 	store_shm_release(st);
 	if (st->users_fd < 0)
 		return;
-	/* The last one out frees the shared memory (it would outlive the directory). */
+	/*
+	 * The last one out frees the shared memory (it would outlive the directory), unless the
+	 * environment panicked: then the regions stay, so that the next one to open recovers.
+	 */
 	open_fd = lock_file(st->dir, "store.openlock", err, sizeof(err));
-	if (open_fd >= 0 && lock_wait(open_fd, LOCK_EX) == 0 &&
+	if (open_fd >= 0 && !__atomic_load_n(&st->suspect, __ATOMIC_ACQUIRE) &&
+	    lock_wait(open_fd, LOCK_EX) == 0 &&
 	    flock(st->users_fd, LOCK_EX | LOCK_NB) == 0 && env_configure(st, &env) == 0) {
 		env->app_private = NULL;
 		env->remove(env, st->dir, 0);   /* frees env, whatever it returns */

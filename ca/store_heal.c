@@ -61,6 +61,7 @@ heal(struct store *st, const char *cause)
 		as_log(AS_LEVEL_WARNING, NULL, "event=store status=broken cause=%s",
 		    as_log_value(cause, s1, sizeof(s1)));
 	pthread_rwlock_wrlock(&st->gate);
+	__atomic_store_n(&st->suspect, 1, __ATOMIC_RELEASE);   /* a reopen recovers when it can */
 	ret = store_reopen(st, &recovered, err, sizeof(err));
 	__atomic_store_n(&st->down, ret != 0, __ATOMIC_RELEASE);
 	if (ret != 0)
