@@ -55,6 +55,7 @@ struct bench {
 	double *latency_ms;   /* one slot per message */
 	struct mw_result *last; /* thread 0 with -o: the last message's result, else NULL */
 	long failures;
+	long unmodified;      /* continued or accepted with no edit (passed unsigned) */
 	int lost;
 	char err[256];
 };
@@ -96,6 +97,8 @@ bench_thread(void *arg)
 		}
 		if (res.action != 'c' && res.action != 'a')
 			b->failures++;
+		else if (res.changes == 0)
+			b->unmodified++;
 		b->latency_ms[i] = now_ms() - t0;
 		if (b->last != NULL) {
 			mw_result_free(b->last);
@@ -126,7 +129,7 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 	struct bench *b = calloc((size_t)conns, sizeof(*b));
 	pthread_t *tid = calloc((size_t)conns, sizeof(*tid));
 	double *lat = calloc((size_t)messages, sizeof(*lat)), t0, secs;
-	long per = messages / conns, failures = 0;
+	long per = messages / conns, failures = 0, unmodified = 0;
 
 	memset(&last, 0, sizeof(last));
 	if (b == NULL || tid == NULL || lat == NULL) {
@@ -136,7 +139,7 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 	t0 = now_ms();
 	for (int i = 0; i < conns; i++) {
 		b[i] = (struct bench){ socket, s, msg, timeout, pause, no_nr, per, i,
-			lat + i * per, i == 0 && out != NULL ? &last : NULL, 0, 0, "" };
+			lat + i * per, i == 0 && out != NULL ? &last : NULL, 0, 0, 0, "" };
 		if (pthread_create(&tid[i], NULL, bench_thread, &b[i]) != 0) {
 			fprintf(stderr, "milter-send: cannot start thread\n");
 			return 1;
@@ -145,18 +148,21 @@ run_bench(const char *socket, const struct mw_session *s, const struct mw_messag
 	for (int i = 0; i < conns; i++) {
 		pthread_join(tid[i], NULL);
 		failures += b[i].failures;
+		unmodified += b[i].unmodified;
 		lost |= b[i].lost;
 		if (b[i].err[0])
 			fprintf(stderr, "milter-send: connection %d: %s\n", i, b[i].err);
 	}
 	secs = (now_ms() - t0) / 1e3;
 	if (failures > 0) {
-		printf("messages=%ld connections=%d failures=%ld\n", per * conns, conns, failures);
+		printf("messages=%ld connections=%d failures=%ld unmodified=%ld\n", per * conns,
+		    conns, failures, unmodified);
 	} else {
 		qsort(lat, (size_t)(per * conns), sizeof(*lat), cmp_double);
 		printf("messages=%ld connections=%d seconds=%.3f msgs_per_s=%.1f p50_ms=%.3f "
-		    "p99_ms=%.3f failures=0\n", per * conns, conns, secs, per * conns / secs,
-		    lat[(per * conns) / 2], lat[(per * conns) * 99 / 100]);
+		    "p99_ms=%.3f failures=0 unmodified=%ld\n", per * conns, conns, secs,
+		    per * conns / secs, lat[(per * conns) / 2], lat[(per * conns) * 99 / 100],
+		    unmodified);
 	}
 	rc = lost ? 3 : failures ? 1 : 0;
 	if (out != NULL && last.action != 0) {
