@@ -367,6 +367,26 @@ struct ca_audit_record {
 	const char *prev_hash;           /* hex SHA-256 of the previous record */
 };
 typedef int (*ca_audit_cb)(const struct ca_audit_record *rec, void *arg);
+/*
+ * Backup and restore. ca_backup makes a hot copy of the store (database files, then logs;
+ * the CA key files) into dir, which must exist and be empty; it may run while the daemon
+ * runs. ca_backup_check makes the copy at p->store_dir self-consistent (catastrophic
+ * recovery, in a private environment) and opens it read-only: its audit chain must verify
+ * (CA_INVALID otherwise) and info says what it holds. ca_restore claims p->store_dir
+ * (CA_INVALID while any process has it open), checks a copy of backup_dir the same way, and
+ * swaps it in; the old store is kept as <store_dir>.old-<UTC time>, named in previous.
+ */
+struct ca_backup_info {
+	uint64_t audit_records;
+	uint64_t certificates;
+	unsigned long long bytes;
+};
+int ca_backup(struct ca *ca, const char *dir, struct ca_error *err);
+int ca_backup_check(const struct ca_params *p, struct ca_backup_info *info,
+    struct ca_error *err);
+int ca_restore(const struct ca_params *p, const char *backup_dir, struct ca_backup_info *info,
+    char *previous, size_t prevcap, struct ca_error *err);
+
 /* Every record in order (strings valid during the call). */
 int ca_audit_foreach(struct ca *ca, ca_audit_cb cb, void *arg, struct ca_error *err);
 /* Check the whole chain; CA_INVALID with the first bad record number in err when broken. */

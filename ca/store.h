@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include <db.h>
 
@@ -124,6 +125,24 @@ void store_txn_abort(DB_TXN *txn);
 
 /* Checkpoint when enough log has accumulated, so old logs can be removed automatically. */
 void store_checkpoint(struct store *st, int force);
+
+/* Backup and restore (store_backup.c): a hot copy, its catastrophic recovery, the CA key
+ * files, and claiming a directory nobody has open. 0 or a DB error / -1, with a message. */
+int store_backup(struct store *st, const char *target, char *err, size_t cap);
+int store_recover_copy(const char *dir, char *err, size_t cap);
+int store_copy_keys(const char *from_dir, const char *to_dir, char *err, size_t cap);
+/* Every file of a store directory (and its ca/) into another, 0600; not the in-use files. */
+int store_copy_tree(const char *from_dir, const char *to_dir, char *err, size_t cap);
+/* Give every file of a store directory to uid:gid; remove a store directory and its ca/. */
+int store_chown_tree(const char *dir, uid_t uid, gid_t gid, char *err, size_t cap);
+void store_remove_tree(const char *dir);
+/* Remove the lock, key and region files a store directory carries only while in use. */
+void store_forget_locks(const char *dir);
+/*
+ * Claim a store directory nobody has open: returns the fd of its store.openlock, held (close
+ * it to let others in), or -1 with a message when a process has the store open.
+ */
+int store_claim(const char *dir, char *err, size_t cap);
 
 /* Text of a Berkeley DB error code. */
 const char *store_strerror(int ret);

@@ -29,6 +29,8 @@ struct cli {
 	char actor[64];
 };
 
+/* The CA parameters the configuration gives. */
+void cli_ca_params(struct cli *cli, struct ca_params *p, bool read_only);
 /* Open the CA from the configuration; read_only for commands that never touch keys. */
 int cli_open_ca(struct cli *cli, bool read_only);
 /* Map a CA_* result to an exit code, printing "autosmimectl: error: ..." unless CA_OK. */
@@ -67,5 +69,7 @@ int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_recipients(struct cli *cli, int argc, char **argv);
 int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */
 int cmd_sponsors(struct cli *cli, int argc, char **argv);   /* cmd_sponsors.c */
+int cmd_backup(struct cli *cli, int argc, char **argv);     /* cmd_backup.c */
+int cmd_restore(struct cli *cli, int argc, char **argv);    /* cmd_backup.c */
 
 #endif

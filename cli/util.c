@@ -26,6 +26,21 @@ nz(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+void
+cli_ca_params(struct cli *cli, struct ca_params *p, bool read_only)
+{
+	memset(p, 0, sizeof(*p));
+	p->store_dir = nz(cli->conf->store_dir);
+	p->kek_file = nz(cli->conf->key_encryption_key_file);
+	p->ca_passphrase_file = nz(cli->conf->ca_passphrase_file);
+	p->base_url = nz(cli->conf->ca_base_url);
+	p->crl_dir = nz(cli->conf->crl_dir);
+	p->organization_name = nz(cli->conf->organization_name);
+	p->organization_identifier = nz(cli->conf->organization_identifier);
+	p->organization_country = nz(cli->conf->organization_country);
+	p->read_only = read_only;
+}
+
 int
 cli_open_ca(struct cli *cli, bool read_only)
 {
@@ -33,16 +48,7 @@ cli_open_ca(struct cli *cli, bool read_only)
 	struct ca_error err = { "" };
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	p.store_dir = nz(cli->conf->store_dir);
-	p.kek_file = nz(cli->conf->key_encryption_key_file);
-	p.ca_passphrase_file = nz(cli->conf->ca_passphrase_file);
-	p.base_url = nz(cli->conf->ca_base_url);
-	p.crl_dir = nz(cli->conf->crl_dir);
-	p.organization_name = nz(cli->conf->organization_name);
-	p.organization_identifier = nz(cli->conf->organization_identifier);
-	p.organization_country = nz(cli->conf->organization_country);
-	p.read_only = read_only;
+	cli_ca_params(cli, &p, read_only);
 	if ((r = ca_open(&p, &cli->ca, &err)) != CA_OK)
 		return cli_fail(cli, r, &err);
 	return EX_CLI_OK;
