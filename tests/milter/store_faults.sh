@@ -5,6 +5,7 @@
 #     mail flows (tests/tools/milter-send in a loop): after each the daemon signs again within
 #     5 s, and at the end no serial was issued twice, every issuance a command reported is
 #     listed, and the audit chain verifies;
+#   - a backup taken under that load, restored into a fresh directory and verified;
 #   - db5.3_recover run by hand under the running daemon;
 #   - (as root) the store on a small tmpfs filled up during signing and issuance: no crash,
 #     4xx while full, no partial issuance, signing again by itself once space is freed.
@@ -148,6 +149,16 @@ check "every one of the $(sort -u "$tmp/reported" | wc -l) issuances a command r
 C audit verify > "$tmp/verify" 2>&1
 check "audit verify passes: $(head -c 200 "$tmp/verify")" 'grep -q "^audit=ok" "$tmp/verify"'
 echo "# store events: $(grep -c 'event=store status=reopened' "$tmp/log") reopens; load results: $(sort "$tmp/load.rc" | uniq -c | tr -s ' \n' ' ')"
+
+# A backup while the daemon signs, restored into a fresh directory, verified there.
+C backup "$tmp/bk" > "$tmp/bk.out" 2>&1; brc=$?
+echo "# $(cat "$tmp/bk.out")"
+check "backup while the daemon signs under load" '[ $brc -eq 0 ] && grep -q "^backup=ok" "$tmp/bk.out"'
+sed "s|^store_dir .*|store_dir $tmp/restored|" "$tmp/conf" > "$tmp/conf.r"
+check "restored into a fresh directory, it verifies and lists what the backup held" \
+	'"$ctl" -c "$tmp/conf.r" restore "$tmp/bk" > "$tmp/rs.out" 2>&1 &&
+	 "$ctl" -c "$tmp/conf.r" audit verify | grep -q "^audit=ok" &&
+	 [ "$("$ctl" -c "$tmp/conf.r" list | wc -l)" -eq "$(sed -n "s/.* certificates=\([0-9]*\).*/\1/p" "$tmp/bk.out")" ]'
 
 # Part 2: recovery by hand under the running daemon.
 if command -v db5.3_recover >/dev/null; then
