@@ -114,6 +114,14 @@ struct ca_issue_request {
 	const char *actor;               /* who asked: "cli:root", "enrol:milter", ... (audit) */
 	/* Added after the first contract; zero means "not used". */
 	const char *upn;                 /* UPN otherName; Multipurpose generation only */
+	/*
+	 * Work of the caller's that must commit with the certificate or not at all (the enrolment
+	 * state a validation spends): called inside the issuance's transaction with its
+	 * Berkeley DB DB_TXN *; non-zero aborts the whole issuance (ca_issue returns CA_ERR, and
+	 * the caller's own arg says why).
+	 */
+	int (*in_txn)(void *db_txn, void *arg);
+	void *in_txn_arg;
 };
 
 /* What was issued. Free with ca_issued_free. */

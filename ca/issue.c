@@ -150,6 +150,8 @@ struct issue_txn_arg {
 	const unsigned char *rec, *key;
 	size_t rec_len, key_len;
 	const char *event, *actor, *fields;
+	int (*in_txn)(void *db_txn, void *arg);
+	void *in_txn_arg;
 };
 
 static int
@@ -175,7 +177,9 @@ issue_txn(DB_TXN *txn, void *argp)
 	}
 	if ((ret = ca_bump_generation(a->ca, txn)) != 0)
 		return ret;
-	return ca_audit_append(a->ca, txn, a->event, a->actor, a->fields);
+	if ((ret = ca_audit_append(a->ca, txn, a->event, a->actor, a->fields)) != 0)
+		return ret;
+	return a->in_txn != NULL ? a->in_txn(txn, a->in_txn_arg) : 0;
 }
 
 int
@@ -275,9 +279,12 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 	    sizeof(refb)), extra_fields != NULL ? " " : "", extra_fields != NULL ? extra_fields : "");
 	a = (struct issue_txn_arg){ ca, out->serial_hex, rec, wrapped, sizeof(h) + (size_t)der_len,
 		wrapped_len, event, as_log_value(req->actor != NULL ? req->actor : "-", ab,
-		sizeof(ab)), fields };
+		sizeof(ab)), fields, req->in_txn, req->in_txn_arg };
+	err->text[0] = '\0';
 	if ((ret = store_txn_run(ca->st, issue_txn, &a)) != 0) {
 		r = ca_db_result(ret, err, "issue");
+		if (err->text[0] == '\0')
+			ca_seterr(err, "issue: the work that commits with it failed; nothing was issued");
 		goto out;
 	}
 	ca_after_commit(ca);

@@ -235,6 +235,39 @@ ca_key_of(int k)
 	}
 }
 
+/* What the reply's issuance commits with it: the challenge spent, the validation stored. */
+struct spend_arg {
+	struct as_estore *es;
+	const char *mailbox;
+	const struct as_challenge *c;
+	const struct as_validation *val;
+	time_t now;
+	int result;   /* AS_ES_NOTFOUND: the challenge was no longer open */
+};
+
+static int
+spend_in_issuance(void *db_txn, void *varg)
+{
+	struct spend_arg *a = varg;
+	DB_TXN *txn = db_txn;
+	int ret;
+
+	ret = as_estore_challenge_spend(a->es, txn, a->mailbox, a->c, a->now);
+	if (ret == AS_ES_NOTFOUND) {
+		a->result = AS_ES_NOTFOUND;
+		return CA_ERR;
+	}
+	if (ret != 0)
+		return ret;   /* a deadlock retries the whole issuance */
+	return as_estore_validation_put_txn(a->es, txn, a->mailbox, a->val);
+}
+
+static int
+spend_alone(DB_TXN *txn, void *arg)
+{
+	return spend_in_issuance(txn, arg);
+}
+
 /*
  * Issue on a recorded validation and mail the confirmation. Returns 0 (issued; *sent says
  * whether the confirmation went out), 1 (blocked: no sponsor entry for a sponsor profile),
@@ -242,7 +275,8 @@ ca_key_of(int k)
  */
 static int
 issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id,
-    const char *in_reply_to, const char *actor, time_t now, char serial[41], bool *sent)
+    const char *in_reply_to, const char *actor, time_t now, char serial[41], bool *sent,
+    int (*in_txn)(void *db_txn, void *arg), void *in_txn_arg)
 {
 	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
 	const struct as_sponsor_entry *se = NULL;
@@ -270,6 +304,8 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 	req.validity_seconds = dp.validity;
 	req.validation_ref = validation_id;
 	req.actor = actor;
+	req.in_txn = in_txn;
+	req.in_txn_arg = in_txn_arg;
 	if (req.profile == CA_PROFILE_SPONSOR) {
 		se = ctx->sponsors != NULL ? as_sponsor_lookup(ctx->sponsors, mailbox) : NULL;
 		if (se == NULL) {
@@ -348,7 +384,8 @@ sender_flow(struct enrol_ctx *ctx, const char *mailbox_in, const char *client, t
 			out->event = ENROL_EV_BLOCKED;
 			return 0;
 		}
-		k = issue_step(ctx, mailbox, val.id, NULL, actor, now, out->serial_hex, &sent);
+		k = issue_step(ctx, mailbox, val.id, NULL, actor, now, out->serial_hex, &sent, NULL,
+		    NULL);
 		if (k == 0) {
 			out->event = ENROL_EV_ISSUED;
 			return 0;
@@ -427,6 +464,7 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 	struct as_challenge c;
 	struct as_caa_result caa;
 	struct as_validation val;
+	struct spend_arg spend;
 	enum as_spf_result spf = AS_SPF_NONE;
 	enum as_reply_verdict rv;
 	bool sent = false;
@@ -489,8 +527,8 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 		    "reason=caa challenge_kept=yes", v(from, b2, sizeof(b2)), c.id);
 		return 0;
 	}
-	/* 5. The open challenge of that mailbox, single use, in one transaction. */
-	k = as_estore_challenge_redeem(ctx->es, from, tok, strlen(tok), reply->in_reply_to, now,
+	/* 5. The open challenge of that mailbox: the token checked (a wrong one counted). */
+	k = as_estore_challenge_check(ctx->es, from, tok, strlen(tok), reply->in_reply_to, now,
 	    &c);
 	as_wipe(tok, sizeof(tok));
 	if (k == AS_ES_ERR)
@@ -516,14 +554,26 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 	    v(reply->message_id, b1, sizeof(b1)), v(f->sasl_login, b2, sizeof(b2)),
 	    v(f->client_ip, b3, sizeof(b3)), as_spf_result_name(spf),
 	    as_caa_outcome_name(caa.outcome), v(caa.evidence, b5, sizeof(b5)));
-	if (as_estore_validation_put(ctx->es, from, &val) != AS_ES_OK)
-		goto tempfail;
 	enrol_audit(ctx, "enrol-validation", actor, "mailbox=%s validation=%s method=%s br=%s %s",
 	    v(from, b1, sizeof(b1)), val.id, val.method, val.br_version, val.evidence);
-	k = issue_step(ctx, from, val.id, reply->message_id, actor, now, out->serial_hex, &sent);
+	/*
+	 * The challenge is spent and the validation recorded in the issuance's own transaction:
+	 * a failure or a crash before its commit leaves the challenge open for another reply.
+	 */
+	spend = (struct spend_arg){ ctx->es, from, &c, &val, now, AS_ES_OK };
+	k = issue_step(ctx, from, val.id, reply->message_id, actor, now, out->serial_hex, &sent,
+	    spend_in_issuance, &spend);
+	if (k < 0 && spend.result == AS_ES_NOTFOUND) {
+		why = "no-open-challenge";   /* another reply spent it first */
+		goto refused;
+	}
 	if (k < 0)
 		goto tempfail;
 	if (k == 1) {
+		/* blocked before any issuance: the proof still counts, for when the admin acts */
+		if (store_txn_run(ctx->p.store, spend_alone, &spend) != 0 &&
+		    spend.result != AS_ES_NOTFOUND)
+			goto tempfail;
 		out->status = ENROL_REPLY_BLOCKED;
 		snprintf(out->answer, sizeof(out->answer), "%s", answer_blocked);
 		return 0;

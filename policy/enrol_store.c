@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "common/util.h"
 #include "policy/enrol_store.h"
 
@@ -399,6 +401,7 @@ struct redeem_arg {
 	const char *mailbox, *token, *in_reply_to;
 	size_t token_len;
 	time_t now;
+	bool spend;   /* false: only check (and count a failure); the caller spends it later */
 	int result;
 	struct as_challenge *out;
 };
@@ -433,9 +436,12 @@ redeem_txn(DB_TXN *txn, void *varg)
 		}
 		return put_chal(a->es, txn, h, &rec);
 	}
-	rec.state = AS_CHAL_USED;
-	if ((ret = put_chal(a->es, txn, h, &rec)) != 0 || (ret = del_open(a->es, txn, a->mailbox)) != 0)
-		return ret;
+	if (a->spend) {
+		rec.state = AS_CHAL_USED;
+		if ((ret = put_chal(a->es, txn, h, &rec)) != 0 ||
+		    (ret = del_open(a->es, txn, a->mailbox)) != 0)
+			return ret;
+	}
 	if (a->out != NULL)
 		rec_to(a->out, &rec, h);
 	a->result = AS_ES_OK;
@@ -447,11 +453,48 @@ as_estore_challenge_redeem(struct as_estore *es, const char *mailbox, const char
     size_t token_len, const char *in_reply_to, time_t now, struct as_challenge *out)
 {
 	struct redeem_arg a = { .es = es, .mailbox = mailbox, .token = token,
-		.in_reply_to = in_reply_to, .token_len = token_len, .now = now, .out = out };
+		.in_reply_to = in_reply_to, .token_len = token_len, .now = now, .spend = true,
+		.out = out };
 
 	if (es == NULL || !mailbox_ok(mailbox) || token == NULL)
 		return AS_ES_ERR;
 	return store_txn_run(es->st, redeem_txn, &a) != 0 ? AS_ES_ERR : a.result;
+}
+
+int
+as_estore_challenge_check(struct as_estore *es, const char *mailbox, const char *token,
+    size_t token_len, const char *in_reply_to, time_t now, struct as_challenge *out)
+{
+	struct redeem_arg a = { .es = es, .mailbox = mailbox, .token = token,
+		.in_reply_to = in_reply_to, .token_len = token_len, .now = now, .spend = false,
+		.out = out };
+
+	if (es == NULL || !mailbox_ok(mailbox) || token == NULL || out == NULL)
+		return AS_ES_ERR;
+	return store_txn_run(es->st, redeem_txn, &a) != 0 ? AS_ES_ERR : a.result;
+}
+
+int
+as_estore_challenge_spend(struct as_estore *es, DB_TXN *txn, const char *mailbox,
+    const struct as_challenge *c, time_t now)
+{
+	unsigned char h[AS_TOKEN_HASH_LEN];
+	struct chal_rec rec;
+	int ret;
+
+	ret = get_open(es, txn, mailbox, h, &rec);
+	if (ret == DB_NOTFOUND)
+		return AS_ES_NOTFOUND;
+	if (ret != 0)
+		return ret;
+	/* still the challenge that was checked, open and in time: nobody redeemed it meanwhile */
+	if (CRYPTO_memcmp(h, c->hash, sizeof(h)) != 0 || rec.state != AS_CHAL_OPEN ||
+	    rec.expires <= (int64_t)now)
+		return AS_ES_NOTFOUND;
+	rec.state = AS_CHAL_USED;
+	if ((ret = put_chal(es, txn, h, &rec)) != 0 || (ret = del_open(es, txn, mailbox)) != 0)
+		return ret;
+	return AS_ES_OK;
 }
 
 struct cancel_arg {
@@ -664,6 +707,13 @@ int
 as_estore_validation_put(struct as_estore *es, const char *mailbox,
     const struct as_validation *v)
 {
+	return as_estore_validation_put_txn(es, NULL, mailbox, v);
+}
+
+int
+as_estore_validation_put_txn(struct as_estore *es, DB_TXN *txn, const char *mailbox,
+    const struct as_validation *v)
+{
 	struct valid_rec *r;
 	size_t evl;
 	DBT k, d;
@@ -683,8 +733,10 @@ as_estore_validation_put(struct as_estore *es, const char *mailbox,
 	memcpy(r + 1, v->evidence, evl);
 	dbt_in(&k, mailbox, strlen(mailbox));
 	dbt_in(&d, r, sizeof(*r) + evl);
-	ret = es->valid->put(es->valid, NULL, &k, &d, DB_AUTO_COMMIT);
+	ret = es->valid->put(es->valid, txn, &k, &d, txn == NULL ? DB_AUTO_COMMIT : 0);
 	free(r);
+	if (txn != NULL)
+		return ret;   /* a deadlock must reach the transaction's retry */
 	return ret == 0 ? AS_ES_OK : AS_ES_ERR;
 }
 

@@ -103,6 +103,19 @@ int as_estore_challenge_open(struct as_estore *es, const char *mailbox, time_t n
 int as_estore_challenge_redeem(struct as_estore *es, const char *mailbox, const char *token,
     size_t token_len, const char *in_reply_to, time_t now, struct as_challenge *out);
 
+/*
+ * The two halves of redeem, for a reply that spends the challenge in the same transaction
+ * as the issuance it leads to. check: as redeem (failures counted, the lock after
+ * AS_ES_MAX_FAILURES) but AS_ES_OK leaves the challenge open and copies it to *out. spend,
+ * inside the caller's txn: AS_ES_OK marks that same challenge used and removes its index
+ * entry; AS_ES_NOTFOUND when it is no longer open (another reply spent it, it expired or
+ * was cancelled); else a Berkeley DB error for the transaction to abort on.
+ */
+int as_estore_challenge_check(struct as_estore *es, const char *mailbox, const char *token,
+    size_t token_len, const char *in_reply_to, time_t now, struct as_challenge *out);
+int as_estore_challenge_spend(struct as_estore *es, DB_TXN *txn, const char *mailbox,
+    const struct as_challenge *c, time_t now);
+
 /* Cancel the open challenge of a mailbox (AS_ES_OK, AS_ES_NOTFOUND); *out gets it if not NULL. */
 int as_estore_challenge_cancel(struct as_estore *es, const char *mailbox,
     struct as_challenge *out);
@@ -123,6 +136,9 @@ int as_estore_validation_put(struct as_estore *es, const char *mailbox,
     const struct as_validation *v);
 int as_estore_validation_get(struct as_estore *es, const char *mailbox,
     struct as_validation *out);
+/* The same put inside the caller's transaction: 0 or a Berkeley DB error. */
+int as_estore_validation_put_txn(struct as_estore *es, DB_TXN *txn, const char *mailbox,
+    const struct as_validation *v);
 
 /* Consistency check (tests, after a crash): every index entry points to an open challenge of
  * its mailbox and every open challenge is indexed. Returns AS_ES_OK or AS_ES_ERR with why. */

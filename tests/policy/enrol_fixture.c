@@ -102,25 +102,6 @@ write_secret(const char *path)
 	return close(fd);
 }
 
-/*
- * The CA keeps the environment handle and Berkeley DB allows one DB_REGISTER handle per process,
- * so this test joins the environment with a second, plain handle (no DB_REGISTER, no recovery).
- * The milter will pass the CA's own handle instead (ca_store(), requested from ca/).
- */
-static struct store *
-join_store(const char *path)
-{
-	struct store *s = calloc(1, sizeof(*s));
-
-	if (s == NULL || (s->dir = strdup(path)) == NULL || db_env_create(&s->env, 0) != 0 ||
-	    s->env->open(s->env, path, DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL |
-	    DB_THREAD, 0600) != 0) {
-		store_close(s);
-		return NULL;
-	}
-	return s;
-}
-
 int
 setup(void)
 {
@@ -178,7 +159,8 @@ setup(void)
 		}
 	}
 	ca_authority_free(&auth);
-	if ((st = join_store(store_dir)) == NULL)
+	/* the CA's own handle, as the milter and autosmimectl pass it */
+	if ((st = ca_store(ca)) == NULL)
 		return -1;
 	return 0;
 }

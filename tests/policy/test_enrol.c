@@ -783,8 +783,7 @@ main(void)
 	}
 	run_cases();
 	enrol_close(ctx);
-	store_close(st);
-	ca_close(ca);
+	ca_close(ca);   /* st is the CA's own */
 	as_log_set_sink(NULL, NULL);
 	fixture_cleanup();
 	return tap_done();
