@@ -22,6 +22,7 @@
 #include "milter/daemon/milterlib.h"
 #include "milter/daemon/offline.h"
 #include "milter/daemon/procsetup.h"
+#include "milter/daemon/sdnotify.h"
 #include "milter/process/runtime.h"
 #include "milter/daemon/signals.h"
 
@@ -155,6 +156,7 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	bool drop, pidfile = false;
 	int r = 1;
 
+	sdnotify_init();
 	if (procsetup_pidfile_check(conf->pid_file) < 0)
 		goto out;
 	if (milterlib_register(rt) < 0) {
@@ -192,6 +194,7 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	as_log(AS_LEVEL_NOTICE, NULL, "event=start status=ok socket=%s version=%s",
 	    as_log_value(conf->socket, safe, sizeof(safe)), PACKAGE_VERSION);
 	procsetup_ready(1);
+	sdnotify_send("READY=1\nSTATUS=serving");
 	if (smfi_main() != MI_SUCCESS && !signals_stop_requested())
 		as_log(AS_LEVEL_ERR, NULL, "event=stop status=failed reason=smfi_main");
 	else
@@ -204,6 +207,9 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	as_log(AS_LEVEL_NOTICE, NULL, "event=stop status=ok");
 out:
 	procsetup_ready(0);
+	/* a start that failed leaves no socket behind for the MTA to find */
+	if (r != 0 && unix_path != NULL && unlink(unix_path) == 0)
+		as_log(AS_LEVEL_NOTICE, NULL, "event=stop socket=removed");
 	close_ca(rt);
 	if (pidfile)
 		procsetup_pidfile_remove(conf->pid_file);
@@ -228,8 +234,9 @@ daemon_main(const struct daemon_options *opts)
 	conf = as_cmdline_load_conf("autosmime-milter", opts->conf_path, opts->conf_path_given);
 	if (conf == NULL)
 		return 1;
+	/* under systemd stderr is the journal: syslog keeps the facility, so mail.log has it */
 	as_log_open("autosmime-milter", conf->syslog_facility, conf->log_level,
-	    opts->foreground || offline);
+	    (opts->foreground && !procsetup_stderr_is_journal()) || offline);
 	snap = snapshot_new(conf, why, sizeof(why)); /* conf transferred */
 	if (snap == NULL) {
 		fprintf(stderr, "autosmime-milter: %s\n", why);

@@ -6,6 +6,7 @@
 #ifndef AUTOSMIME_MILTER_PROCSETUP_H
 #define AUTOSMIME_MILTER_PROCSETUP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* The path of a "unix:PATH" / "local:PATH" / bare-path socket spec, or NULL for inet. */
@@ -43,5 +44,8 @@ int procsetup_drop(const char *user, uid_t uid, gid_t gid);
  */
 int procsetup_daemonize(void);
 void procsetup_ready(int ok);
+
+/* Is standard error the systemd journal ($JOURNAL_STREAM names its device and inode)? */
+bool procsetup_stderr_is_journal(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <libmilter/mfapi.h>
 
 #include "common/log.h"
+#include "milter/daemon/sdnotify.h"
 #include "milter/daemon/signals.h"
 #include "milter/process/enrol_hook.h"
 
@@ -93,10 +94,13 @@ loop(void *arg)
 			continue;
 		if (sig == SIGHUP) {
 			as_log(AS_LEVEL_NOTICE, NULL, "event=signal signal=HUP action=reload");
+			sdnotify_reloading();
 			reload();
+			sdnotify_send("READY=1");
 		} else if (sig == SIGTERM) {
 			as_log(AS_LEVEL_NOTICE, NULL, "event=signal signal=TERM action=stop");
 			atomic_store(&stop_requested, 1);
+			sdnotify_send("STOPPING=1");
 			smfi_stop();
 		}
 	}

@@ -42,7 +42,7 @@ else
   fail "postconf is not installed (Debian package postfix)"
 fi
 
-unit="$contrib/systemd/autosmime-milter.service"
+unit="$contrib/systemd/autosmime-milter.service.in"
 for k in ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes ReadWritePaths= \
     "ExecReload=/bin/kill -HUP"; do
   check "the systemd unit has $k" 'grep -q "^$k" "$unit"'
