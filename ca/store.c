@@ -297,9 +297,15 @@ store_txn_run(struct store *st, store_txn_fn fn, void *arg)
 		if ((ret = store_txn_begin(st, &txn)) != 0)
 			return ret;
 		ret = fn(txn, arg);
-		if (ret == 0)
+		if (ret == 0) {
 			/* commit frees txn, even on failure */
-			return store_note(st, store_txn_commit(txn));
+			ret = store_note(st, store_txn_commit(txn));
+			/* now and then, so that recovery stays short and old logs go away */
+			if (ret == 0 && (__atomic_add_fetch(&st->commits, 1, __ATOMIC_RELAXED) &
+			    63) == 0)
+				store_checkpoint(st, 0);
+			return ret;
+		}
 		store_txn_abort(txn);
 		if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
 			return store_note(st, ret);

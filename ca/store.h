@@ -77,6 +77,7 @@ struct store {
 	bool watching;
 	int stop;               /* atomic */
 	unsigned long heals;    /* atomic: reopens done */
+	unsigned long commits;  /* atomic: by store_txn_run, for the checkpoint cadence */
 };
 
 /* Open (creating when absent) the environment in `dir`. 0, or -1 with a message in `err`. */

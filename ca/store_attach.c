@@ -201,6 +201,18 @@ env_open(struct store *st, u_int32_t extra, char *err, size_t errcap)
 	/* Release locks and abort transactions left by processes that died. */
 	else if ((ret = store_failchk(st->env)) != 0)
 		snprintf(err, errcap, "store %s failchk: %s", st->dir, db_strerror(ret));
+	/*
+	 * Berkeley DB logs no aborts: a later recovery undoes again every transaction since the
+	 * last checkpoint that has no commit, the ones this recovery rolled back included, and
+	 * undoing again a page free that shortened a file fails (ENOENT, "failed on backward
+	 * pass") once the file has shrunk since. A checkpoint now puts them behind where any
+	 * later recovery starts. Only here: a checkpoint forced by a process that joined the
+	 * environment on a full disk left pages out of the files that recovery then did not
+	 * bring back (store_faults.sh). When it fails the environment stays open; the next
+	 * checkpoint of the commit cadence comes later.
+	 */
+	if (ret == 0 && (extra & DB_RECOVER) != 0)
+		(void)st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE);
 	store_shm_after(st, before, nbefore);
 	if (ret != 0) {
 		st->env->close(st->env, 0);
