@@ -10,7 +10,8 @@ BUILD="autoconf automake make gcc pkg-config libc6-dev
 RUNTIME="openssl ca-certificates postfix"
 TESTS="gpgsm gpg-agent swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
-  dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd"
+  dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
+  dpkg-dev debhelper fakeroot lintian"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it calls apt-get)" >&2
