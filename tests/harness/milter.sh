@@ -18,6 +18,7 @@
 #   ms_kill9              SIGKILL the daemon (crash test); ms_start starts it again
 #   ms_pid                the daemon's pid (empty when not running)
 #   ms_sanitizer_clean    true when $MS_LOG has no AddressSanitizer/LeakSanitizer/UBSan/valgrind error report
+#   ms_need_complete      print "1..0 # SKIP ..." and exit 0 when ms_missing says something is missing
 #   ms_missing            prints what is not there yet (binaries, ca init, issue, libmilter service);
 #                         prints nothing when the product is complete enough for end-to-end tests
 # Variables: MS_WRAPPER (a command prefix for the daemon; $MS_VALGRIND is valgrind with the
@@ -203,4 +204,12 @@ ms_missing() {
 	rm -rf "$sub"
 	MS_DIR=$save_dir
 	return 0
+}
+
+ms_need_complete() {
+	local missing
+	missing=$(ms_missing)
+	[ -z "$missing" ] && return 0
+	echo "1..0 # SKIP $(echo "$missing" | head -n1)"
+	exit 0
 }

@@ -34,6 +34,10 @@
 #   pf_log_grep REGEX             grep -E the maillog
 #
 # Variables (set by pf_init/pf_start; the first group may be preset by the test):
+#   PF_CHROOT=1: the services run chrooted in $PF_QUEUE as Debian 12's master.cf has them (smtpd,
+#   pickup, cleanup, trivial-rewrite, bounce, smtp, ...; not qmgr, local, virtual, proxymap,
+#   postlogd), with the files Debian's postfix start copies into the jail; the sasldb then
+#   lives inside it ($PF_QUEUE/etc/sasldb2), since smtpd opens it after chroot(2).
 #   PF_LOCAL_DOMAINS (default "local.test"), PF_MYHOSTNAME (gw.autosmime.test),
 #   PF_MYNETWORKS (127.0.0.1/32), PF_OUTSIDE_IP (127.0.0.2: outside mynetworks)
 #   PF_DIR PF_ETC PF_QUEUE PF_LOG (the maillog file) PF_MAIL PF_SINK PF_SASLDB
@@ -51,6 +55,7 @@ PF_LOCAL_DOMAINS=${PF_LOCAL_DOMAINS:-local.test}
 PF_MYHOSTNAME=${PF_MYHOSTNAME:-gw.autosmime.test}
 PF_MYNETWORKS=${PF_MYNETWORKS:-127.0.0.1/32}
 PF_OUTSIDE_IP=${PF_OUTSIDE_IP:-127.0.0.2}
+PF_CHROOT=${PF_CHROOT:-0}
 PF_SEND_IP=${PF_SEND_IP:-127.0.0.1}
 PF_DIR=
 PF_SINK_PID=
@@ -86,11 +91,29 @@ _pf_write_cf() {
 	local saved="$PF_DIR/conf.extra"
 	_pf_subst "$_pf_here/main.cf.in" > "$PF_ETC/main.cf" || return 1
 	_pf_subst "$_pf_here/master.cf.in" > "$PF_ETC/master.cf" || return 1
+	if [ "$PF_CHROOT" = 1 ]; then
+		# column 5 as Debian ships it
+		awk 'BEGIN { split("smtpd pickup cleanup trivial-rewrite bounce verify flush smtp showq error discard anvil scache tlsmgr", l, " "); for (i in l) jail[l[i]] = 1 }
+		     /^[^# \t]/ && ($8 in jail) { $5 = "y" } { print }' \
+			"$PF_ETC/master.cf" > "$PF_ETC/master.cf.new" && mv "$PF_ETC/master.cf.new" "$PF_ETC/master.cf" ||
+			return 1
+	fi
 	if [ -s "$saved" ]; then
 		local -a extra=()
 		mapfile -t extra < "$saved"
 		postconf -c "$PF_ETC" -e "${extra[@]}" || return 1
 	fi
+}
+
+# What Debian's postfix start script copies into the jail, so that chrooted services resolve
+# names and know the time zone.
+_pf_fill_jail() {
+	local f
+	mkdir -p "$PF_QUEUE/etc" || return 1
+	for f in localtime services resolv.conf hosts host.conf nsswitch.conf; do
+		[ -e "/etc/$f" ] && cp -L "/etc/$f" "$PF_QUEUE/etc/$f"
+	done
+	return 0
 }
 
 pf_init() {
@@ -103,6 +126,7 @@ pf_init() {
 	PF_MAIL=$PF_DIR/mail
 	PF_SINK=$PF_DIR/sink
 	PF_SASLDB=$PF_ETC/sasldb2
+	[ "$PF_CHROOT" = 1 ] && PF_SASLDB=$PF_QUEUE/etc/sasldb2
 	PF_SENDMAIL="/usr/sbin/sendmail -C $PF_ETC"
 	PF_SMTP_SENDMAIL=
 	PF_SEND_LOG=
@@ -114,11 +138,16 @@ pf_init() {
 	: > "$PF_DIR/conf.extra"
 	: > "$PF_ETC/vmailbox"
 	postmap "hash:$PF_ETC/vmailbox" || return 1
+	local sasldb_path=$PF_SASLDB
+	if [ "$PF_CHROOT" = 1 ]; then
+		_pf_fill_jail || return 1
+		sasldb_path=/etc/sasldb2   # as smtpd sees it, inside the jail
+	fi
 	cat > "$PF_ETC/sasl/smtpd.conf" <<-SASL
 	pwcheck_method: auxprop
 	auxprop_plugin: sasldb
 	mech_list: PLAIN LOGIN
-	sasldb_path: $PF_SASLDB
+	sasldb_path: $sasldb_path
 	SASL
 	_pf_pick_ports || return 1
 	_pf_write_cf || return 1
