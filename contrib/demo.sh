@@ -1,7 +1,7 @@
 #!/bin/sh
 # The demo on a fresh Debian 12 machine, as root: install packages, build, then run
-# contrib/demo/run-demo.sh (a throwaway Postfix on loopback with the milter takes a message in
-# unsigned and delivers it signed, and the signature is verified).
+# contrib/demo/run-demo.sh (through a throwaway Postfix on loopback with the milter, a sender
+# without a certificate enrols in band and her next message is delivered signed and verified).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
