@@ -11,7 +11,7 @@ RUNTIME="openssl ca-certificates postfix"
 TESTS="gpgsm gpg-agent swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
-  dpkg-dev debhelper fakeroot lintian"
+  dpkg-dev debhelper fakeroot lintian debootstrap"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it calls apt-get)" >&2

@@ -10,6 +10,7 @@ set -u
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/harness/postfix.sh"
 . "$top_srcdir/tests/harness/milter.sh"
 . "$top_srcdir/tests/harness/smime.sh"
+. "$top_srcdir/tests/integration/outbound_lib.sh"
 h_need_root
 h_need_cmd postfix swaks smtp-sink saslpasswd2 openssl runuser
 h_init chroot
@@ -38,22 +39,9 @@ pf_milter "unix:autosmime/milter.sock"
 pf_start
 tap_ok $? "the chrooted Postfix starts"
 
-n=0
-mkmsg() { # from to -> $m
-	n=$((n + 1))
-	m=$H_TMP/m$n.eml
-	printf 'From: <%s>\r\nTo: <%s>\r\nSubject: chroot %d\r\nMessage-ID: <chroot-%d@local.test>\r\nDate: %s\r\n\r\nSigned behind a chrooted smtpd.\r\n' \
-		"$1" "$2" "$n" "$n" "$(date -R)" > "$m"
-}
-captured() { # MESSAGE-ID -> the sink's capture of it, as the message
-	local f
-	for f in $(pf_sink_files); do
-		grep -q "^Message-ID: <$1>" "$f" && { pf_sink_message "$f" > "$H_TMP/cap.eml"; echo "$H_TMP/cap.eml"; return 0; }
-	done
-	return 1
-}
+captured() { ob_captured "$(ob_msgid "$m")" "$H_TMP/cap.eml" && echo "$H_TMP/cap.eml"; }
 
-mkmsg "$ALICE" dave@remote.test
+ob_msg "$ALICE" dave@remote.test "chroot"
 before=$(pf_delivered_count)
 pf_send "$ALICE" dave@remote.test "$m" "$ALICE" 'pw-alice'
 tap_ok $? "a SASL submission through the chrooted smtpd is accepted"
@@ -64,16 +52,16 @@ for p in $(pgrep -x smtpd); do
 done
 tap_check "the smtpd that took it runs chrooted in the queue directory ($jailed)" test "$jailed" -ge 1
 pf_wait_delivered $((before + 1)) 20
-f=$(captured "chroot-$n@local.test")
+f=$(captured)
 tap_check "it arrives multipart/signed" smime_is_signed "${f:-/dev/null}"
 smime_verify_openssl "${f:-/dev/null}" "$root" "$H_TMP/verified.txt"
 tap_ok $? "and openssl cms -verify accepts it"
 
-mkmsg "$ALICE" dave@remote.test
+ob_msg "$ALICE" dave@remote.test "chroot"
 before=$(pf_delivered_count)
 tr -d '\r' < "$m" | pf_sendmail "$ALICE" dave@remote.test
 pf_wait_delivered $((before + 1)) 30
-f=$(captured "chroot-$n@local.test")
+f=$(captured)
 tap_check "sendmail(1) through the chrooted pickup and cleanup: signed too" smime_is_signed "${f:-/dev/null}"
 
 # The socket where the chroot cannot see it: Postfix says so and the mail waits.
@@ -83,7 +71,7 @@ ms_conf_set socket "unix:$outside/milter.sock"
 MS_SOCKET=unix:$outside/milter.sock
 ms_start
 pf_milter "$MS_SOCKET"
-mkmsg "$ALICE" dave@remote.test
+ob_msg "$ALICE" dave@remote.test "chroot"
 pf_send "$ALICE" dave@remote.test "$m" "$ALICE" 'pw-alice'
 rc=$?
 tap_check "with the socket outside the chroot the submission is refused for now (4xx)" \
