@@ -4,8 +4,9 @@
 #  - a new user's mail passes unsigned and the challenge lands in her Maildir, untouched by the
 #    milter and signed by the gateway's certificate for the enrolment address (as is the
 #    confirmation);
-#  - replies to the enrolment address from an unauthenticated outside client and from another
-#    user's login are refused (550) with nothing issued and nothing delivered;
+#  - replies to the enrolment address from an unauthenticated outside client, from 127.0.0.1
+#    without AUTH (unattributed) and from another user's login are refused (550) with nothing
+#    issued and nothing delivered;
 #  - the user's own reply, built from the challenge like a mail client does (Re: subject,
 #    In-Reply-To, quoted text), is discarded, the certificate is issued and the confirmation
 #    with the certificate lands in the Maildir; her next mail arrives signed and verifies with
@@ -89,6 +90,13 @@ PF_SEND_IP=$PF_OUTSIDE_IP pf_send "$ALICE" "$ENROL" "$H_TMP/reply-alice.eml"
 rc=$?
 tap_ok $([ $rc != 0 ] && grep -q '^<\*\* *550 5.7.1' "$PF_SEND_LOG"; echo $?) \
 	"a reply from an unauthenticated outside client ($PF_OUTSIDE_IP) is refused with 550 5.7.1"
+tap_ok $([ "$(certs_of "$ALICE")" = 0 ]; echo $?) "  ... and nothing is issued"
+# 127.0.0.1 is in internal_networks, but without AUTH (and no network_sender_map_file entry)
+# nobody can tell who sent it: the same rule as signing
+pf_send "$ALICE" "$ENROL" "$H_TMP/reply-alice.eml"
+rc=$?
+tap_ok $([ $rc != 0 ] && grep -q '^<\*\* *550 5.7.1' "$PF_SEND_LOG"; echo $?) \
+	"a reply over SMTP from 127.0.0.1 without AUTH (unattributed) is refused with 550 5.7.1"
 tap_ok $([ "$(certs_of "$ALICE")" = 0 ]; echo $?) "  ... and nothing is issued"
 pf_send "$ALICE" "$ENROL" "$H_TMP/reply-alice.eml" "$BOB" "pw-bob"
 rc=$?
