@@ -103,7 +103,8 @@ chroot "$root" sh -c 'm4 /etc/mail/autosmime-test.mc > /etc/mail/autosmime-test.
 tap_check "m4 builds sendmail.cf with the shipped snippet" \
 	eval 'grep -q "^Xautosmime, S=inet:$milter_port@127.0.0.1, F=T" "$root/etc/mail/autosmime-test.cf"'
 mkdir -p "$root/var/spool/mqueue" "$root/var/spool/mqueue-client" "$root/run/sendmail/mta"
-# the MTA queue as Debian's sendmail-bin configuration leaves it: root's, 0700
+# Debian leaves the queue to smmta, the user its own configuration runs the MTA as; this
+# sendmail.cf runs it as root, which writes only to a queue of its own
 chroot "$root" sh -c "chown root:root /var/spool/mqueue && chmod 0700 /var/spool/mqueue"
 chroot "$root" /usr/sbin/sendmail -bd -q5s -C/etc/mail/autosmime-test.cf \
 	-OPidFile=/run/sendmail/mta/test.pid > "$H_TMP/sendmail.out" 2>&1
