@@ -120,7 +120,7 @@ ca_store(struct ca *ca)
 }
 
 int
-ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_stats *out)
+ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_figures *out)
 {
 	memset(out, 0, sizeof(*out));
 	return ca->pool != NULL ? ca_kpool_stats(ca->pool, type, out) : CA_NOTFOUND;

@@ -82,7 +82,7 @@ void ca_leave(struct ca *ca);
  * (a site that never issues RSA never spends CPU on RSA keys); ca_issue and ca_renew take a
  * ready key of the requested type and otherwise generate one as before.
  */
-struct ca_keypool_stats {
+struct ca_keypool_figures {
 	unsigned ready;                  /* keys waiting now */
 	unsigned size;                   /* keys kept ready per pooled type */
 	bool pooled;                     /* the thread keeps this type filled */
@@ -90,7 +90,7 @@ struct ca_keypool_stats {
 	unsigned long made, taken, missed, aborted;  /* since ca_open */
 };
 /* CA_NOTFOUND when the CA runs without a pool; CA_INVALID for an unknown type. */
-int ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_stats *out);
+int ca_keypool_stats(struct ca *ca, enum ca_key_type type, struct ca_keypool_figures *out);
 /*
  * Wait (at most timeout_ms) until n keys of type are ready (n capped at the size; the type is
  * pooled from then on): CA_OK, CA_ERR on timeout, CA_INVALID for P-256 (never pooled).

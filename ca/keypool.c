@@ -216,7 +216,7 @@ ca_kpool_take(struct ca_kpool *kp, enum ca_key_type type)
 }
 
 int
-ca_kpool_stats(struct ca_kpool *kp, enum ca_key_type type, struct ca_keypool_stats *out)
+ca_kpool_stats(struct ca_kpool *kp, enum ca_key_type type, struct ca_keypool_figures *out)
 {
 	struct shelf *s;
 

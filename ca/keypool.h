@@ -32,7 +32,7 @@ int ca_kpool_new(unsigned size, unsigned warm, struct ca_kpool **out, struct ca_
 EVP_PKEY *ca_kpool_take(struct ca_kpool *kp, enum ca_key_type type);
 
 /* Counters and state of one type; CA_INVALID for an unknown type. */
-int ca_kpool_stats(struct ca_kpool *kp, enum ca_key_type type, struct ca_keypool_stats *out);
+int ca_kpool_stats(struct ca_kpool *kp, enum ca_key_type type, struct ca_keypool_figures *out);
 
 /* Wait until at least n keys of `type` are ready (n is capped at the pool size). */
 int ca_kpool_wait(struct ca_kpool *kp, enum ca_key_type type, unsigned n, int timeout_ms);

@@ -49,10 +49,12 @@ long long cli_parse_time(const char *s);
 /* The 0600 secret files ca init needs: create with 64 random hex digits when missing. */
 int cli_ensure_secret(const char *path, const char *what);
 
-/* Publication in crl_dir: <id>.crl (DER), <id>.crl.pem, <id>.crt (DER). 0 or -1. */
+/* Publication in crl_dir (publish.c): <id>.crl (DER), <id>.crl.pem, <id>.crt (DER). 0 or -1.
+ * cli_publish_path: the path of <id><suffix> in crl_dir, made publishable first. */
 int cli_publish_crl(struct cli *cli, const char *id, X509_CRL *crl);
 int cli_publish_cert(struct cli *cli, const char *id, X509 *cert);
-/* The root the admin brings back: certificate and key files (cmd_ca.c). EX_CLI_* code. */
+int cli_publish_path(struct cli *cli, const char *id, const char *suffix, char *buf, size_t cap);
+/* The root the admin brings back: certificate and key files (publish.c). EX_CLI_* code. */
 int cli_load_root(struct cli *cli, const char *cert_path, const char *key_path, X509 **root,
     EVP_PKEY **key);
 

@@ -120,30 +120,6 @@ publish_root_crl(struct cli *cli, X509 *root, X509_CRL *crl)
 		    cli->prog, cli->conf->crl_dir);
 }
 
-int
-cli_load_root(struct cli *cli, const char *cert_path, const char *key_path, X509 **root,
-    EVP_PKEY **key)
-{
-	struct ca_error err = { "" };
-	STACK_OF(X509) *certs;
-	int r;
-
-	*root = NULL;
-	*key = NULL;
-	if ((certs = cli_read_certs(cert_path)) == NULL) {
-		fprintf(stderr, "%s: error: cannot read %s\n", cli->prog, cert_path);
-		return EX_CLI_ERROR;
-	}
-	*root = sk_X509_shift(certs);
-	sk_X509_pop_free(certs, X509_free);
-	if ((r = ca_read_key_file(cli->ca, key_path, key, &err)) != CA_OK) {
-		X509_free(*root);
-		*root = NULL;
-		return cli_fail(cli, r, &err);
-	}
-	return EX_CLI_OK;
-}
-
 static int
 ca_init_cmd(struct cli *cli, int argc, char **argv)
 {

@@ -21,60 +21,6 @@
 #include "common/log.h"
 #include "common/util.h"
 
-static int
-publish_path(struct cli *cli, const char *id, const char *suffix, char *buf, size_t cap)
-{
-	int n;
-
-	struct stat st;
-
-	if (cli->conf->crl_dir == NULL || cli->conf->crl_dir[0] == '\0')
-		return -1;
-	if (mkdir(cli->conf->crl_dir, 0755) < 0 && errno != EEXIST)
-		return -1;
-	/* a web server publishes it: readable and searchable by all whatever the umask */
-	if (stat(cli->conf->crl_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    ((st.st_mode & 0055) != 0055 && chmod(cli->conf->crl_dir,
-	    (st.st_mode & 07777) | 0755) < 0))
-		return -1;
-	n = snprintf(buf, cap, "%s/%s%s", cli->conf->crl_dir, id, suffix);
-	return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
-int
-cli_publish_cert(struct cli *cli, const char *id, X509 *cert)
-{
-	char path[4096];
-	unsigned char *der = NULL;
-	int n, r = -1;
-
-	if (publish_path(cli, id, ".crt", path, sizeof(path)) == 0 &&
-	    (n = i2d_X509(cert, &der)) > 0)
-		r = cli_write_file(path, der, (size_t)n, 0644);
-	OPENSSL_free(der);
-	return r;
-}
-
-int
-cli_publish_crl(struct cli *cli, const char *id, X509_CRL *crl)
-{
-	char path[4096], *pem;
-	unsigned char *der = NULL;
-	BIO *b = BIO_new(BIO_s_mem());
-	long pl;
-	int n, r = -1;
-
-	if (b != NULL && publish_path(cli, id, ".crl", path, sizeof(path)) == 0 &&
-	    (n = i2d_X509_CRL(crl, &der)) > 0 && cli_write_file(path, der, (size_t)n, 0644) == 0 &&
-	    PEM_write_bio_X509_CRL(b, crl) && (pl = BIO_get_mem_data(b, &pem)) > 0 &&
-	    publish_path(cli, id, ".crl.pem", path, sizeof(path)) == 0 &&
-	    cli_write_file(path, pem, (size_t)pl, 0644) == 0)
-		r = 0;
-	OPENSSL_free(der);
-	BIO_free(b);
-	return r;
-}
-
 struct crl_run {
 	struct cli *cli;
 	long long next;
@@ -136,7 +82,7 @@ publish(struct crl_run *run, const char *id, X509_CRL *crl)
 	struct cli *cli = run->cli;
 	char path[4096];
 
-	if (cli_publish_crl(cli, id, crl) < 0 || publish_path(cli, id, ".crl", path,
+	if (cli_publish_crl(cli, id, crl) < 0 || cli_publish_path(cli, id, ".crl", path,
 	    sizeof(path)) < 0) {
 		fprintf(stderr, "%s: error: cannot write the CRL into %s\n", cli->prog,
 		    cli->conf->crl_dir);

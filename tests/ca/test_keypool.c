@@ -134,7 +134,7 @@ print_latency(const char *what, double *ms, int n)
 static bool
 close_while_generating(struct ca *ca, enum ca_key_type kt, double *close_ms)
 {
-	struct ca_keypool_stats st;
+	struct ca_keypool_figures st;
 	double t0;
 	int i;
 
@@ -156,7 +156,7 @@ main(void)
 	char dir[] = "/tmp/ca-keypool-XXXXXX", kek[64], pass[64], store[64], mb[64], cmd[96];
 	struct ca_authority_request areq;
 	struct ca_authority auth;
-	struct ca_keypool_stats st, st2;
+	struct ca_keypool_figures st, st2;
 	struct ca_error err = { "" };
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
