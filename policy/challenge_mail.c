@@ -314,6 +314,76 @@ is_ascii(const char *s)
 	return true;
 }
 
+/*
+ * Does a line of `text` risk being changed on its way to the reader, breaking the gateway's
+ * signature? A line starting "From " (mbox delivery writes ">From "), trailing white space
+ * (relays strip it) or a line longer than 76 characters (relays may wrap it).
+ */
+static bool
+text_fragile(const char *text, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *eol = memchr(text + i, '\n', n - i);
+		size_t len = eol != NULL ? (size_t)(eol - text) - i : n - i;
+
+		if (len > 76 || (len >= 5 && memcmp(text + i, "From ", 5) == 0) ||
+		    (len > 0 && (text[i + len - 1] == ' ' || text[i + len - 1] == '\t')))
+			return true;
+		i += len + 1;
+	}
+	return false;
+}
+
+/* Quoted-printable (RFC 2045 6.7) of LF-ended text: '=', non-ASCII, a line's first 'F' and
+ * its trailing white space encoded; soft breaks keep lines at most 76 characters. */
+static void
+ob_qp(struct obuf *b, const char *text, size_t n)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		bool line_end = i + 1 == n || text[i + 1] == '\n';
+		bool enc = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') ||
+		    ((c == ' ' || c == '\t') && line_end) || (c == 'F' && col == 0);
+		size_t w = enc ? 3 : 1;
+
+		if (c == '\n') {
+			ob_add(b, "\n", 1);
+			col = 0;
+			continue;
+		}
+		/* room for the soft break's '=' unless this is the line's last character */
+		if (col + w > (line_end ? 76 : 75)) {
+			ob_add(b, "=\n", 2);
+			col = 0;
+			enc = enc || c == 'F';
+			w = enc ? 3 : 1;
+		}
+		if (enc)
+			ob_fmt(b, "=%02X", c);
+		else
+			ob_add(b, (const char *)&c, 1);
+		col += w;
+	}
+}
+
+/* The transfer encoding header, the empty line and the text: 7bit or 8bit as it is, or
+ * quoted-printable when a line is fragile. */
+static void
+text_part(struct obuf *b, const char *text, size_t n)
+{
+	if (text_fragile(text, n)) {
+		ob_str(b, "Content-Transfer-Encoding: quoted-printable\n\n");
+		ob_qp(b, text, n);
+		return;
+	}
+	ob_fmt(b, "Content-Transfer-Encoding: %s\n\n", is_ascii(text) ? "7bit" : "8bit");
+	ob_add(b, text, n);
+}
+
 /* The prefix as header text: as is when ASCII, else one RFC 2047 B encoded-word per chunk. */
 static void
 subject_prefix(struct obuf *b, const char *prefix)
@@ -389,10 +459,7 @@ as_challenge_mail_build(const struct as_challenge_mail *p, char **out, size_t *o
 		struct obuf body = { 0 };
 
 		render(&body, tpl, values);
-		ob_fmt(&b, "Content-Transfer-Encoding: %s\n\n",
-		    body.p != NULL && !is_ascii(body.p) ? "8bit" : "7bit");
-		if (body.p != NULL)
-			ob_add(&b, body.p, body.n);
+		text_part(&b, body.p != NULL ? body.p : "", body.n);
 		if (body.fail)
 			b.fail = true;
 		ob_free(&body);
@@ -519,13 +586,20 @@ as_confirm_mail_build(const struct as_confirm_mail *p, char **out, size_t *outle
 	ob_str(&b, "MIME-Version: 1.0\n");
 	ob_fmt(&b, "Content-Type: multipart/mixed; boundary=\"%s\"\n\n", boundary);
 	ob_str(&b, "This is a message in MIME format.\n\n");
-	ob_fmt(&b, "--%s\nContent-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: 7bit\n\n", boundary);
-	ob_fmt(&b, "Hello,\n\nyour S/MIME certificate for %s has been issued; it is valid\n"
-	    "until %s.\n\nFrom now on, the mail you send through this gateway is signed.\n"
-	    "The attachment smime.p7c (also as certificate.pem) holds your certificate and\n"
-	    "the certificates of the issuing CA; your mail program can import them, but\n"
-	    "you do not need to do anything.\n", p->mailbox, until);
+	ob_fmt(&b, "--%s\nContent-Type: text/plain; charset=utf-8\n", boundary);
+	{
+		struct obuf text = { 0 };
+
+		ob_fmt(&text, "Hello,\n\nyour S/MIME certificate for %s has been issued; it is "
+		    "valid\nuntil %s.\n\nThe mail you send through this gateway is signed "
+		    "from now on.\nThe attachment smime.p7c (also as certificate.pem) holds your "
+		    "certificate and\nthe certificates of the issuing CA; your mail program can "
+		    "import them, but\nyou do not need to do anything.\n", p->mailbox, until);
+		text_part(&b, text.p != NULL ? text.p : "", text.n);
+		if (text.fail)
+			b.fail = true;
+		ob_free(&text);
+	}
 	ob_fmt(&b, "\n--%s\nContent-Type: application/pkcs7-mime; smime-type=certs-only; "
 	    "name=\"smime.p7c\"\nContent-Transfer-Encoding: base64\n"
 	    "Content-Disposition: attachment; filename=\"smime.p7c\"\n\n", boundary);

@@ -220,6 +220,52 @@ main(void)
 		free(m);
 	}
 	{
+		/* Lines that mbox delivery or a relay would change go quoted-printable, so the
+		 * gateway's signature survives them; decoded, the text is the template's. */
+		struct as_challenge_mail qp = cm;
+		char *m, want[400], got[400];
+		size_t l, gn = 0;
+		const char *body, *q;
+		bool fragile_left = false;
+
+		qp.template_text = "From the IT team: {{mailbox}} \nx=y\t\ngr\xc3\xbc\xc3\x9f" "e\n"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+		snprintf(want, sizeof(want), "From the IT team: %s \nx=y\t\ngr\xc3\xbc\xc3\x9f" "e\n"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		    cm.mailbox);
+		tap_ok(as_challenge_mail_build(&qp, &m, &l, msgid, sizeof(msgid), err, sizeof(err)) == 0 &&
+		    strstr(m, "Content-Transfer-Encoding: quoted-printable\n\n") != NULL,
+		    "a template with a \"From \" line, trailing white space or a long line is "
+		    "quoted-printable");
+		body = strstr(m, "\n\n") + 2;
+		for (q = body; *q != '\0';) {
+			const char *e = strchr(q, '\n');
+			size_t n = e != NULL ? (size_t)(e - q) : strlen(q);
+
+			if (n > 76 || strncmp(q, "From ", 5) == 0 || (n > 0 && (q[n - 1] == ' ' ||
+			    q[n - 1] == '\t')))
+				fragile_left = true;
+			q += n + (e != NULL);
+		}
+		tap_ok(!fragile_left, "no encoded line starts with \"From \", ends in white space "
+		    "or is longer than 76");
+		for (q = body; *q != '\0' && gn + 1 < sizeof(got); q++) {
+			unsigned int hex;
+
+			if (*q == '=' && q[1] == '\n') {
+				q++;
+			} else if (*q == '=' && sscanf(q + 1, "%2X", &hex) == 1) {
+				got[gn++] = (char)hex;
+				q += 2;
+			} else {
+				got[gn++] = *q;
+			}
+		}
+		got[gn] = '\0';
+		tap_ok(strcmp(got, want) == 0, "decoded, the body is the rendered template byte for byte");
+		free(m);
+	}
+	{
 		FILE *fp;
 		char *t = NULL;
 
