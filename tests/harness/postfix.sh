@@ -32,6 +32,7 @@
 #   pf_sink_message FILE          a dump without smtp-sink's envelope lines (the message as sent)
 #   pf_maildir_files ADDR         the delivered files of ADDR's Maildir, oldest first
 #   pf_log_grep REGEX             grep -E the maillog
+#   pf_wait_log REGEX [SECS]      wait (10 s) until the maillog has a line matching REGEX
 #
 # Variables (set by pf_init/pf_start; the first group may be preset by the test):
 #   PF_CHROOT=1: the services run chrooted in $PF_QUEUE as Debian 12's master.cf has them (smtpd,
@@ -371,3 +372,6 @@ pf_maildir_files() {
 }
 
 pf_log_grep() { grep -E "$1" "$PF_LOG" 2>/dev/null; }
+
+# postlogd writes after the client already has its reply: wait for the line, do not race it.
+pf_wait_log() { local want=$1; h_wait "${2:-10}" eval 'pf_log_grep "$want" >/dev/null'; }

@@ -112,7 +112,7 @@ mark=$(ob_mark)
 pf_send "$ALICE" "$ENROL" "$H_TMP/reply-alice.eml" "$ALICE" "pw-alice"
 tap_ok $? "$ALICE's reply through SMTP AUTH is accepted"
 tap_check "the milter discarded it and logged status=issued" \
-	eval 'h_wait 10 eval "ob_log_since $mark | grep -q \"event=enrol_reply status=issued from=$ALICE login=$ALICE\"" && h_wait 10 eval "pf_log_grep milter-discard >/dev/null"'
+	eval 'h_wait 10 eval "ob_log_since $mark | grep -q \"event=enrol_reply status=issued from=$ALICE login=$ALICE\"" && pf_wait_log milter-discard'
 tap_is "$(certs_of "$ALICE")" 1 "one certificate is issued for $ALICE"
 wait_maildir "$ALICE" 2
 tap_ok $? "the confirmation lands in $ALICE's Maildir"

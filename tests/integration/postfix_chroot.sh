@@ -77,7 +77,7 @@ rc=$?
 tap_check "with the socket outside the chroot the submission is refused for now (4xx)" \
 	eval '[ $rc != 0 ] && grep -q "^<\*\* 4[0-9][0-9]" "$PF_SEND_LOG"'
 tap_check "and Postfix logs that it cannot reach the milter" \
-	eval 'pf_log_grep "connect to Milter service unix:$outside/milter.sock: No such file" >/dev/null'
+	pf_wait_log "connect to Milter service unix:$outside/milter.sock: No such file"
 ms_stop
 tap_check "the milter's log has no sanitizer or valgrind error report" ms_sanitizer_clean
 tap_done

@@ -39,7 +39,7 @@ for kind in unix inet; do
 	sleep 2
 	tap_is "$(pf_delivered_count)" "$((before + 1))" "[$kind] nothing is delivered while the milter is down"
 	tap_check "[$kind] the message waits in the queue" eval '[ "$(pf_queue_count)" -ge 1 ]'
-	tap_check "[$kind] Postfix logs the tempfail" eval 'pf_log_grep "milter-reject: .*4\.7\.1" >/dev/null'
+	tap_check "[$kind] Postfix logs the tempfail" pf_wait_log 'milter-reject: .*4\.7\.1'
 	dk_start
 	tap_ok $? "[$kind] OpenDKIM restarted"
 	pf_flush
