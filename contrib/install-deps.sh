@@ -11,7 +11,7 @@ RUNTIME="openssl ca-certificates postfix"
 TESTS="gpgsm gpg-agent swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
-  dpkg-dev debhelper fakeroot lintian debootstrap"
+  dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it calls apt-get)" >&2
@@ -23,7 +23,7 @@ echo "postfix postfix/mailname string localhost" | debconf-set-selections
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $BUILD $RUNTIME $TESTS >/dev/null
 # Packages may start their daemons where an init system runs; tests use private instances.
-for svc in postfix nsd unbound dovecot opendkim; do
+for svc in postfix nsd unbound dovecot opendkim rsyslog; do
 	if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 echo "install-deps.sh: packages installed"
