@@ -26,6 +26,11 @@ check() { # DESC EXPR: EXPR is eval'd; a failure shows the last lines the progra
 }
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (installs the package)"; exit 0; }
+# The host's service user is shared by tests/milter/systemd_unit.sh (which creates it when
+# missing) and tests/integration/debian_package.sh (whose package creates it): under a parallel
+# make check the two would see each other's user, so one of them at a time holds this lock.
+exec 9> /tmp/autosmime-test-service-user.lock
+flock -w 900 9 || { echo "1..1"; echo "not ok 1 - the service user lock was not free within 900 s"; exit 1; }
 for c in dpkg-buildpackage dh lintian fakeroot setpriv openssl systemd-analyze tar; do
 	command -v "$c" >/dev/null || { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done

@@ -17,6 +17,11 @@ notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else notok "$1"; [ -f "$tmp/log" ] && tail -5 "$tmp/log" | sed 's/^/#   /'; fi; }
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (service user, privilege checks)"; exit 0; }
+# The host's service user is shared by tests/milter/systemd_unit.sh (which creates it when
+# missing) and tests/integration/debian_package.sh (whose package creates it): under a parallel
+# make check the two would see each other's user, so one of them at a time holds this lock.
+exec 9> /tmp/autosmime-test-service-user.lock
+flock -w 900 9 || { echo "1..1"; echo "not ok 1 - the service user lock was not free within 900 s"; exit 1; }
 for c in systemd-analyze setpriv perl openssl useradd gpasswd; do
 	command -v "$c" >/dev/null || { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done
