@@ -40,11 +40,6 @@ ms_conf "local_submission_attribution envelope"
 ms_start && pf_milter "$MS_PF_SOCKET"
 tap_ok $? "Postfix, milter (enrol_address $ENROL, sendmail_command over SMTP) run"
 
-maildir_count() { pf_maildir_files "$1" | wc -l; }
-wait_maildir() { h_wait 30 eval "[ \"\$(maildir_count $1)\" -ge $2 ]"; }
-newest_mail() { pf_maildir_files "$1" | tail -n 1; }
-hdr() { awk -v n="$2" 'BEGIN { IGNORECASE = 1 } /^\r?$/ { exit } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print; exit }' "$1"; }
-certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c '[0-9a-f]'; }
 n_reply=0
 # A reply as a mail client writes it: Re: subject, In-Reply-To/References, the text quoted.
 make_reply() { # CHALLENGE FROM OUT

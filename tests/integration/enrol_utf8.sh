@@ -25,10 +25,6 @@ ms_conf "enrol_address $ENROL" "sendmail_command $PF_SMTP_SENDMAIL" "caa_check n
 ms_start && pf_milter "$MS_PF_SOCKET"
 tap_ok $? "Postfix (smtputf8_enable = yes) and the milter run"
 
-maildir_count() { pf_maildir_files "$1" | wc -l; }
-wait_maildir() { h_wait 30 eval "[ \"\$(maildir_count \"$1\")\" -ge $2 ]"; }
-hdr() { awk -v n="$2" 'BEGIN { IGNORECASE = 1 } /^\r?$/ { exit } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print; exit }' "$1"; }
-certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c '[0-9a-f]'; }
 
 # 1. The first mail, and the challenge.
 mark=$(ob_mark)
@@ -40,7 +36,7 @@ wait_maildir "$JUERGEN" 1
 tap_ok $? "the challenge lands in his Maildir"
 tap_check "the milter logged the challenge for the UTF-8 address as written" \
 	eval 'ob_log_since $mark | grep -qF "event=enrol sender=$JUERGEN result=challenge-sent"'
-chal=$(pf_maildir_files "$JUERGEN" | tail -n 1)
+chal=$(newest_mail "$JUERGEN")
 subj=$(hdr "$chal" Subject)
 cid=$(hdr "$chal" Message-ID)
 printf 'From: <%s>\r\nTo: %s\r\nSubject: Re: %s\r\nIn-Reply-To: %s\r\nMessage-ID: <utf8-reply@local.test>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYes, please.\r\n' \
@@ -52,7 +48,7 @@ tap_ok $? "his reply through SMTP AUTH is accepted"
 tap_check "one certificate is issued for $JUERGEN" h_wait 10 eval '[ "$(certs_of "$JUERGEN")" = 1 ]'
 wait_maildir "$JUERGEN" 2
 tap_ok $? "the confirmation lands in his Maildir"
-openssl x509 -in "$(pf_maildir_files "$JUERGEN" | tail -n 1)" -out "$H_TMP/juergen.pem" 2>/dev/null
+openssl x509 -in "$(newest_mail "$JUERGEN")" -out "$H_TMP/juergen.pem" 2>/dev/null
 # OpenSSL prints an SmtpUTF8Mailbox otherName with its UTF-8 value.
 tap_check "the certificate names him as an SmtpUTF8Mailbox (RFC 8398), not as an rfc822Name" \
 	eval 'openssl x509 -in "$H_TMP/juergen.pem" -noout -ext subjectAltName -nameopt utf8 > "$H_TMP/san.txt" &&

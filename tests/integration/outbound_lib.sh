@@ -109,3 +109,10 @@ ob_recipient_cert() {
 		-keyout "$H_TMP/$addr.key" -out "$H_TMP/$addr.crt" > "$H_TMP/req.log" 2>&1 &&
 		chmod 0644 "$H_TMP/$addr.crt"
 }
+
+# Enrolment tests: a mailbox's delivered mail, a header of a delivered file, certificates held.
+maildir_count() { pf_maildir_files "$1" | wc -l; }
+wait_maildir() { h_wait 30 eval "[ \"\$(maildir_count \"$1\")\" -ge $2 ]"; }
+newest_mail() { pf_maildir_files "$1" | tail -n 1; }
+hdr() { awk -v n="$2" 'BEGIN { IGNORECASE = 1 } /^\r?$/ { exit } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print; exit }' "$1"; }
+certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c '[0-9a-f]'; }
