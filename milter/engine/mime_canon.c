@@ -47,7 +47,7 @@ struct hblock {
 /* Per-leaf content statistics of the scan pass. */
 struct stats {
 	size_t total, n8, nnul, linelen;
-	bool longline, u8bad;
+	bool longline, u8bad, fragile;
 	int u8need;
 };
 
@@ -161,10 +161,42 @@ line_clean(const struct walk *w, const struct mime_line *ln)
 	return bytes_clean(ln->p, ln->n);
 }
 
+/*
+ * Would the way to the reader change this line and break the signature (RFC 8551 3.1.1)?
+ * Relays strip trailing white space, mbox delivery writes ">From " for "From ", and a lone CR
+ * would come out as a line end. A piece that goes on (more) is part of a long line, which is
+ * encoded anyway.
+ */
+static bool
+line_fragile(const struct mime_line *ln)
+{
+	if (ln->more)
+		return false;
+	if (ln->term == MIME_TERM_CR)
+		return true;
+	if (ln->n > 0 && (ln->p[ln->n - 1] == ' ' || ln->p[ln->n - 1] == '\t'))
+		return true;
+	return !ln->cont && ln->n >= 5 && memcmp(ln->p, "From ", 5) == 0;
+}
+
 static void
 emit_line(struct walk *w, const struct mime_line *ln)
 {
 	mime_out_text(w->o, ln->p, ln->n);
+	if (!ln->more)
+		mime_out_nl(w->o);
+}
+
+/* A preamble or epilogue line: no reader shows it, so its trailing white space can go. */
+static void
+emit_prose(struct walk *w, const struct mime_line *ln)
+{
+	size_t n = ln->n;
+
+	if (!ln->more)
+		while (n > 0 && (ln->p[n - 1] == ' ' || ln->p[n - 1] == '\t'))
+			n--;
+	mime_out_text(w->o, ln->p, n);
 	if (!ln->more)
 		mime_out_nl(w->o);
 }
@@ -450,6 +482,8 @@ stat_line(struct stats *s, const struct mime_line *ln)
 	if (s->linelen > MIME_MAX_LINE)
 		s->longline = true;
 	s->total += ln->n + 1;
+	if (line_fragile(ln))
+		s->fragile = true;
 	for (size_t i = 0; i < ln->n; i++) {
 		unsigned char c = ln->p[i];
 
@@ -493,6 +527,7 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 	int act = w->ents[idx].act, code, r;
 	size_t tl;
 	const char *tb;
+	bool reencodable;
 
 	memset(&s, 0, sizeof(s));
 	qp_init(&qp);
@@ -512,9 +547,15 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 			continue;
 		}
 		if (act == ACT_QP) {
-			qp_data(&qp, w->o, ln.p, ln.n);
-			if (!ln.more)
+			/* the previous line's end: a lone CR is text; the end before a
+			 * delimiter belongs to the delimiter, so it waits for the next line */
+			if (pend == MIME_TERM_CR)
+				qp_data(&qp, w->o, (const unsigned char *)"\r", 1);
+			else if (pend != MIME_TERM_NONE)
 				qp_eol(&qp, w->o);
+			qp_data(&qp, w->o, ln.p, ln.n);
+			pend = ln.more ? MIME_TERM_NONE :
+			    ln.term != MIME_TERM_NONE ? ln.term : MIME_TERM_LF;
 		} else if (act == ACT_B64) {
 			tb = mime_term_bytes(pend, &tl);
 			b64_data(&b64, w->o, (const unsigned char *)tb, tl);
@@ -525,6 +566,8 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 		}
 	}
 	if (w->emit) {
+		if (act == ACT_QP && pend != MIME_TERM_NONE)
+			qp_eol(&qp, w->o);
 		if (act == ACT_B64) {
 			if (top) {
 				tb = mime_term_bytes(pend, &tl);
@@ -534,8 +577,10 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 		}
 		return code;
 	}
-	/* scan pass: decide */
-	if (s.n8 == 0 && s.nnul == 0 && !s.longline) {
+	/* scan pass: decide; fragile lines are re-encoded where the encoding is ours to choose */
+	reencodable = cte == MIME_CTE_NONE || cte == MIME_CTE_7BIT || cte == MIME_CTE_8BIT ||
+	    cte == MIME_CTE_BINARY;
+	if (s.n8 == 0 && s.nnul == 0 && !s.longline && !(s.fragile && reencodable)) {
 		act = (cte == MIME_CTE_8BIT || cte == MIME_CTE_BINARY) ? ACT_RELABEL : ACT_KEEP;
 	} else if (cte == MIME_CTE_QP || cte == MIME_CTE_BASE64) {
 		return stop(w, SMIME_SKIP, "invalid %s content (8bit, NUL or long lines)",
@@ -580,7 +625,7 @@ do_multipart(struct walk *w, int depth, const char *boundary, bool digest)
 		if (!line_clean(w, &ln))
 			return stop(w, SMIME_SKIP, "8bit, NUL or over-long line in a multipart preamble");
 		if (w->emit)
-			emit_line(w, &ln);
+			emit_prose(w, &ln);
 	}
 	if (w->emit)
 		emit_delim(w, lv, false);
@@ -609,7 +654,7 @@ do_multipart(struct walk *w, int depth, const char *boundary, bool digest)
 		if (!line_clean(w, &ln))
 			return stop(w, SMIME_SKIP, "8bit, NUL or over-long line in a multipart epilogue");
 		if (w->emit)
-			emit_line(w, &ln);
+			emit_prose(w, &ln);
 	}
 }
 
@@ -661,7 +706,7 @@ do_part(struct walk *w, int depth, bool digest)
 	return do_body(w, depth, &ct, cte, idx, false, is_message);
 }
 
-/* The quick pass: is the body 7bit-clean as it stands? */
+/* The quick pass: can the body be signed as it stands (7bit-clean, no fragile line)? */
 static int
 body_clean(struct walk *w, bool *clean)
 {
@@ -672,7 +717,7 @@ body_clean(struct walk *w, bool *clean)
 	if (mime_reader_init(&w->rd, w->msg->body) != 0)
 		return stop(w, SMIME_ERROR, "cannot read the message body");
 	while ((r = next_line(w, &ln)) > 0)
-		if (!line_clean(w, &ln)) {
+		if (!line_clean(w, &ln) || line_fragile(&ln)) {
 			*clean = false;
 			return 0;
 		}

@@ -57,9 +57,14 @@ qp_data(struct qp_enc *q, struct mime_out *o, const unsigned char *p, size_t n)
 			qp_byte(q, o, (unsigned char)q->held, 0);
 			q->held = -1;
 		}
+		/* where this byte lands: at a line's start, or after the soft break qp_put makes */
+		bool starts = q->col == 0 || q->col + 1 > MIME_ENC_LINE - 1;
+		/* "From " at a line's start: mbox delivery would write ">From " */
+		bool from = c == 'F' && starts && (n - i < 5 || memcmp(p + i + 1, "rom ", 4) == 0);
+
 		if (c == ' ' || c == '\t')
 			q->held = c;
-		else if (c >= 33 && c <= 126 && c != '=' &&
+		else if (c >= 33 && c <= 126 && c != '=' && !from &&
 		    !(c == '.' && q->col == 0) && !(c == '-' && q->col == 0))
 			qp_byte(q, o, c, 0);	/* leading '.'/'-' encoded: no dot-stuffing or delimiter look-alikes */
 		else

@@ -5,12 +5,17 @@
 #   mimecheck.pl compare original.eml entity-or-message
 #       decode both MIME trees (quoted-printable, base64; text line ends normalised) and
 #       compare every leaf's type and content; exit 0 when equal
+#   mimecheck.pl exact original.eml entity-or-message
+#       as compare, but only CRLF counts as a text line end: a lone CR must come back as a CR
 #   mimecheck.pl clean file
 #       exit 0 when every line is at most 998 bytes, CRLF-terminated and 7bit without NUL
 use strict;
 use warnings;
 use MIME::Base64 qw(decode_base64);
 use MIME::QuotedPrint qw(decode_qp);
+
+# exact: only CRLF (and a bare LF) is a line end in text; a lone CR is content.
+my $exact = 0;
 
 sub slurp { my ($f) = @_; open(my $h, '<:raw', $f) or die "$f: $!"; local $/; my $d = <$h>; return $d // ''; }
 sub spew { my ($f, $d) = @_; open(my $h, '>:raw', $f) or die "$f: $!"; print $h $d; close $h; }
@@ -78,9 +83,19 @@ sub leaves {
 		return;
 	}
 	my $c = $body;
-	if ($cte eq 'base64') { $c = decode_base64($c); }
-	elsif ($cte eq 'quoted-printable') { $c =~ s/\r\n|\r|\n/\n/g; $c = decode_qp($c); }
-	if ($t =~ m{^text/}) { $c =~ s/\r\n|\r|\n/\n/g; $c =~ s/\n+\z//; }
+	my $text = $t =~ m{^text/};
+	my $lines = sub { my ($d) = @_; return $exact ? $d =~ s/\r\n/\n/gr : $d =~ s/\r\n|\r|\n/\n/gr; };
+	if ($cte eq 'base64') {
+		$c = decode_base64($c);
+		$c = $lines->($c) if $text;
+	} elsif ($cte eq 'quoted-printable') {
+		# hard breaks are line ends; what =0D and =0A decode to is content
+		$c =~ s/\r\n|\r|\n/\n/g;
+		$c = join("\n", map { my $d = decode_qp($_); $text ? $lines->($d) : $d } split(/(?<!=)\n/, $c, -1));
+	} elsif ($text) {
+		$c = $lines->($c);
+	}
+	$c =~ s/[\r\n]+\z// if $text;	# the last line end belongs to the delimiter
 	push @$out, "$t:" . length($c) . ":" . unpack('H*', $c);
 }
 
@@ -97,7 +112,8 @@ if ($cmd eq 'split') {
 	my (undef, $sb) = parse_entity($sigpart);
 	spew($sig, decode_base64($sb));
 	exit 0;
-} elsif ($cmd eq 'compare') {
+} elsif ($cmd eq 'compare' || $cmd eq 'exact') {
+	$exact = $cmd eq 'exact';
 	my ($orig, $got) = @ARGV;
 	my (@a, @b);
 	leaves(slurp($orig), 'text/plain', \@a, 0);
@@ -116,4 +132,4 @@ if ($cmd eq 'split') {
 	for my $l (split /\r\n/, $d) { exit 1 if length($l) > 998; }
 	exit 0;
 }
-die "usage: mimecheck.pl split|compare|clean ...\n";
+die "usage: mimecheck.pl split|compare|exact|clean ...\n";

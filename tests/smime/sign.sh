@@ -32,6 +32,15 @@ for signer in ec rsa; do
 		ok $? "$signer $name: signed entity is 7bit, CRLF, lines <= 998"
 		$CHECK compare "$f" "$o.content" 2>"$o.cmp"
 		ok $? "$signer $name: signed entity decodes to the original content"
+		$CHECK exact "$f" "$o.content" 2>"$o.cmp"
+		ok $? "$signer $name: and to the original bytes (a lone CR stays a CR)"
+		# what relays and mailboxes do to lines (RFC 8551 3.1.1): the signature survives
+		perl -pe 's/[ \t]+(\r?\n)\z/$1/' "$o.eml" > "$o.stripped"
+		openssl cms -verify -in "$o.stripped" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null >/dev/null 2>&1
+		ok $? "$signer $name: still verifies after a relay strips trailing white space"
+		sed 's/^From />From /' "$o.eml" > "$o.mbox"
+		openssl cms -verify -in "$o.mbox" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null >/dev/null 2>&1
+		ok $? "$signer $name: still verifies after mbox delivery quotes lines starting From"
 		if [ $have_gpgsm = yes ]; then
 			gpgsm --batch --verify "$o.p7s" "$o.content" >/dev/null 2>"$o.gpgsm"
 			ok $? "$signer $name: gpgsm --verify"
