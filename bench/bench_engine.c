@@ -207,7 +207,7 @@ setup(struct bench *b, struct ident *ids)
 		snprintf(cn, sizeof(cn), "rcpt-%s@remote.test", names[i]);
 		ids[i].rcert = make_cert(ids[i].rkey, cn, b->ca_cert, b->ca_key, false, ec);
 		if ((ids[i].tmpl = cms_signed_template_new(ids[i].key, ids[i].cert, b->chain,
-		    &err)) == NULL)
+		    NULL, 0, &err)) == NULL)
 			die(err.text);
 	}
 	X509_free(root);
@@ -249,7 +249,7 @@ static enum smime_status
 run_op(const struct bench *b, const struct ident *id, enum op op, const struct smime_message *m,
     struct smime_error *err)
 {
-	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl };
+	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl, NULL, 0 };
 	struct smime_options opt = { false, SMIME_AES256_CBC, b->mem_limit, b->spool_dir, 0 };
 	X509 *rcpts[2] = { id->rcert, id->cert };  /* the recipient and the sender's own */
 	struct smime_result res;

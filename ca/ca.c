@@ -48,6 +48,8 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 	ca->org_id = dup_or_null(params->organization_identifier);
 	ca->org_country = dup_or_null(params->organization_country);
 	ca->read_only = params->read_only;
+	ca->separate_encryption = params->separate_encryption;
+	ca->enc_key_type = params->encryption_key_type;
 	ca->now = params->now;
 	if (ca->store_dir == NULL) {
 		ca_seterr(err, "store_dir is not set");

@@ -52,7 +52,17 @@ struct ca_params {
 	bool keypool;                    /* keep CA-made RSA keys ready (background thread) */
 	unsigned keypool_size;           /* keys kept ready per pooled type; 0: 4 */
 	unsigned keypool_warm;           /* types pooled from the start: bits 1u << ca_key_type */
+	/*
+	 * Added for issue 20. With separate_encryption, a CA-made key is issued as a pair: a
+	 * signing-only certificate of the request's key type and an encryption-only one of
+	 * encryption_key_type (S/MIME BR strict profile), in one transaction.
+	 */
+	bool separate_encryption;
+	enum ca_key_type encryption_key_type;
 };
+
+/* The encryption_key_type setting: "same" (one dual-use certificate) or a key type word. */
+int ca_params_encryption(struct ca_params *params, const char *word);
 
 int ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err);
 void ca_close(struct ca *ca);
@@ -122,6 +132,7 @@ struct ca_issue_request {
 	 */
 	int (*in_txn)(void *db_txn, void *arg);
 	void *in_txn_arg;
+	bool single;                     /* one dual-use certificate whatever the CA's default */
 };
 
 /* What was issued. Free with ca_issued_free. */
@@ -130,6 +141,9 @@ struct ca_issued {
 	X509 *cert;
 	STACK_OF(X509) *chain;           /* issuing CA up to, not including, the root */
 	time_t not_after;
+	/* The encryption-only partner of a pair (separate_encryption); empty and NULL otherwise. */
+	char enc_serial_hex[41];
+	X509 *enc_cert;
 };
 
 int ca_issue(struct ca *ca, const struct ca_issue_request *req, struct ca_issued *out,
@@ -137,8 +151,9 @@ int ca_issue(struct ca *ca, const struct ca_issue_request *req, struct ca_issued
 void ca_issued_free(struct ca_issued *issued);
 
 /*
- * The newest valid (not expired, not revoked) certificate of a mailbox with its decrypted key
- * and chain, for signing and decrypting. The key is wiped when freed.
+ * The newest valid (not expired, not revoked) signing certificate of a mailbox (keyUsage
+ * digitalSignature: dual-use or signing-only) with its decrypted key and chain. The key is
+ * wiped when freed.
  */
 struct ca_signer {
 	char serial_hex[41];
@@ -160,12 +175,32 @@ int ca_signer_load_serial(struct ca *ca, const char *serial_hex, struct ca_signe
     struct ca_error *err);
 
 /*
+ * The newest valid encryption certificate of a mailbox (keyEncipherment or keyAgreement:
+ * dual-use or encryption-only) with its key and chain: the same as ca_signer_load for a
+ * dual-use certificate, its partner for a pair.
+ */
+int ca_decrypter_load(struct ca *ca, const char *mailbox, struct ca_signer **out,
+    struct ca_error *err);
+
+/* The certificate of ca_decrypter_load without its key; CA_NOTFOUND when there is none. */
+int ca_encryption_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_error *err);
+
+/* What a certificate may do, from its keyUsage (no keyUsage: everything). */
+#define CA_USE_SIGN 1u
+#define CA_USE_ENCRYPT 2u
+unsigned ca_cert_uses(X509 *cert);
+const char *ca_uses_name(unsigned uses); /* "dual", "sign", "encrypt" */
+
+/*
  * A counter that changes whenever any certificate is issued, revoked or renewed, so a cache
  * can tell cheaply whether what it holds may be stale.
  */
 int ca_generation_counter(struct ca *ca, uint64_t *out, struct ca_error *err);
 
-/* Recipient certificates (ours, harvested, imported, SMIMEA) usable for encryption to mailbox. */
+/*
+ * The certificate to encrypt to for mailbox: ours (the newest valid one that may encrypt),
+ * else the harvested or imported one.
+ */
 int ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_error *err);
 
 /*

@@ -103,6 +103,8 @@ struct ca {
 	char *store_dir, *kek_file, *pass_file, *base_url, *crl_dir;
 	char *org_name, *org_id, *org_country;
 	bool read_only;
+	bool separate_encryption;  /* CA-made keys issued as a signing + encryption pair */
+	enum ca_key_type enc_key_type;
 	time_t (*now)(void);
 	pthread_mutex_t lock;
 	struct ca_issuer *issuers[64];
@@ -163,7 +165,9 @@ struct ca_leaf_spec {
 	const char *mailbox;       /* normalised */
 	EVP_PKEY *pubkey;
 	time_t not_before, not_after;
+	unsigned uses;             /* CA_USE_SIGN and/or CA_USE_ENCRYPT: the keyUsage bits */
 };
+const char *ca_leaf_key_usage(unsigned uses, bool ec);
 int ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_spec *spec,
     X509 **out, struct ca_error *err);
 int ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *der,

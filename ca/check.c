@@ -267,8 +267,9 @@ check_extensions(X509 *x, const struct ca_issuer *iss, const struct ca_leaf_spec
 	void *v = NULL;
 	void (*vfree)(void *) = NULL;
 
-	want_ku = EVP_PKEY_is_a(X509_get0_pubkey(x), "EC") ? (KU_DIGITAL_SIGNATURE |
-	    KU_KEY_AGREEMENT) : (KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	want_ku = (spec->uses & CA_USE_SIGN ? KU_DIGITAL_SIGNATURE : 0) |
+	    (!(spec->uses & CA_USE_ENCRYPT) ? 0 : EVP_PKEY_is_a(X509_get0_pubkey(x), "EC") ?
+	    KU_KEY_AGREEMENT : KU_KEY_ENCIPHERMENT);
 	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
 
@@ -289,7 +290,7 @@ check_extensions(X509 *x, const struct ca_issuer *iss, const struct ca_leaf_spec
 				if (ASN1_BIT_STRING_get_bit(ku, b))
 					bits |= b < 8 ? (0x80u >> b) : 0x8000u;
 			if (bits != want_ku)
-				FAIL("keyUsage bits do not suit the key type");
+				FAIL("keyUsage bits do not suit the key type and use");
 			vfree(v);
 			v = NULL;
 			seen |= 1;

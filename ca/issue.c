@@ -25,6 +25,7 @@ ca_issued_free(struct ca_issued *issued)
 	if (issued == NULL)
 		return;
 	X509_free(issued->cert);
+	X509_free(issued->enc_cert);
 	sk_X509_pop_free(issued->chain, X509_free);
 	memset(issued, 0, sizeof(*issued));
 }
@@ -144,12 +145,29 @@ out:
 	return r;
 }
 
+/* One certificate ready to store: record, wrapped key (NULL for a CSR's key), audit fields. */
+struct leaf_made {
+	char serial[41];
+	X509 *x;
+	unsigned char *rec, *wrapped;
+	size_t rec_len, wrapped_len;
+	char fields[1200];
+};
+
+static void
+leaf_made_clear(struct leaf_made *m)
+{
+	X509_free(m->x);
+	free(m->rec);
+	OPENSSL_free(m->wrapped);
+	memset(m, 0, sizeof(*m));
+}
+
 struct issue_txn_arg {
 	struct ca *ca;
-	const char *serial;
-	const unsigned char *rec, *key;
-	size_t rec_len, key_len;
-	const char *event, *actor, *fields;
+	struct leaf_made *leaves;
+	size_t n;
+	const char *event, *actor;
 	int (*in_txn)(void *db_txn, void *arg);
 	void *in_txn_arg;
 };
@@ -161,47 +179,137 @@ issue_txn(DB_TXN *txn, void *argp)
 	DBT k, d;
 	int ret;
 
-	memset(&k, 0, sizeof(k));
-	memset(&d, 0, sizeof(d));
-	k.data = (void *)a->serial;
-	k.size = (u_int32_t)strlen(a->serial);
-	d.data = (void *)a->rec;
-	d.size = (u_int32_t)a->rec_len;
-	if ((ret = a->ca->certs->put(a->ca->certs, txn, &k, &d, DB_NOOVERWRITE)) != 0)
-		return ret;
-	if (a->key != NULL) {
-		d.data = (void *)a->key;
-		d.size = (u_int32_t)a->key_len;
-		if ((ret = a->ca->keys->put(a->ca->keys, txn, &k, &d, DB_NOOVERWRITE)) != 0)
+	for (size_t i = 0; i < a->n; i++) {
+		struct leaf_made *m = &a->leaves[i];
+
+		memset(&k, 0, sizeof(k));
+		memset(&d, 0, sizeof(d));
+		k.data = m->serial;
+		k.size = (u_int32_t)strlen(m->serial);
+		d.data = m->rec;
+		d.size = (u_int32_t)m->rec_len;
+		if ((ret = a->ca->certs->put(a->ca->certs, txn, &k, &d, DB_NOOVERWRITE)) != 0)
+			return ret;
+		if (m->wrapped != NULL) {
+			d.data = m->wrapped;
+			d.size = (u_int32_t)m->wrapped_len;
+			if ((ret = a->ca->keys->put(a->ca->keys, txn, &k, &d, DB_NOOVERWRITE)) != 0)
+				return ret;
+		}
+		if ((ret = ca_audit_append(a->ca, txn, a->event, a->actor, m->fields)) != 0)
 			return ret;
 	}
 	if ((ret = ca_bump_generation(a->ca, txn)) != 0)
 		return ret;
-	if ((ret = ca_audit_append(a->ca, txn, a->event, a->actor, a->fields)) != 0)
-		return ret;
 	return a->in_txn != NULL ? a->in_txn(txn, a->in_txn_arg) : 0;
+}
+
+/* What one issuance shares between the certificates of a pair. */
+struct issue_ctx {
+	struct ca *ca;
+	struct ca_issuer *iss;
+	const char *id, *mailbox, *extra_fields;
+	const struct ca_issue_request *req;
+	time_t not_before, not_after;
+};
+
+/* Build, check and encode one certificate for `key`; `wrap` keeps the key (CA-made). */
+static int
+make_leaf(const struct issue_ctx *c, EVP_PKEY *key, enum ca_key_type kt, unsigned uses,
+    bool wrap, const char *partner, struct leaf_made *m, struct ca_error *err)
+{
+	const struct ca_issue_request *req = c->req;
+	struct ca_leaf_spec spec;
+	struct ca_cert_rec h;
+	char vb[300], refb[160];
+	unsigned char *der = NULL;
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	int der_len, r;
+
+	memset(m, 0, sizeof(*m));
+	memset(&spec, 0, sizeof(spec));
+	spec.req = req;
+	spec.mailbox = c->mailbox;
+	spec.pubkey = key;
+	spec.not_before = c->not_before;
+	spec.not_after = c->not_after;
+	spec.uses = uses;
+	if ((r = ca_leaf_build(c->ca, c->iss, &spec, &m->x, err)) != CA_OK)
+		goto out;
+	r = CA_ERR;
+	if ((der_len = i2d_X509(m->x, &der)) <= 0) {
+		ca_seterr_ssl(err, "cannot encode the certificate");
+		goto out;
+	}
+	if ((r = ca_leaf_check(c->ca, c->iss, der, (size_t)der_len, &spec, err)) != CA_OK)
+		goto out;
+	r = CA_ERR;
+	if (wrap && ca_key_wrap(c->ca, key, &m->wrapped, &m->wrapped_len, err) != CA_OK)
+		goto out;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(m->x), NULL)) == NULL ||
+	    (hex = BN_bn2hex(bn)) == NULL || ca_serial_normalise(hex, m->serial) < 0)
+		goto out;
+	memset(&h, 0, sizeof(h));
+	h.version = 1;
+	h.profile = (uint8_t)req->profile;
+	h.generation = (uint8_t)req->generation;
+	h.key_type = (uint8_t)kt;
+	h.issued_at = c->not_before;
+	h.not_before = c->not_before;
+	h.not_after = c->not_after;
+	memcpy(h.ca_id, c->id, sizeof(h.ca_id));
+	snprintf(h.mailbox, sizeof(h.mailbox), "%s", c->mailbox);
+	h.der_len = (uint32_t)der_len;
+	if ((m->rec = malloc(sizeof(h) + (size_t)der_len)) == NULL)
+		goto out;
+	memcpy(m->rec, &h, sizeof(h));
+	memcpy(m->rec + sizeof(h), der, (size_t)der_len);
+	m->rec_len = sizeof(h) + (size_t)der_len;
+	snprintf(m->fields, sizeof(m->fields), "serial=%s mailbox=%s profile=%s generation=%s "
+	    "key=%s csr=%s ca_id=%s validation=%s use=%s%s%s%s%s", m->serial,
+	    as_log_value(c->mailbox, vb, sizeof(vb)), ca_profile_name(req->profile),
+	    ca_generation_name(req->generation), ca_key_type_name(kt),
+	    req->csr_der != NULL ? "yes" : "no", c->id,
+	    as_log_value(req->validation_ref != NULL ? req->validation_ref : "-", refb,
+	    sizeof(refb)), ca_uses_name(uses), partner != NULL ? " pair=" : "",
+	    partner != NULL ? partner : "", c->extra_fields != NULL ? " " : "",
+	    c->extra_fields != NULL ? c->extra_fields : "");
+	r = CA_OK;
+out:
+	if (r != CA_OK)
+		leaf_made_clear(m);
+	OPENSSL_free(der);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return r;
+}
+
+static EVP_PKEY *
+ca_made_key(struct ca *ca, enum ca_key_type kt, struct ca_error *err)
+{
+	EVP_PKEY *key = ca_kpool_take(ca->pool, kt);
+
+	return key != NULL ? key : ca_keygen(kt, err);
 }
 
 int
 ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const char *event,
     const char *extra_fields, struct ca_issued *out, struct ca_error *err)
 {
-	char mailbox[CA_MAILBOX_MAX + 2], id[41], fields[1024], vb[300], ab[80], refb[160];
-	struct ca_leaf_spec spec;
-	struct ca_issuer *iss;
-	struct ca_cert_rec h;
+	char mailbox[CA_MAILBOX_MAX + 2], id[41], ab[80];
+	struct issue_ctx c;
+	struct leaf_made leaves[2];
 	struct issue_txn_arg a;
 	enum ca_key_type kt = req->key_type;
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL;
-	unsigned char *der = NULL, *rec = NULL, *wrapped = NULL;
-	size_t wrapped_len = 0;
-	BIGNUM *bn = NULL;
-	char *hex = NULL;
+	EVP_PKEY *key = NULL, *enc_key = NULL;
 	long long validity = req->validity_seconds > 0 ? req->validity_seconds : DEFAULT_VALIDITY;
-	int der_len, r, ret;
+	bool pair = ca->separate_encryption && req->csr_der == NULL && !req->single;
+	size_t n = 0;
+	int r, ret;
 
 	memset(out, 0, sizeof(*out));
+	memset(leaves, 0, sizeof(leaves));
 	if (ca->read_only) {
 		ca_seterr(err, "the CA was opened read-only");
 		return CA_INVALID;
@@ -213,73 +321,46 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 		if ((r = csr_key(req->csr_der, req->csr_len, &key, err)) != CA_OK ||
 		    (r = ca_key_classify(key, &kt, err)) != CA_OK)
 			goto out;
-	} else if ((key = ca_kpool_take(ca->pool, req->key_type)) == NULL &&
-	    (key = ca_keygen(req->key_type, err)) == NULL) {
+	} else if ((key = ca_made_key(ca, req->key_type, err)) == NULL ||
+	    (pair && (enc_key = ca_made_key(ca, ca->enc_key_type, err)) == NULL)) {
 		r = CA_ERR;
 		goto out;
 	}
+	memset(&c, 0, sizeof(c));
 	if ((r = ca_active_id(ca, id, err)) != CA_OK ||
-	    (r = ca_issuer_get(ca, id, true, &iss, err)) != CA_OK)
+	    (r = ca_issuer_get(ca, id, true, &c.iss, err)) != CA_OK)
 		goto out;
-	if (req->rsa_pss && !EVP_PKEY_is_a(iss->key, "RSA")) {
+	if (req->rsa_pss && !EVP_PKEY_is_a(c.iss->key, "RSA")) {
 		ca_seterr(err, "RSASSA-PSS needs an RSA issuing CA; the active one (%s) has an "
 		    "EC key", id);
 		r = CA_INVALID;
 		goto out;
 	}
-	r = CA_ERR;
-	memset(&spec, 0, sizeof(spec));
-	spec.req = req;
-	spec.mailbox = mailbox;
-	spec.pubkey = key;
-	spec.not_before = ca_now(ca);
+	c.ca = ca;
+	c.id = id;
+	c.mailbox = mailbox;
+	c.extra_fields = extra_fields;
+	c.req = req;
+	c.not_before = ca_now(ca);
 	/* notAfter is inclusive (RFC 5280), so the last second is not counted twice. */
-	spec.not_after = spec.not_before + (time_t)validity - 1;
-	if (X509_cmp_time(X509_get0_notAfter(iss->cert), &spec.not_after) < 0) {
+	c.not_after = c.not_before + (time_t)validity - 1;
+	if (X509_cmp_time(X509_get0_notAfter(c.iss->cert), &c.not_after) < 0) {
 		ca_seterr(err, "the issuing CA expires before the certificate would: ca rotate");
 		r = CA_INVALID;
 		goto out;
 	}
-	if ((r = ca_leaf_build(ca, iss, &spec, &x, err)) != CA_OK)
+	if ((r = make_leaf(&c, key, kt, pair ? CA_USE_SIGN : CA_USE_SIGN | CA_USE_ENCRYPT,
+	    req->csr_der == NULL, NULL, &leaves[n], err)) != CA_OK)
 		goto out;
-	r = CA_ERR;
-	if ((der_len = i2d_X509(x, &der)) <= 0) {
-		ca_seterr_ssl(err, "cannot encode the certificate");
-		goto out;
+	n++;
+	if (pair) {
+		if ((r = make_leaf(&c, enc_key, ca->enc_key_type, CA_USE_ENCRYPT, true,
+		    leaves[0].serial, &leaves[n], err)) != CA_OK)
+			goto out;
+		n++;
 	}
-	if ((r = ca_leaf_check(ca, iss, der, (size_t)der_len, &spec, err)) != CA_OK)
-		goto out;
-	r = CA_ERR;
-	if (req->csr_der == NULL && ca_key_wrap(ca, key, &wrapped, &wrapped_len, err) != CA_OK)
-		goto out;
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
-	    (hex = BN_bn2hex(bn)) == NULL || ca_serial_normalise(hex, out->serial_hex) < 0)
-		goto out;
-	memset(&h, 0, sizeof(h));
-	h.version = 1;
-	h.profile = (uint8_t)req->profile;
-	h.generation = (uint8_t)req->generation;
-	h.key_type = (uint8_t)kt;
-	h.issued_at = spec.not_before;
-	h.not_before = spec.not_before;
-	h.not_after = spec.not_after;
-	memcpy(h.ca_id, id, sizeof(h.ca_id));
-	snprintf(h.mailbox, sizeof(h.mailbox), "%s", mailbox);
-	h.der_len = (uint32_t)der_len;
-	if ((rec = malloc(sizeof(h) + (size_t)der_len)) == NULL)
-		goto out;
-	memcpy(rec, &h, sizeof(h));
-	memcpy(rec + sizeof(h), der, (size_t)der_len);
-	snprintf(fields, sizeof(fields), "serial=%s mailbox=%s profile=%s generation=%s "
-	    "key=%s csr=%s ca_id=%s validation=%s%s%s", out->serial_hex,
-	    as_log_value(mailbox, vb, sizeof(vb)), ca_profile_name(req->profile),
-	    ca_generation_name(req->generation), ca_key_type_name(kt),
-	    req->csr_der != NULL ? "yes" : "no", id,
-	    as_log_value(req->validation_ref != NULL ? req->validation_ref : "-", refb,
-	    sizeof(refb)), extra_fields != NULL ? " " : "", extra_fields != NULL ? extra_fields : "");
-	a = (struct issue_txn_arg){ ca, out->serial_hex, rec, wrapped, sizeof(h) + (size_t)der_len,
-		wrapped_len, event, as_log_value(req->actor != NULL ? req->actor : "-", ab,
-		sizeof(ab)), fields, req->in_txn, req->in_txn_arg };
+	a = (struct issue_txn_arg){ ca, leaves, n, event, as_log_value(req->actor != NULL ?
+		req->actor : "-", ab, sizeof(ab)), req->in_txn, req->in_txn_arg };
 	err->text[0] = '\0';
 	if ((ret = store_txn_run(ca->st, issue_txn, &a)) != 0) {
 		r = ca_db_result(ret, err, "issue");
@@ -288,11 +369,18 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 		goto out;
 	}
 	ca_after_commit(ca);
-	out->cert = x; /* transferred */
-	x = NULL;
-	out->not_after = spec.not_after;
-	if ((out->chain = sk_X509_new_null()) == NULL || !X509_up_ref(iss->cert) ||
-	    !sk_X509_push(out->chain, iss->cert)) {
+	memcpy(out->serial_hex, leaves[0].serial, sizeof(out->serial_hex));
+	out->cert = leaves[0].x; /* transferred */
+	leaves[0].x = NULL;
+	if (n > 1) {
+		memcpy(out->enc_serial_hex, leaves[1].serial, sizeof(out->enc_serial_hex));
+		out->enc_cert = leaves[1].x; /* transferred */
+		leaves[1].x = NULL;
+	}
+	out->not_after = c.not_after;
+	r = CA_ERR;
+	if ((out->chain = sk_X509_new_null()) == NULL || !X509_up_ref(c.iss->cert) ||
+	    !sk_X509_push(out->chain, c.iss->cert)) {
 		ca_seterr(err, "out of memory");
 		goto out; /* issued and stored; the caller sees CA_ERR but can look it up */
 	}
@@ -300,13 +388,10 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 out:
 	if (r != CA_OK && r != CA_ERR)
 		memset(out->serial_hex, 0, sizeof(out->serial_hex));
+	for (size_t i = 0; i < 2; i++)
+		leaf_made_clear(&leaves[i]);
 	EVP_PKEY_free(key);
-	X509_free(x);
-	OPENSSL_free(der);
-	OPENSSL_free(hex);
-	BN_free(bn);
-	free(rec);
-	OPENSSL_free(wrapped);
+	EVP_PKEY_free(enc_key);
 	return r;
 }
 
@@ -349,6 +434,17 @@ ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca_iss
 	req.generation = old.generation;
 	req.key_type = old.key_type;
 	req.actor = actor;
+	/* Renewing the encryption half of a pair renews the pair: sign with the signing type. */
+	if (old.cert != NULL && ca_cert_uses(old.cert) == CA_USE_ENCRYPT) {
+		struct ca_signer *sg = NULL;
+		struct ca_error ignored;
+		enum ca_key_type skt;
+
+		if (ca_signer_load(ca, old.mailbox, &sg, &ignored) == CA_OK &&
+		    ca_key_classify(sg->key, &skt, &ignored) == CA_OK)
+			req.key_type = skt;
+		ca_signer_free(sg);
+	}
 	if (old.profile == CA_PROFILE_SPONSOR) {
 		req.given_name = subject_attr(old.cert, NID_givenName, gn, sizeof(gn));
 		req.surname = subject_attr(old.cert, NID_surname, sn, sizeof(sn));

@@ -283,11 +283,38 @@ ca_cert_foreach(struct ca *ca, const struct ca_cert_filter *f, ca_cert_cb cb, vo
 	return r;
 }
 
-/* The newest valid certificate of a mailbox. */
+unsigned
+ca_cert_uses(X509 *cert)
+{
+	uint32_t ku = X509_get_key_usage(cert);
+	unsigned uses = 0;
+
+	if (ku == UINT32_MAX)
+		return CA_USE_SIGN | CA_USE_ENCRYPT;
+	if (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))
+		uses |= CA_USE_SIGN;
+	if (ku & (EVP_PKEY_is_a(X509_get0_pubkey(cert), "EC") ? KU_KEY_AGREEMENT :
+	    KU_KEY_ENCIPHERMENT))
+		uses |= CA_USE_ENCRYPT;
+	return uses;
+}
+
+const char *
+ca_uses_name(unsigned uses)
+{
+	if (uses == CA_USE_SIGN)
+		return "sign";
+	if (uses == CA_USE_ENCRYPT)
+		return "encrypt";
+	return uses == 0 ? "none" : "dual";
+}
+
+/* The newest valid certificate of a mailbox that may do `use`. */
 struct pick {
 	struct ca_cert_info best;
 	bool found;
 	time_t now;
+	unsigned use;
 };
 
 static int
@@ -295,7 +322,8 @@ pick_cb(const struct ca_cert_info *i, void *arg)
 {
 	struct pick *p = arg;
 
-	if (i->status != CA_STATUS_VALID || i->not_before > p->now)
+	if (i->status != CA_STATUS_VALID || i->not_before > p->now || i->cert == NULL ||
+	    !(ca_cert_uses(i->cert) & p->use))
 		return 0;
 	if (!p->found || i->not_after > p->best.not_after ||
 	    (i->not_after == p->best.not_after && i->issued_at > p->best.issued_at)) {
@@ -309,17 +337,20 @@ pick_cb(const struct ca_cert_info *i, void *arg)
 }
 
 static int
-pick_valid(struct ca *ca, const char *mailbox, struct pick *p, struct ca_error *err)
+pick_valid(struct ca *ca, const char *mailbox, unsigned use, struct pick *p,
+    struct ca_error *err)
 {
 	struct ca_cert_filter f = { mailbox, NULL, -1, 0 };
 	int r;
 
 	memset(p, 0, sizeof(*p));
 	p->now = ca_now(ca);
+	p->use = use;
 	if ((r = ca_cert_foreach(ca, &f, pick_cb, p, err)) != CA_OK)
 		return r;
 	if (!p->found || p->best.cert == NULL) {
-		ca_seterr(err, "no valid certificate for this mailbox");
+		ca_seterr(err, "no valid %s certificate for this mailbox", use == CA_USE_SIGN ?
+		    "signing" : "encryption");
 		return CA_NOTFOUND;
 	}
 	return CA_OK;
@@ -382,18 +413,33 @@ out:
 	return r;
 }
 
-int
-ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out, struct ca_error *err)
+/* The newest valid certificate of mailbox that may do `use`, with its key. */
+static int
+load_for_use(struct ca *ca, const char *mailbox, unsigned use, struct ca_signer **out,
+    struct ca_error *err)
 {
 	struct pick p;
 	int r;
 
 	*out = NULL;
-	if ((r = pick_valid(ca, mailbox, &p, err)) != CA_OK)
+	if ((r = pick_valid(ca, mailbox, use, &p, err)) != CA_OK)
 		return r;
 	r = signer_of(ca, &p.best, out, err);
 	ca_cert_info_free(&p.best);
 	return r;
+}
+
+int
+ca_signer_load(struct ca *ca, const char *mailbox, struct ca_signer **out, struct ca_error *err)
+{
+	return load_for_use(ca, mailbox, CA_USE_SIGN, out, err);
+}
+
+int
+ca_decrypter_load(struct ca *ca, const char *mailbox, struct ca_signer **out,
+    struct ca_error *err)
+{
+	return load_for_use(ca, mailbox, CA_USE_ENCRYPT, out, err);
 }
 
 int
@@ -413,6 +459,21 @@ ca_signer_load_serial(struct ca *ca, const char *serial_hex, struct ca_signer **
 }
 
 int
+ca_encryption_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_error *err)
+{
+	struct pick p;
+	int r;
+
+	*out = NULL;
+	if ((r = pick_valid(ca, mailbox, CA_USE_ENCRYPT, &p, err)) != CA_OK)
+		return r;
+	*out = p.best.cert; /* transferred */
+	p.best.cert = NULL;
+	ca_cert_info_free(&p.best);
+	return CA_OK;
+}
+
+int
 ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_error *err)
 {
 	struct ca_recipient_rec h;
@@ -424,7 +485,7 @@ ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_erro
 	int ret, r;
 
 	*out = NULL;
-	if ((r = pick_valid(ca, mailbox, &p, err)) == CA_OK) {
+	if ((r = pick_valid(ca, mailbox, CA_USE_ENCRYPT, &p, err)) == CA_OK) {
 		*out = p.best.cert; /* transferred */
 		return CA_OK;
 	}
@@ -453,6 +514,12 @@ ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_erro
 		X509_free(*out);
 		*out = NULL;
 		ca_seterr(err, "the stored recipient certificate has expired");
+		return CA_NOTFOUND;
+	}
+	if (!(ca_cert_uses(*out) & CA_USE_ENCRYPT)) {
+		X509_free(*out);
+		*out = NULL;
+		ca_seterr(err, "the stored recipient certificate may not be used for encryption");
 		return CA_NOTFOUND;
 	}
 	return CA_OK;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 #include "ca/ca.h"
@@ -79,4 +80,20 @@ ca_reason_parse(const char *w)
 	int i = word_index(reason_words, NWORDS(reason_words), w);
 
 	return i <= 0 || i == 8 ? -1 : i;
+}
+
+int
+ca_params_encryption(struct ca_params *params, const char *word)
+{
+	int k;
+
+	if (word != NULL && strcmp(word, "same") == 0) {
+		params->separate_encryption = false;
+		return 0;
+	}
+	if (word == NULL || (k = ca_key_type_parse(word)) < 0)
+		return -1;
+	params->separate_encryption = true;
+	params->encryption_key_type = (enum ca_key_type)k;
+	return 0;
 }

@@ -301,6 +301,21 @@ fail:
 	return CA_ERR;
 }
 
+/*
+ * keyUsage of a leaf (S/MIME BR 7.1.2.3 e, strict): signing-only digitalSignature, key
+ * management keyAgreement (EC) or keyEncipherment (RSA), dual use both.
+ */
+const char *
+ca_leaf_key_usage(unsigned uses, bool ec)
+{
+	if (uses == CA_USE_SIGN)
+		return "critical,digitalSignature";
+	if (uses == CA_USE_ENCRYPT)
+		return ec ? "critical,keyAgreement" : "critical,keyEncipherment";
+	return ec ? "critical,digitalSignature,keyAgreement" :
+	    "critical,digitalSignature,keyEncipherment";
+}
+
 int
 ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_spec *spec,
     X509 **out, struct ca_error *err)
@@ -325,9 +340,8 @@ ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_s
 	}
 	if (build_subject(ca, spec, subj, err) != CA_OK || !X509_set_subject_name(x, subj))
 		goto out;
-	/* keyUsage for dual use: signing plus key management suited to the key type. */
-	if (ca_add_ext_conf(x, iss->cert, NID_key_usage, ec ? "critical,digitalSignature,"
-	    "keyAgreement" : "critical,digitalSignature,keyEncipherment", err) != CA_OK ||
+	if (ca_add_ext_conf(x, iss->cert, NID_key_usage, ca_leaf_key_usage(spec->uses, ec),
+	    err) != CA_OK ||
 	    ca_add_ext_conf(x, iss->cert, NID_ext_key_usage, "emailProtection", err) != CA_OK ||
 	    ca_add_policies(x, policy_oid[req->profile][req->generation], err) != CA_OK)
 		goto out;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include "ca/ca.h"
@@ -67,6 +68,9 @@ int cmd_renew(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_crl(struct cli *cli, int argc, char **argv);
 int cmd_export_p12(struct cli *cli, int argc, char **argv);
+/* p12.c: the PKCS#12 of one user's keys (n of them), compat: 3DES and SHA-1 MAC. */
+PKCS12 *cli_p12_build(const char *pw, const char *name, struct ca_signer *const *who, size_t n,
+    bool compat);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_recipients(struct cli *cli, int argc, char **argv);
 int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */

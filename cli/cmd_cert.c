@@ -29,6 +29,8 @@ print_info(const struct ca_cert_info *i)
 	    "not_after=%s ca_id=%s", i->serial_hex, i->mailbox, status_words[i->status],
 	    ca_profile_name(i->profile), ca_generation_name(i->generation),
 	    ca_key_type_name(i->key_type), nb, na, i->ca_id);
+	if (i->cert != NULL)
+		printf(" use=%s", ca_uses_name(ca_cert_uses(i->cert)));
 	if (i->status == CA_STATUS_REVOKED) {
 		cli_time(i->revoked_at, na, sizeof(na));
 		printf(" revoked_at=%s reason=%s", na, ca_reason_name(i->reason));
@@ -75,7 +77,8 @@ write_issued(struct cli *cli, const char *out, const struct ca_issued *is)
 
 	if (out == NULL)
 		return 0;
-	if (b == NULL || !PEM_write_bio_X509(b, is->cert))
+	if (b == NULL || !PEM_write_bio_X509(b, is->cert) ||
+	    (is->enc_cert != NULL && !PEM_write_bio_X509(b, is->enc_cert)))
 		r = -1;
 	for (i = 0; r == 0 && i < sk_X509_num(is->chain); i++)
 		if (!PEM_write_bio_X509(b, sk_X509_value(is->chain, i)))
@@ -95,7 +98,8 @@ print_issued(const char *mailbox, const struct ca_issued *is)
 	char na[32];
 
 	cli_time(is->not_after, na, sizeof(na));
-	printf("serial=%s mailbox=%s not_after=%s\n", is->serial_hex, mailbox, na);
+	printf("serial=%s mailbox=%s not_after=%s%s%s\n", is->serial_hex, mailbox, na,
+	    is->enc_cert != NULL ? " encryption_serial=" : "", is->enc_serial_hex);
 }
 
 int
@@ -108,7 +112,7 @@ cmd_issue(struct cli *cli, int argc, char **argv)
 		{ "surname", required_argument, NULL, 'S' }, { "pseudonym", required_argument, NULL, 'P' },
 		{ "upn", required_argument, NULL, 'u' }, { "pss", no_argument, NULL, 'x' },
 		{ "out", required_argument, NULL, 'o' }, { "validation", required_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 } };
+		{ "dual-use", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 } };
 	struct ca_issue_request req;
 	struct ca_issued is;
 	struct ca_error err = { "" };
@@ -158,13 +162,14 @@ cmd_issue(struct cli *cli, int argc, char **argv)
 		case 'x': req.rsa_pss = true; break;
 		case 'o': out = optarg; break;
 		case 'v': req.validation_ref = optarg; break;
+		case '1': req.single = true; break;
 		default: bad = true; break;
 		}
 	}
 	if (bad || optind + 1 != argc)
 		return cli_usage(cli, "issue MAILBOX [--profile P] [--generation G] [--key-type T | "
 		    "--csr FILE] [--days N] [--given-name N] [--surname N] [--pseudonym N] [--upn U] "
-		    "[--pss] [--validation REF] [--out FILE]");
+		    "[--pss] [--validation REF] [--dual-use] [--out FILE]");
 	req.mailbox = argv[optind];
 	if (csr != NULL) {
 		if ((der = read_csr(csr, &der_len)) == NULL || der_len == 0) {
@@ -350,7 +355,8 @@ cmd_renew(struct cli *cli, int argc, char **argv)
 		char na[32];
 
 		cli_time(is.not_after, na, sizeof(na));
-		printf("serial=%s renews=%s not_after=%s\n", is.serial_hex, argv[1], na);
+		printf("serial=%s renews=%s not_after=%s%s%s\n", is.serial_hex, argv[1], na,
+		    is.enc_cert != NULL ? " encryption_serial=" : "", is.enc_serial_hex);
 	}
 	ca_issued_free(&is);
 	return EX_CLI_OK;

@@ -260,51 +260,83 @@ cmd_export_p12(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' }, { "password-file", required_argument, NULL, 'p' },
+		{ "compat", no_argument, NULL, 'c' }, { "only", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 } };
+	static const char usage[] = "export-p12 MAILBOX --out FILE [--password-file F] [--compat] "
+	    "[--only signing|encryption]";
 	const char *out = NULL, *pwfile = NULL;
-	struct ca_signer *s = NULL;
+	struct ca_signer *who[2] = { NULL, NULL };
 	struct ca_error err = { "" };
 	PKCS12 *p12 = NULL;
 	unsigned char *der = NULL;
-	char pw[256], fields[400], vb[300];
-	int c, r, n;
+	char pw[256], fields[500], vb[300];
+	bool compat = false;
+	const char *only = NULL;
+	size_t n = 1;
+	int c, r, len;
 
 	optind = 0; /* 0: GNU getopt starts afresh (main used "+" mode) */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': pwfile = optarg; break;
-		default: return cli_usage(cli, "export-p12 MAILBOX --out FILE [--password-file F]");
+		case 'c': compat = true; break;
+		case 'y': only = optarg; break;
+		default: return cli_usage(cli, usage);
 		}
 	}
-	if (optind + 1 != argc || out == NULL)
-		return cli_usage(cli, "export-p12 MAILBOX --out FILE [--password-file F]");
+	if (optind + 1 != argc || out == NULL || (only != NULL && strcmp(only, "signing") != 0 &&
+	    strcmp(only, "encryption") != 0))
+		return cli_usage(cli, usage);
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
 		return r;
-	if ((r = ca_signer_load(cli->ca, argv[optind], &s, &err)) != CA_OK)
+	if ((r = ca_signer_load(cli->ca, argv[optind], &who[0], &err)) != CA_OK)
 		return cli_fail(cli, r, &err);
+	/* a signing-only certificate's partner: the key mail to the user is encrypted to */
+	if ((r = ca_decrypter_load(cli->ca, argv[optind], &who[1], &err)) == CA_OK &&
+	    strcmp(who[1]->serial_hex, who[0]->serial_hex) != 0)
+		n = 2;
+	else if (r != CA_OK && r != CA_NOTFOUND) {
+		r = cli_fail(cli, r, &err);
+		goto out;
+	}
+	if (only != NULL && strcmp(only, "encryption") == 0) {
+		/* one key: importers that cannot take the other one (gpgsm 2.2 and EC keys) */
+		if (who[1] == NULL) {
+			r = cli_fail(cli, CA_NOTFOUND, &err);
+			goto out;
+		}
+		ca_signer_free(who[0]);
+		who[0] = who[1];
+		who[1] = NULL;
+		n = 1;
+	} else if (only != NULL)
+		n = 1;
 	if ((r = read_password(cli, pwfile, pw, sizeof(pw))) != EX_CLI_OK)
 		goto out;
 	r = EX_CLI_ERROR;
-	/* OpenSSL 3 defaults: PBES2 with AES-256-CBC and PBKDF2, SHA-256 MAC. */
-	p12 = PKCS12_create(pw, argv[optind], s->key, s->cert, s->chain, 0, 0, 0, 0, 0);
+	p12 = cli_p12_build(pw, argv[optind], who, n, compat);
 	as_wipe(pw, sizeof(pw));
-	if (p12 == NULL || (n = i2d_PKCS12(p12, &der)) <= 0 ||
-	    cli_write_file(out, der, (size_t)n, 0600) < 0) {
+	if (p12 == NULL || (len = i2d_PKCS12(p12, &der)) <= 0 ||
+	    cli_write_file(out, der, (size_t)len, 0600) < 0) {
 		fprintf(stderr, "%s: error: cannot write %s\n", cli->prog, out);
 		goto out;
 	}
-	snprintf(fields, sizeof(fields), "serial=%s file=%s", s->serial_hex,
-	    as_log_value(out, vb, sizeof(vb)));
+	snprintf(fields, sizeof(fields), "serial=%s%s%s file=%s format=%s", who[0]->serial_hex,
+	    n == 2 ? " encryption_serial=" : "", n == 2 ? who[1]->serial_hex : "",
+	    as_log_value(out, vb, sizeof(vb)), compat ? "compat" : "aes");
 	if ((r = ca_audit(cli->ca, "export-p12", cli->actor, fields, &err)) != CA_OK) {
 		r = cli_fail(cli, r, &err);
 		goto out;
 	}
-	printf("serial=%s mailbox=%s file=%s\n", s->serial_hex, argv[optind], out);
+	printf("serial=%s%s%s mailbox=%s file=%s format=%s\n", who[0]->serial_hex,
+	    n == 2 ? " encryption_serial=" : "", n == 2 ? who[1]->serial_hex : "", argv[optind],
+	    out, compat ? "compat" : "aes");
 	r = EX_CLI_OK;
 out:
 	OPENSSL_free(der);
 	PKCS12_free(p12);
-	ca_signer_free(s);
+	ca_signer_free(who[0]);
+	ca_signer_free(who[1]);
 	return r;
 }

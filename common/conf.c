@@ -419,6 +419,23 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 		set_error(err, name, 0, "renew_before is not shorter than cert_validity");
 		return -1;
 	}
+	for (size_t i = 0; i < conf->sender_capabilities.count; i++) {
+		static const char *const caps[] = { "aes256-gcm", "aes128-gcm", "aes256-cbc",
+			"aes192-cbc", "aes128-cbc" };
+		bool known = false;
+
+		for (size_t j = 0; j < sizeof(caps) / sizeof(caps[0]); j++)
+			known = known || strcmp(conf->sender_capabilities.item[i], caps[j]) == 0;
+		if (!known) {
+			set_error(err, name, 0, "sender_capabilities: unknown cipher \"%.32s\"",
+			    conf->sender_capabilities.item[i]);
+			return -1;
+		}
+	}
+	if (conf->sender_capabilities.count == 0) {
+		set_error(err, name, 0, "sender_capabilities is empty");
+		return -1;
+	}
 	if (conf->challenge_limit_hour > conf->challenge_limit_day) {
 		set_error(err, name, 0, "challenge_limit_hour is larger than challenge_limit_day");
 		return -1;

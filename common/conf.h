@@ -80,6 +80,7 @@ struct as_conf {
 	bool sign;
 	int encrypt;
 	int cipher;
+	struct as_conf_list sender_capabilities;
 	bool header_protection;
 	long long cert_cache_ttl;
 	/* enrolment */
@@ -101,6 +102,7 @@ struct as_conf {
 	int profile;
 	int generation;
 	int key_type;
+	int encryption_key_type;  /* 0 "same", else the key word after it */
 	long long cert_validity;
 	struct as_conf_list domain_profiles;
 	char *organization_name;

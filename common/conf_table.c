@@ -33,6 +33,8 @@ static const char *const profile_words[] = { "mailbox", "sponsor", "organization
 static const char *const generation_words[] = { "strict", "multipurpose", NULL };
 static const char *const key_words[] = { "ec-p256", "ec-p384", "rsa-2048", "rsa-3072",
 	"rsa-4096", NULL };
+static const char *const enc_key_words[] = { "same", "ec-p256", "ec-p384", "rsa-2048",
+	"rsa-3072", "rsa-4096", NULL };
 
 const struct as_conf_option as_conf_options[] = {
 	/* daemon */
@@ -95,7 +97,13 @@ const struct as_conf_option as_conf_options[] = {
 	{ "encrypt", AS_CONF_ENUM, F(encrypt), "when-possible", 0, 0, encrypt_words,
 	  "encrypt when every recipient's certificate is known" },
 	{ "cipher", AS_CONF_ENUM, F(cipher), "aes256-cbc", 0, 0, cipher_words,
-	  "content cipher; aes256-gcm uses AuthEnvelopedData (RFC 5083)" },
+	  "preferred content cipher; aes256-gcm (AuthEnvelopedData, RFC 5083) only when every "
+	  "recipient, the sender's copy included, is known to read it" },
+	{ "sender_capabilities", AS_CONF_LIST, F(sender_capabilities),
+	  "aes256-cbc aes192-cbc aes128-cbc", 0, 0, NULL,
+	  "content ciphers the senders' mail clients read: advertised in their signatures "
+	  "(SMIMECapabilities) and used for mail to local users; words aes256-gcm aes128-gcm "
+	  "aes256-cbc aes192-cbc aes128-cbc" },
 	{ "header_protection", AS_CONF_BOOL, F(header_protection), "no", 0, 0, NULL,
 	  "copy From, To, Cc, Subject and Date into the signed entity" },
 	{ "cert_cache_ttl", AS_CONF_DURATION, F(cert_cache_ttl), "5m", 0, DAY, NULL,
@@ -136,6 +144,9 @@ const struct as_conf_option as_conf_options[] = {
 	  "S/MIME Baseline Requirements generation of issued certificates" },
 	{ "key_type", AS_CONF_ENUM, F(key_type), "ec-p256", 0, 0, key_words,
 	  "key type of certificates the CA generates keys for" },
+	{ "encryption_key_type", AS_CONF_ENUM, F(encryption_key_type), "rsa-2048", 0, 0,
+	  enc_key_words, "CA-made keys get a signing certificate of key_type and an encryption "
+	  "certificate of this type; same: one certificate for both" },
 	{ "cert_validity", AS_CONF_DURATION, F(cert_validity), "365d", DAY, AS_CERT_MAX_DAYS * DAY,
 	  NULL, "validity period of issued certificates (at most 824d)" },
 	{ "domain_profiles", AS_CONF_LIST, F(domain_profiles), "", 0, 0, NULL,

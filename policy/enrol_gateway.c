@@ -33,6 +33,7 @@ gateway_issue(struct enrol_ctx *ctx, const char *actor, char *err, size_t errcap
 	req.key_type = CA_KEY_EC_P256;
 	req.validity_seconds = ctx->p.cert_validity > 0 ? ctx->p.cert_validity : 365 * 86400LL;
 	req.validation_ref = GATEWAY_VALIDATION_REF;
+	req.single = true; /* it signs challenges; nobody encrypts to it */
 	req.actor = actor;
 	if (ca_issue(ctx->p.ca, &req, &is, &cerr) != CA_OK) {
 		snprintf(err, errcap, "gateway certificate: %s", cerr.text);

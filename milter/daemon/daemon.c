@@ -39,6 +39,9 @@ keypool_types(const struct as_conf *conf)
 	as_domain_profile_defaults(conf, &defaults);
 	if ((t = ca_key_type_parse(as_conf_enum_word("key_type", conf->key_type))) >= 0)
 		bits |= 1u << t;
+	if ((t = ca_key_type_parse(as_conf_enum_word("encryption_key_type",
+	    conf->encryption_key_type))) >= 0)
+		bits |= 1u << t;
 	for (size_t i = 0; i < conf->domain_profiles.count; i++) {
 		char why[160];
 
@@ -67,6 +70,8 @@ open_ca(struct milter_runtime *rt, const struct as_conf *conf)
 	params.organization_country = conf->organization_country;
 	params.keypool = true;   /* CA-made RSA keys come ready from a pool: enrolment never waits */
 	params.keypool_warm = keypool_types(conf);
+	ca_params_encryption(&params, as_conf_enum_word("encryption_key_type",
+	    conf->encryption_key_type));
 	if (ca_open(&params, &rt->ca, &err) != CA_OK) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed stage=ca reason=%s",
 		    as_log_value(err.text, safe, sizeof(safe)));

@@ -54,6 +54,9 @@ static const unsigned char OID_SMIME_CAPS[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x
 	0x01, 0x09, 0x0f };
 static const unsigned char OID_ENCRYP_KEY_PREF[] = { 0x06, 0x0b, 0x2a, 0x86, 0x48, 0x86, 0xf7,
 	0x0d, 0x01, 0x09, 0x10, 0x02, 0x0b };
+/* 1.3.6.1.4.1.311.16.4, Microsoft's encryption key preference (Outlook) */
+static const unsigned char OID_MS_KEY_PREF[] = { 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01,
+	0x82, 0x37, 0x10, 0x04 };
 static const unsigned char VERSION_1[] = { 0x02, 0x01, 0x01 };
 
 /* A piece of DER. */
@@ -76,6 +79,8 @@ struct cms_signed_template {
 	size_t keypref_attr_len;
 	unsigned char *caps_attr;
 	size_t caps_attr_len;
+	unsigned char *ms_keypref_attr;	/* NULL when the signer certificate also encrypts */
+	size_t ms_keypref_attr_len;
 };
 
 static void
@@ -203,33 +208,51 @@ attr_new(const unsigned char *oid, size_t oid_len, const unsigned char *value, s
 }
 
 static STACK_OF(X509_ALGOR) *
-new_capabilities(void)
+new_capabilities(unsigned caps)
 {
-	static const int nids[] = { NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
-		NID_aes_192_cbc, NID_aes_128_cbc };
-	STACK_OF(X509_ALGOR) *caps = sk_X509_ALGOR_new_null();
+	static const struct { unsigned bit; int nid; } order[] = {
+		{ SMIME_CAP_AES256_GCM, NID_aes_256_gcm }, { SMIME_CAP_AES128_GCM, NID_aes_128_gcm },
+		{ SMIME_CAP_AES256_CBC, NID_aes_256_cbc }, { SMIME_CAP_AES192_CBC, NID_aes_192_cbc },
+		{ SMIME_CAP_AES128_CBC, NID_aes_128_cbc } };
+	STACK_OF(X509_ALGOR) *list = sk_X509_ALGOR_new_null();
 
-	if (caps == NULL)
+	if (list == NULL)
 		return NULL;
-	for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++)
-		if (PKCS7_simple_smimecap(caps, nids[i], -1) != 1) {
-			sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	if (caps == 0)
+		caps = SMIME_CAPS_DEFAULT;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if ((caps & order[i].bit) && PKCS7_simple_smimecap(list, order[i].nid, -1) != 1) {
+			sk_X509_ALGOR_pop_free(list, X509_ALGOR_free);
 			return NULL;
 		}
-	return caps;
+	return list;
+}
+
+unsigned
+smime_cap_parse(const char *word)
+{
+	static const struct { const char *w; unsigned bit; } words[] = {
+		{ "aes256-gcm", SMIME_CAP_AES256_GCM }, { "aes128-gcm", SMIME_CAP_AES128_GCM },
+		{ "aes256-cbc", SMIME_CAP_AES256_CBC }, { "aes192-cbc", SMIME_CAP_AES192_CBC },
+		{ "aes128-cbc", SMIME_CAP_AES128_CBC } };
+
+	for (size_t i = 0; word != NULL && i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i].w) == 0)
+			return words[i].bit;
+	return 0;
 }
 
 int
-cms_signed_caps_der(unsigned char **der)
+cms_signed_caps_der(unsigned caps, unsigned char **der)
 {
-	STACK_OF(X509_ALGOR) *caps = new_capabilities();
+	STACK_OF(X509_ALGOR) *list = new_capabilities(caps);
 	int len;
 
 	*der = NULL;
-	if (caps == NULL)
+	if (list == NULL)
 		return -1;
-	len = i2d_X509_ALGORS(caps, der);
-	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	len = i2d_X509_ALGORS(list, der);
+	sk_X509_ALGOR_pop_free(list, X509_ALGOR_free);
 	if (len <= 0) {
 		OPENSSL_free(*der);
 		*der = NULL;
@@ -265,6 +288,15 @@ cms_signed_keypref_der(X509 *cert, unsigned char **der)
 	return *der != NULL ? (int)len : -1;
 }
 
+int
+cms_signed_ms_keypref_der(X509 *cert, unsigned char **der)
+{
+	size_t len = 0;
+
+	*der = issuer_serial(cert, 0x30, &len);
+	return *der != NULL ? (int)len : -1;
+}
+
 bool
 cms_signed_supported(const EVP_PKEY *key)
 {
@@ -283,19 +315,22 @@ cms_signed_supported(const EVP_PKEY *key)
 }
 
 /*
- * certificates [0] IMPLICIT SET OF: the signer certificate and the chain, each once,
+ * certificates [0] IMPLICIT SET OF: the signer certificate, its encryption partner and the
+ * chain, each once,
  * sorted by DER like every SET OF.
  */
 static unsigned char *
-certificates(X509 *cert, STACK_OF(X509) *chain, size_t *len, struct smime_error *err)
+certificates(X509 *cert, X509 *enc_cert, STACK_OF(X509) *chain, size_t *len,
+    struct smime_error *err)
 {
 	struct blob certs[CMS_SIGNED_MAX_CERTS];
 	unsigned char *ders[CMS_SIGNED_MAX_CERTS], *set = NULL;
 	size_t count = 0, total = 0;
 	int n = chain != NULL ? sk_X509_num(chain) : 0;
 
-	for (int i = -1; i < n; i++) {
-		X509 *c = i < 0 ? cert : sk_X509_value(chain, i);
+	for (int i = -2; i < n; i++) {
+		X509 *c = i == -2 ? cert : i == -1 ? (enc_cert != NULL ? enc_cert : cert) :
+		    sk_X509_value(chain, i);
 		unsigned char *d = NULL;
 		int dl;
 		bool dup = false;
@@ -340,6 +375,7 @@ cms_signed_template_free(struct cms_signed_template *t)
 	free(t->si_head);
 	free(t->keypref_attr);
 	free(t->caps_attr);
+	free(t->ms_keypref_attr);
 	free(t);
 }
 
@@ -360,8 +396,8 @@ make_sign_ctx(struct cms_signed_template *t, EVP_PKEY *key, bool rsa)
 }
 
 struct cms_signed_template *
-cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
-    struct smime_error *err)
+cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, X509 *enc_cert,
+    unsigned caps_wanted, struct smime_error *err)
 {
 	struct cms_signed_template *t = NULL;
 	unsigned char *certs = NULL, *sid = NULL, *kp = NULL, *caps = NULL;
@@ -390,7 +426,9 @@ cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
 	}
 	t->sig_alg = rsa ? ALG_RSA : ALG_ECDSA_SHA256;
 	t->sig_alg_len = rsa ? sizeof(ALG_RSA) : sizeof(ALG_ECDSA_SHA256);
-	if ((certs = certificates(cert, chain, &certs_len, err)) == NULL)
+	if (enc_cert != NULL && X509_cmp(enc_cert, cert) == 0)
+		enc_cert = NULL;
+	if ((certs = certificates(cert, enc_cert, chain, &certs_len, err)) == NULL)
 		goto out;
 	put(put_hdr(dalgs, 0x31, sizeof(ALG_SHA256)), ALG_SHA256, sizeof(ALG_SHA256));
 	dalgs_len = sizeof(dalgs);
@@ -406,10 +444,19 @@ cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain,
 
 		t->si_head = build(0, v, 3, &t->si_head_len);
 	}
-	if ((kp = issuer_serial(cert, 0xA0, &kp_len)) != NULL)
+	if ((kp = issuer_serial(enc_cert != NULL ? enc_cert : cert, 0xA0, &kp_len)) != NULL)
 		t->keypref_attr = attr_new(OID_ENCRYP_KEY_PREF, sizeof(OID_ENCRYP_KEY_PREF), kp,
 		    kp_len, &t->keypref_attr_len);
-	if ((caps_len = cms_signed_caps_der(&caps)) > 0)
+	if (enc_cert != NULL) {
+		free(kp);
+		if ((kp = issuer_serial(enc_cert, 0x30, &kp_len)) == NULL ||
+		    (t->ms_keypref_attr = attr_new(OID_MS_KEY_PREF, sizeof(OID_MS_KEY_PREF), kp,
+		    kp_len, &t->ms_keypref_attr_len)) == NULL) {
+			set_err(err, "cannot encode the encryption key preference");
+			goto out;
+		}
+	}
+	if ((caps_len = cms_signed_caps_der(caps_wanted, &caps)) > 0)
 		t->caps_attr = attr_new(OID_SMIME_CAPS, sizeof(OID_SMIME_CAPS), caps,
 		    (size_t)caps_len, &t->caps_attr_len);
 	if (t->sd_head == NULL || t->si_head == NULL || t->keypref_attr == NULL ||
@@ -496,7 +543,8 @@ cms_signed_encode(const struct cms_signed_template *t, const unsigned char diges
 {
 	unsigned char stime[40], mdattr[2 + sizeof(OID_MESSAGE_DIGEST) + 4 + 32], *p;
 	unsigned char *set = NULL, *out = NULL, sig[SIG_MAX];
-	struct blob attrs[5];
+	struct blob attrs[6];
+	size_t na = 5;
 	size_t stime_len = 0, alen = 0, set_len, set_hdr, sig_len = 0;
 	size_t si_c = 0, si, sis, sd_c = 0, sd, a0, ci_c = 0, total;
 	int r = -1;
@@ -516,8 +564,10 @@ cms_signed_encode(const struct cms_signed_template *t, const unsigned char diges
 	attrs[2] = (struct blob){ mdattr, (size_t)(p - mdattr) };
 	attrs[3] = (struct blob){ t->keypref_attr, t->keypref_attr_len };
 	attrs[4] = (struct blob){ t->caps_attr, t->caps_attr_len };
-	/* SET OF in DER order; insertion sort of five */
-	for (size_t i = 1; i < 5; i++)
+	if (t->ms_keypref_attr != NULL)
+		attrs[na++] = (struct blob){ t->ms_keypref_attr, t->ms_keypref_attr_len };
+	/* SET OF in DER order; insertion sort of five or six */
+	for (size_t i = 1; i < na; i++)
 		for (size_t j = i; j > 0 && der_cmp(&attrs[j - 1], &attrs[j]) > 0; j--) {
 			struct blob tmp = attrs[j];
 
@@ -525,13 +575,13 @@ cms_signed_encode(const struct cms_signed_template *t, const unsigned char diges
 			attrs[j - 1] = tmp;
 		}
 	/* the signature covers the attributes with the SET tag (RFC 5652 5.4) */
-	if ((set = build(0x31, attrs, 5, &set_len)) == NULL ||
+	if ((set = build(0x31, attrs, na, &set_len)) == NULL ||
 	    sign_attrs(t, set, set_len, sig, &sig_len) != 0) {
 		set_err(err, "cannot sign the CMS signed attributes");
 		goto out;
 	}
 	alen = 0;
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < na; i++)
 		alen += attrs[i].n;	/* bounded: build() checked the same sum */
 	set_hdr = set_len - alen;
 	if (add_len(&si_c, t->si_head_len) != 0 || add_len(&si_c, set_len) != 0 ||

@@ -39,11 +39,12 @@ bool cms_signed_supported(const EVP_PKEY *key);
 
 /*
  * Build the template for key + cert (+ chain: issuing CAs, may be NULL; duplicates and the
- * signer certificate itself are skipped). NULL on failure with err->text set (err may be
+ * signer certificate itself are skipped; + enc_cert, the signer's encryption certificate
+ * when it is another one, else NULL; caps: SMIME_CAP_* to advertise, 0 for the default). NULL on failure with err->text set (err may be
  * NULL): unsupported key, key and certificate do not match, chain too large, no memory.
  */
 struct cms_signed_template *cms_signed_template_new(EVP_PKEY *key, X509 *cert,
-    STACK_OF(X509) *chain, struct smime_error *err);
+    STACK_OF(X509) *chain, X509 *enc_cert, unsigned caps, struct smime_error *err);
 void cms_signed_template_free(struct cms_signed_template *t);
 
 /* The SHA-256 implementation to digest the content with (fetched once, per template). */
@@ -63,7 +64,11 @@ int cms_signed_encode(const struct cms_signed_template *t, const unsigned char d
  * SMIMEEncryptionKeyPreference value [0] IMPLICIT IssuerAndSerialNumber (RFC 8551 2.5.3;
  * free() it). Both return the length, or -1.
  */
-int cms_signed_caps_der(unsigned char **der);
+int cms_signed_caps_der(unsigned caps, unsigned char **der);
 int cms_signed_keypref_der(X509 *cert, unsigned char **der);
+/* Microsoft's encryption key preference (Outlook): a plain IssuerAndSerialNumber; free() it. */
+int cms_signed_ms_keypref_der(X509 *cert, unsigned char **der);
+/* Its OID as text, for the OpenSSL CMS path. */
+#define CMS_SIGNED_MS_KEYPREF_OID "1.3.6.1.4.1.311.16.4"
 
 #endif

@@ -54,7 +54,25 @@ struct smime_signer {
 	X509 *cert;
 	STACK_OF(X509) *chain;     /* issuing CA(s), without the root; may be NULL */
 	const struct cms_signed_template *tmpl;
+	/*
+	 * The signer's encryption certificate, when it is not `cert` (a signing-only
+	 * certificate's partner): sent with the signature and named as the encryption key
+	 * preference, so readers encrypt to it. NULL: cert.
+	 */
+	X509 *enc_cert;
+	unsigned caps;             /* SMIME_CAP_* advertised in SMIMECapabilities; 0: default */
 };
+
+/* Content ciphers the signer's mail clients read (RFC 8551 2.5.2), in preference order. */
+#define SMIME_CAP_AES256_GCM 0x01u
+#define SMIME_CAP_AES128_GCM 0x02u
+#define SMIME_CAP_AES256_CBC 0x04u
+#define SMIME_CAP_AES192_CBC 0x08u
+#define SMIME_CAP_AES128_CBC 0x10u
+/* What every S/MIME 3.2+ client reads: AES-CBC (RFC 5751); GCM is S/MIME 4.0 only. */
+#define SMIME_CAPS_DEFAULT (SMIME_CAP_AES256_CBC | SMIME_CAP_AES192_CBC | SMIME_CAP_AES128_CBC)
+/* A capability word ("aes256-gcm", "aes128-cbc", ...) as its bit; 0 when unknown. */
+unsigned smime_cap_parse(const char *word);
 
 enum smime_cipher { SMIME_AES256_CBC, SMIME_AES256_GCM };
 

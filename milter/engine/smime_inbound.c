@@ -133,6 +133,90 @@ signer_caps(CMS_ContentInfo *cms, size_t *len)
 	return copy;
 }
 
+/* Issuer and serial of an IssuerAndSerialNumber whose outer tag is `tag` (0x30 or 0xA0). */
+static X509 *
+find_issuer_serial(const unsigned char *der, long len, STACK_OF(X509) *certs)
+{
+	const unsigned char *p = der, *q;
+	long clen;
+	int tag, xclass, inf;
+	X509_NAME *name = NULL;
+	ASN1_INTEGER *serial = NULL;
+	X509 *found = NULL;
+
+	inf = ASN1_get_object(&p, &clen, &tag, &xclass, len);
+	if ((inf & 0x80) || inf != V_ASN1_CONSTRUCTED || clen <= 0 || p + clen != der + len)
+		return NULL;
+	q = p;
+	if ((name = d2i_X509_NAME(NULL, &q, clen)) == NULL ||
+	    (serial = d2i_ASN1_INTEGER(NULL, &q, (long)(p + clen - q))) == NULL ||
+	    q != p + clen)
+		goto out;
+	for (int i = 0; i < sk_X509_num(certs) && found == NULL; i++) {
+		X509 *c = sk_X509_value(certs, i);
+
+		if (X509_NAME_cmp(X509_get_issuer_name(c), name) == 0 &&
+		    ASN1_INTEGER_cmp(X509_get0_serialNumber(c), serial) == 0)
+			found = c;
+	}
+out:
+	X509_NAME_free(name);
+	ASN1_INTEGER_free(serial);
+	return found;
+}
+
+/* The encryption certificate the first signer names, among `certs`; NULL when none. */
+static X509 *
+signer_enc_cert(CMS_ContentInfo *cms, STACK_OF(X509) *certs)
+{
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	ASN1_OBJECT *ms = OBJ_txt2obj("1.3.6.1.4.1.311.16.4", 1);
+	CMS_SignerInfo *si;
+	X509 *found = NULL;
+
+	if (sis == NULL || sk_CMS_SignerInfo_num(sis) < 1 || certs == NULL) {
+		ASN1_OBJECT_free(ms);
+		return NULL;
+	}
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	for (int pass = 0; pass < 2 && found == NULL; pass++) {
+		int idx = pass == 0 ? CMS_signed_get_attr_by_NID(si, NID_id_smime_aa_encrypKeyPref,
+		    -1) : ms != NULL ? CMS_signed_get_attr_by_OBJ(si, ms, -1) : -1;
+		X509_ATTRIBUTE *attr;
+		ASN1_TYPE *val;
+		ASN1_STRING *str;
+
+		if (idx < 0 || (attr = CMS_signed_get_attr(si, idx)) == NULL ||
+		    X509_ATTRIBUTE_count(attr) != 1 ||
+		    (val = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL)
+			continue;
+		/* [0] IMPLICIT comes as an "other" type, the SEQUENCE as a sequence: both whole */
+		if (val->type != V_ASN1_OTHER && val->type != V_ASN1_SEQUENCE)
+			continue;
+		str = val->value.asn1_string;
+		if (str != NULL && ASN1_STRING_length(str) > 2 &&
+		    ASN1_STRING_length(str) <= SMIME_CAPS_MAX &&
+		    ASN1_STRING_get0_data(str)[0] == (pass == 0 ? 0xA0 : 0x30))
+			found = find_issuer_serial(ASN1_STRING_get0_data(str),
+			    ASN1_STRING_length(str), certs);
+	}
+	ASN1_OBJECT_free(ms);
+	if (found != NULL && X509_up_ref(found) != 1)
+		found = NULL;
+	return found;
+}
+
+void
+smime_signer_keys_clear(struct smime_signer_keys *k)
+{
+	if (k == NULL)
+		return;
+	free(k->caps);
+	X509_free(k->enc_cert);
+	sk_X509_pop_free(k->certs, X509_free);
+	memset(k, 0, sizeof(*k));
+}
+
 int
 smime_caps_has_aes256_gcm(const unsigned char *caps, size_t caps_len)
 {
@@ -173,16 +257,37 @@ smime_verify_caps(const struct smime_message *msg, X509_STORE *store,
     const struct smime_options *opt, X509 **signer, struct spool **content,
     unsigned char **caps, size_t *caps_len, struct smime_error *err)
 {
+	struct smime_signer_keys k = { NULL, 0, NULL, NULL };
+	enum smime_status st;
+
+	if (caps != NULL)
+		*caps = NULL;
+	if (caps_len != NULL)
+		*caps_len = 0;
+	st = smime_verify_keys(msg, store, opt, signer, content, caps != NULL &&
+	    caps_len != NULL ? &k : NULL, err);
+	if (caps != NULL && caps_len != NULL) {
+		*caps = k.caps; /* transferred */
+		*caps_len = k.caps_len;
+		k.caps = NULL;
+	}
+	smime_signer_keys_clear(&k);
+	return st;
+}
+
+enum smime_status
+smime_verify_keys(const struct smime_message *msg, X509_STORE *store,
+    const struct smime_options *opt, X509 **signer, struct spool **content,
+    struct smime_signer_keys *keys, struct smime_error *err)
+{
 	CMS_ContentInfo *cms = NULL;
 	BIO *bcont = NULL, *sink = NULL;
 	STACK_OF(X509) *signers = NULL;
 	enum smime_status st;
 
 	*signer = NULL;
-	if (caps != NULL)
-		*caps = NULL;
-	if (caps_len != NULL)
-		*caps_len = 0;
+	if (keys != NULL)
+		memset(keys, 0, sizeof(*keys));
 	st = read_cms(msg, opt, true, &cms, &bcont, content, &sink, err);
 	if (st != SMIME_OK)
 		goto out;
@@ -205,13 +310,17 @@ smime_verify_caps(const struct smime_message *msg, X509_STORE *store,
 	}
 	*signer = sk_X509_value(signers, 0);
 	X509_up_ref(*signer);
-	if (caps != NULL && caps_len != NULL)
-		*caps = signer_caps(cms, caps_len);
+	if (keys != NULL) {
+		keys->caps = signer_caps(cms, &keys->caps_len);
+		keys->certs = CMS_get1_certs(cms);
+		keys->enc_cert = signer_enc_cert(cms, keys->certs);
+	}
 	st = SMIME_OK;
 out:
 	if (st != SMIME_OK) {
 		spool_free(*content);
 		*content = NULL;
+		smime_signer_keys_clear(keys);
 	} else {
 		ERR_clear_error();
 	}

@@ -36,6 +36,25 @@ enum smime_status smime_verify_caps(const struct smime_message *msg, X509_STORE 
     unsigned char **caps, size_t *caps_len, struct smime_error *err);
 
 /*
+ * What else a verified signature says about its signer's keys. On SMIME_OK of
+ * smime_verify_keys: the capabilities as smime_verify_caps gives them; enc_cert, the
+ * certificate the signer asks to be encrypted to (SMIMEEncryptionKeyPreference, RFC 8551
+ * 2.5.3, or Microsoft's attribute), found among the message's certificates, NULL when not
+ * named or not there (its chain is NOT verified here); certs, every certificate the
+ * message carried, to build that chain. Free with smime_signer_keys_clear.
+ */
+struct smime_signer_keys {
+	unsigned char *caps;
+	size_t caps_len;
+	X509 *enc_cert;
+	STACK_OF(X509) *certs;
+};
+void smime_signer_keys_clear(struct smime_signer_keys *k);
+enum smime_status smime_verify_keys(const struct smime_message *msg, X509_STORE *store,
+    const struct smime_options *opt, X509 **signer, struct spool **content,
+    struct smime_signer_keys *keys, struct smime_error *err);
+
+/*
  * Whether SMIMECapabilities DER (hostile: from a correspondent's signature) lists
  * id-aes256-GCM: 1 yes, 0 no, -1 unknown (absent, too large or not parseable).
  */

@@ -129,15 +129,20 @@ put(struct spool *sp, const char *s)
 	return spool_write(sp, s, strlen(s)) == 0 ? 0 : -1;
 }
 
-/* SMIMEEncryptionKeyPreference ::= [0] IMPLICIT IssuerAndSerialNumber (RFC 8551 2.5.3). */
+/*
+ * The encryption key preference: SMIMEEncryptionKeyPreference ::= [0] IMPLICIT
+ * IssuerAndSerialNumber (RFC 8551 2.5.3), or Microsoft's plain IssuerAndSerialNumber (ms).
+ */
 static int
-add_key_preference(CMS_SignerInfo *si, X509 *cert)
+add_key_preference(CMS_SignerInfo *si, X509 *cert, bool ms)
 {
 	unsigned char *der = NULL;
-	int len = cms_signed_keypref_der(cert, &der), r = -1;
+	int len = ms ? cms_signed_ms_keypref_der(cert, &der) : cms_signed_keypref_der(cert, &der);
+	int r = -1;
 
-	if (len > 0 && CMS_signed_add1_attr_by_NID(si, NID_id_smime_aa_encrypKeyPref,
-	    V_ASN1_SEQUENCE, der, len) == 1)
+	if (len > 0 && (ms ? CMS_signed_add1_attr_by_txt(si, CMS_SIGNED_MS_KEYPREF_OID,
+	    V_ASN1_SEQUENCE, der, len) : CMS_signed_add1_attr_by_NID(si,
+	    NID_id_smime_aa_encrypKeyPref, V_ASN1_SEQUENCE, der, len)) == 1)
 		r = 0;
 	free(der);
 	return r;
@@ -148,10 +153,10 @@ add_key_preference(CMS_SignerInfo *si, X509 *cert)
  * encode (RSA-PSS) come this way, so there is nothing worth caching.
  */
 static int
-add_capabilities(CMS_SignerInfo *si)
+add_capabilities(CMS_SignerInfo *si, unsigned caps)
 {
 	unsigned char *der = NULL;
-	int len = cms_signed_caps_der(&der), r = -1;
+	int len = cms_signed_caps_der(caps, &der), r = -1;
 
 	if (len > 0 && CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities, V_ASN1_SEQUENCE,
 	    der, len) == 1)
@@ -166,6 +171,8 @@ new_signed(const struct smime_signer *signer)
 {
 	const unsigned int flags = CMS_DETACHED | CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
 	const bool pss = EVP_PKEY_is_a(signer->key, "RSA-PSS");
+	X509 *enc = signer->enc_cert != NULL && X509_cmp(signer->enc_cert, signer->cert) != 0 ?
+	    signer->enc_cert : NULL;
 	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
 	CMS_SignerInfo *si;
 
@@ -181,8 +188,10 @@ new_signed(const struct smime_signer *signer)
 		    flags | CMS_KEY_PARAM);
 	else
 		si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(), flags);
-	if (si == NULL || add_capabilities(si) != 0 ||
-	    add_key_preference(si, signer->cert) != 0)
+	if (si == NULL || add_capabilities(si, signer->caps) != 0 ||
+	    add_key_preference(si, enc != NULL ? enc : signer->cert, false) != 0 ||
+	    (enc != NULL && (add_key_preference(si, enc, true) != 0 ||
+	    CMS_add1_cert(cms, enc) != 1)))
 		goto fail;
 	for (int i = 0; signer->chain != NULL && i < sk_X509_num(signer->chain); i++) {
 		X509 *c = sk_X509_value(signer->chain, i);
@@ -263,7 +272,7 @@ sign_template(const struct smime_message *msg, const struct smime_signer *signer
 	unsigned int mdlen = 0;
 
 	if (tmpl == NULL && (tmpl = own = cms_signed_template_new(signer->key, signer->cert,
-	    signer->chain, err)) == NULL)
+	    signer->chain, signer->enc_cert, signer->caps, err)) == NULL)
 		goto out;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, cms_signed_md(tmpl), NULL) != 1) {

@@ -328,8 +328,9 @@ merged_headers(const struct inbound_input *in, const struct inbound_entity *ent,
 /* ------------------------------------------------------------------ harvest */
 
 /*
- * Store the signer certificate with its capabilities unless the stored one is newer. The same
- * certificate is stored again only when it now comes with other capabilities.
+ * Store the signer's encryption certificate (its own, or the partner its signature names)
+ * with the signer's capabilities unless the stored one is newer. The same certificate is
+ * stored again only when it now comes with other capabilities.
  */
 static bool
 harvest(struct inbound *ib, const char *qid, const char *from, X509 *signer,
@@ -452,9 +453,14 @@ inbound_process(struct inbound *ib, const struct inbound_input *in, struct inbou
 			    authres_result_word(v.result), as_log_value(in->from, vb, sizeof(vb)),
 			    as_log_value(v.identifier, rb, sizeof(rb)), v.serial[0] ? v.serial : "-",
 			    v.reason[0] ? v.reason : "-");
-			if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL)
-				out->harvested = harvest(ib, qid, in->from, v.signer,
+			if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL &&
+			    v.enc_cert != NULL)
+				out->harvested = harvest(ib, qid, in->from, v.enc_cert,
 				    v.caps, v.caps_len);
+			else if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL)
+				as_log(AS_LEVEL_INFO, qid, "event=harvest mailbox=%s "
+				    "result=no-encryption-certificate",
+				    as_log_value(in->from, vb, sizeof(vb)));
 		}
 	}
 	if (out->decrypted && apply_entity(out, in, &ent) != 0)

@@ -213,6 +213,7 @@ void
 inbound_verdict_clear(struct inbound_verdict *v)
 {
 	X509_free(v->signer);
+	X509_free(v->enc_cert);
 	free(v->caps);
 	spool_free(v->content);
 	memset(v, 0, sizeof(*v));
@@ -288,6 +289,53 @@ classify_cert_error(int e, struct inbound_verdict *v)
 	}
 }
 
+/* Whether a certificate's keyUsage allows encrypting to it (no keyUsage: yes). */
+static bool
+may_encrypt(X509 *c)
+{
+	uint32_t ku = X509_get_key_usage(c);
+
+	return ku == UINT32_MAX || (ku & (EVP_PKEY_is_a(X509_get0_pubkey(c), "EC") ?
+	    KU_KEY_AGREEMENT : KU_KEY_ENCIPHERMENT)) != 0;
+}
+
+/*
+ * The certificate to encrypt to for a verified signer: a named partner that chains to the
+ * anchors for e-mail encryption and names `from`, else the signer itself when it may
+ * encrypt. Revocation is not looked at here: encryption checks the recipient's later.
+ */
+static X509 *
+encryption_cert(X509 *signer, const struct smime_signer_keys *k, STACK_OF(X509) *anchors,
+    const char *from, time_t (*now)(void))
+{
+	X509_STORE *plain = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	X509 *e = k->enc_cert, *out = NULL;
+
+	if (e == NULL || X509_cmp(e, signer) == 0)
+		goto signer;
+	if (!may_encrypt(e) || X509_check_email(e, from, 0, 0) != 1 ||
+	    (plain = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+		goto signer;
+	for (int i = 0; i < sk_X509_num(anchors); i++)
+		if (X509_STORE_add_cert(plain, sk_X509_value(anchors, i)) != 1)
+			ERR_clear_error();
+	if (X509_STORE_CTX_init(ctx, plain, e, k->certs) != 1 ||
+	    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_ENCRYPT) != 1)
+		goto signer;
+	if (now != NULL)
+		X509_STORE_CTX_set_time(ctx, 0, now());
+	if (X509_verify_cert(ctx) == 1 && X509_up_ref(e) == 1)
+		out = e;
+signer:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(plain);
+	if (out == NULL && may_encrypt(signer) && X509_up_ref(signer) == 1)
+		out = signer;
+	return out;
+}
+
 int
 inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509) *anchors,
     struct crl_cache *crls, const struct smime_options *opt, time_t (*now)(void),
@@ -298,8 +346,7 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	X509_STORE *store = NULL;
 	X509 *signer = NULL;
 	struct spool *content = NULL;
-	unsigned char *caps = NULL;
-	size_t caps_len = 0;
+	struct smime_signer_keys keys = { NULL, 0, NULL, NULL };
 	enum smime_status st;
 	int r = -1;
 
@@ -319,7 +366,7 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	}
 	if (now != NULL)
 		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), now());
-	st = smime_verify_caps(msg, store, opt, &signer, &content, &caps, &caps_len, &err);
+	st = smime_verify_keys(msg, store, opt, &signer, &content, &keys, &err);
 	ERR_clear_error();
 	if (st == SMIME_ERROR)
 		goto out;
@@ -359,11 +406,12 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 		goto out;
 	}
 	v->result = AUTHRES_PASS;
+	v->enc_cert = encryption_cert(signer, &keys, anchors, from, now);
 	v->signer = signer; /* transferred */
 	signer = NULL;
-	v->caps = caps; /* transferred */
-	v->caps_len = caps_len;
-	caps = NULL;
+	v->caps = keys.caps; /* transferred */
+	v->caps_len = keys.caps_len;
+	keys.caps = NULL;
 	v->content = content; /* transferred */
 	content = NULL;
 out:
@@ -371,7 +419,7 @@ out:
 		memset(v, 0, sizeof(*v));
 	X509_free(s.leaf);
 	X509_free(signer);
-	free(caps);
+	smime_signer_keys_clear(&keys);
 	spool_free(content);
 	X509_STORE_free(store);
 	return r;

@@ -35,6 +35,9 @@ struct inbound_verdict {
 	enum authres_result result;
 	char reason[200];
 	X509 *signer;              /* pass only (up-referenced) */
+	X509 *enc_cert;            /* pass only: the certificate to encrypt to (the signer's own
+	                              when it may encrypt, or the partner it names; verified);
+	                              NULL when none (up-referenced) */
 	unsigned char *caps;       /* pass only: signer's SMIMECapabilities DER, or NULL */
 	size_t caps_len;
 	struct spool *content;     /* pass only: the signed entity */

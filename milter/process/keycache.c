@@ -25,6 +25,8 @@ struct keycache_entry {
 	char *mailbox;                 /* lower case */
 	struct ca_signer *signer;      /* NULL: the CA had no valid certificate */
 	struct cms_signed_template *tmpl; /* NULL: key type without one, or building it failed */
+	X509 *enc_cert;                /* the sender's encryption certificate; NULL: none */
+	unsigned caps;                 /* SMIMECapabilities the template advertises */
 	time_t loaded_at;
 	uint64_t generation;
 	unsigned refs;                 /* the table holds one while the entry is in it */
@@ -51,6 +53,7 @@ static void
 entry_free(struct keycache_entry *e)
 {
 	cms_signed_template_free(e->tmpl);
+	X509_free(e->enc_cert);
 	ca_signer_free(e->signer);
 	free(e->mailbox);
 	free(e);
@@ -103,9 +106,10 @@ hash(const char *s)
 
 static bool
 entry_fresh(struct keycache *kc, const struct keycache_entry *e, long long ttl, uint64_t gen,
-    time_t now)
+    time_t now, unsigned caps)
 {
-	if (e->generation != gen || now < e->loaded_at || now - e->loaded_at >= ttl)
+	if (e->generation != gen || now < e->loaded_at || now - e->loaded_at >= ttl ||
+	    e->caps != caps)
 		return false;
 	return e->signer == NULL || now < e->signer->not_after;
 }
@@ -125,13 +129,13 @@ unlink_entry(struct keycache *kc, struct keycache_entry **link)
 
 /* Make room (lock held): drop stale entries, then the oldest one. */
 static void
-make_room(struct keycache *kc, long long ttl, uint64_t gen, time_t now)
+make_room(struct keycache *kc, long long ttl, uint64_t gen, time_t now, unsigned caps)
 {
 	struct keycache_entry **oldest = NULL;
 
 	for (size_t i = 0; i < BUCKETS; i++)
 		for (struct keycache_entry **l = &kc->bucket[i]; *l != NULL;) {
-			if (!entry_fresh(kc, *l, ttl, gen, now)) {
+			if (!entry_fresh(kc, *l, ttl, gen, now, caps)) {
 				unlink_entry(kc, l);
 				continue;
 			}
@@ -159,7 +163,7 @@ find(struct keycache *kc, const char *mailbox)
 }
 
 int
-keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
+keycache_get(struct keycache *kc, const char *mailbox, long long ttl, unsigned caps,
     struct keycache_entry **out, struct ca_error *err)
 {
 	struct keycache_entry *e = NULL, **l;
@@ -176,7 +180,7 @@ keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
 	pthread_mutex_lock(&kc->lock);
 	l = find(kc, mailbox);
 	if (l != NULL) {
-		if (entry_fresh(kc, *l, ttl, gen, now)) {
+		if (entry_fresh(kc, *l, ttl, gen, now, caps)) {
 			e = *l;
 			e->refs++;
 			kc->hits++;
@@ -203,9 +207,15 @@ keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
 		 * the constant CMS parts, once per key instead of per message; on failure the
 		 * engine builds one per message and reports why
 		 */
+		e->caps = caps;
+		if (signer != NULL && ca_encryption_cert(kc->ca, mailbox, &e->enc_cert, err) ==
+		    CA_ERR) {
+			entry_free(e);
+			return CA_ERR;
+		}
 		if (signer != NULL && cms_signed_supported(signer->key))
 			e->tmpl = cms_signed_template_new(signer->key, signer->cert, signer->chain,
-			    NULL);
+			    e->enc_cert, caps, NULL);
 		e->loaded_at = now;
 		e->generation = gen;
 		e->refs = 1;
@@ -217,7 +227,7 @@ keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
 			if (l != NULL)
 				unlink_entry(kc, l);
 			if (kc->count >= kc->max_entries)
-				make_room(kc, ttl, gen, now);
+				make_room(kc, ttl, gen, now, caps);
 			e->refs++;
 			e->next = kc->bucket[hash(e->mailbox)];
 			kc->bucket[hash(e->mailbox)] = e;
@@ -237,6 +247,12 @@ const struct ca_signer *
 keycache_signer(const struct keycache_entry *e)
 {
 	return e->signer;
+}
+
+X509 *
+keycache_encryption_cert(const struct keycache_entry *e)
+{
+	return e->enc_cert;
 }
 
 const struct cms_signed_template *

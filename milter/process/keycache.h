@@ -28,11 +28,17 @@ void keycache_free(struct keycache *kc);
 /*
  * The signer of `mailbox`. CA_OK: *out is a reference (release with keycache_put) and
  * keycache_signer(*out) is set. CA_NOTFOUND: no valid certificate. CA_ERR: see err.
- * ttl is cert_cache_ttl in seconds; 0 disables caching.
+ * ttl is cert_cache_ttl in seconds; 0 disables caching. caps (SMIME_CAP_*) go into the
+ * template; an entry built for other caps is reloaded.
  */
-int keycache_get(struct keycache *kc, const char *mailbox, long long ttl,
+int keycache_get(struct keycache *kc, const char *mailbox, long long ttl, unsigned caps,
     struct keycache_entry **out, struct ca_error *err);
 const struct ca_signer *keycache_signer(const struct keycache_entry *e);
+/*
+ * The sender's own encryption certificate (ca_encryption_cert): the signer's certificate
+ * when it is dual-use, its partner for a pair; NULL when the sender has none.
+ */
+X509 *keycache_encryption_cert(const struct keycache_entry *e);
 /*
  * The signer's CMS template (milter/cms_signed.h) for smime_signer.tmpl, valid as long as
  * the reference; NULL when there is none (the engine then copes per message).

@@ -75,25 +75,35 @@ smimea_cert(struct milter_runtime *rt, const struct snapshot *snap, const struct
 }
 
 /*
- * Whether `cert` is rcpt's harvested certificate whose signer said (SMIMECapabilities) it
- * cannot read AES-256-GCM. No or unparseable capabilities, or another certificate (ours,
- * SMIMEA): false, the configured cipher stands.
+ * Whether rcpt is known to read AES-256-GCM with `cert`: a harvested certificate whose
+ * signer advertised it (SMIMECapabilities), or one of ours for a user whose clients the
+ * admin says read it (sender_capabilities). Anything else (SMIMEA, an admin import, no or
+ * unparseable capabilities) is not known to, and gets CBC: RFC 8551 2.7.1.
  */
 static bool
-lacks_gcm(struct milter_runtime *rt, const char *rcpt, X509 *cert)
+reads_gcm(struct milter_runtime *rt, const struct snapshot *snap, const char *rcpt, X509 *cert)
 {
 	struct ca_recipient_info held;
 	struct ca_error cerr = { "" };
-	bool lacks = false;
+	X509 *ours = NULL;
+	bool reads = false;
 
-	if (ca_recipient_get(rt->ca, rcpt, &held, &cerr) == CA_OK && held.caps != NULL &&
-	    X509_cmp(held.cert, cert) == 0)
-		lacks = smime_caps_has_aes256_gcm(held.caps, held.caps_len) == 0;
-	ca_recipient_info_free(&held);
-	return lacks;
+	if (ca_encryption_cert(rt->ca, rcpt, &ours, &cerr) == CA_OK && X509_cmp(ours, cert) == 0)
+		reads = (snap->sender_caps & SMIME_CAP_AES256_GCM) != 0;
+	else if (ca_recipient_get(rt->ca, rcpt, &held, &cerr) == CA_OK) {
+		reads = held.caps != NULL && X509_cmp(held.cert, cert) == 0 &&
+		    smime_caps_has_aes256_gcm(held.caps, held.caps_len) == 1;
+		ca_recipient_info_free(&held);
+	}
+	X509_free(ours);
+	return reads;
 }
 
-/* *no_gcm (when not NULL) is set when some recipient cannot read AES-256-GCM. */
+/*
+ * Every recipient's certificate and last the sender's own encryption certificate (the
+ * sender's copy): the count, 0 when one is unknown, -1 on error. *no_gcm (when not NULL) is
+ * set to the first recipient not known to read AES-256-GCM.
+ */
 static int
 recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const struct msg_ctx *msg,
     X509 *sender_cert, X509 ***out, const char **no_gcm, struct ca_error *err)
@@ -119,9 +129,14 @@ recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const st
 		}
 		if (rc != CA_OK)
 			goto out;
-		if (no_gcm != NULL && *no_gcm == NULL && lacks_gcm(rt, msg->rcpts[i], certs[n]))
+		if (no_gcm != NULL && *no_gcm == NULL && !reads_gcm(rt, snap, msg->rcpts[i],
+		    certs[n]))
 			*no_gcm = msg->rcpts[i];
 		n++;
+	}
+	if (sender_cert == NULL) {
+		r = 0; /* no certificate to keep the sender's copy readable: sign only */
+		goto out;
 	}
 	if (X509_up_ref(sender_cert) != 1)
 		goto out;
@@ -273,7 +288,7 @@ process_one(struct milter_runtime *rt, const struct snapshot *snap,
 		goto out;
 	}
 	stage = "signer";
-	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, &entry, &cerr);
+	rc = keycache_get(rt->keys, from, conf->cert_cache_ttl, snap->sender_caps, &entry, &cerr);
 	if (rc == CA_NOTFOUND && enrol_hook_unenrolled(rt, snap, conn, msg, from, out) == 0)
 		goto out;
 	if (rc == CA_NOTFOUND) {
@@ -301,6 +316,8 @@ process_one(struct milter_runtime *rt, const struct snapshot *snap,
 	sg.cert = signer->cert;
 	sg.chain = signer->chain;
 	sg.tmpl = keycache_template(entry);
+	sg.enc_cert = keycache_encryption_cert(entry);
+	sg.caps = snap->sender_caps;
 	opt.header_protection = conf->header_protection;
 	opt.cipher = conf->cipher == AS_CIPHER_AES256_GCM ? SMIME_AES256_GCM : SMIME_AES256_CBC;
 	opt.mem_limit = (size_t)conf->memory_spool_limit;
@@ -309,15 +326,16 @@ process_one(struct milter_runtime *rt, const struct snapshot *snap,
 	if (conf->encrypt == AS_ENCRYPT_WHEN_POSSIBLE && msg->rcpt_count > 0 &&
 	    !msg->rcpts_overflow) {
 		stage = "recipients";
-		ncerts = recipient_certs(rt, snap, msg, signer->cert, &certs,
+		ncerts = recipient_certs(rt, snap, msg, sg.enc_cert, &certs,
 		    opt.cipher == SMIME_AES256_GCM ? &no_gcm : NULL, &cerr);
 		if (ncerts < 0)
 			goto fail;
-		if (ncerts > 0 && no_gcm != NULL) {
+		if (ncerts > 0 && opt.cipher == SMIME_AES256_GCM &&
+		    (no_gcm != NULL || !(snap->sender_caps & SMIME_CAP_AES256_GCM))) {
 			opt.cipher = SMIME_AES256_CBC;
 			as_log(AS_LEVEL_INFO, msg->qid,
 			    "event=cipher cipher=aes256-cbc reason=recipient-capabilities rcpt=%s",
-			    as_log_value(no_gcm, safe, sizeof(safe)));
+			    as_log_value(no_gcm != NULL ? no_gcm : from, safe, sizeof(safe)));
 		}
 	}
 	if (!conf->sign && ncerts == 0) {

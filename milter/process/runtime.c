@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "milter/engine/smime.h"
 #include "milter/inbound/inbound.h"
 #include "milter/process/netsendermap.h"
 #include "milter/process/runtime.h"
@@ -55,6 +56,8 @@ snapshot_new(struct as_conf *conf, char *why, size_t cap)
 	}
 	snap->conf = conf; /* transferred */
 	snap->refs = 1;
+	for (size_t i = 0; i < conf->sender_capabilities.count; i++)
+		snap->sender_caps |= smime_cap_parse(conf->sender_capabilities.item[i]);
 	if (conf->sender_map_file != NULL && *conf->sender_map_file != '\0')
 		snap->map = sendermap_load(conf->sender_map_file, &merr);
 	else

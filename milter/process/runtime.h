@@ -32,6 +32,7 @@ struct snapshot {
 	struct netlist *nets;
 	struct netsendermap *netmap; /* network_sender_map_file, empty when unset */
 	unsigned long generation;   /* 1 for the first load, +1 per reload (for logs and tests) */
+	unsigned sender_caps;       /* sender_capabilities as SMIME_CAP_* bits */
 	unsigned refs;              /* guarded by the runtime lock */
 	/*
 	 * The inbound pipeline built from this configuration (trust anchors, CRL cache and its

@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli: autosmimectl end to end, with openssl as the independent decoder: ca init, issue per
 # profile/generation/key type, x509 -text and asn1parse field checks, verify -purpose
-# smimesign/smimeencrypt against the chain, revoke + crl (crl -verify, reasons), export-p12,
+# smimesign/smimeencrypt against the chain (dual-use certificates), revoke + crl (crl -verify, reasons), export-p12,
 # audit show/export, exit codes.
 set -u
 . "$top_srcdir/tests/ca/setup.sh"
@@ -33,7 +33,8 @@ for prof in mailbox sponsor organization; do
       mb="u$i@example.org"
       extra=""
       [ $prof = sponsor ] && extra="--given-name Ada --surname Lovelace"
-      C issue "$mb" --profile $prof --generation $gen --key-type $kt $extra --out "$tmp/c$i.pem" > "$tmp/c$i.out" 2>&1
+      # --dual-use: one certificate for both (the pair of the default is pair.sh's)
+      C issue "$mb" --profile $prof --generation $gen --key-type $kt --dual-use $extra --out "$tmp/c$i.pem" > "$tmp/c$i.out" 2>&1
       if [ $? -ne 0 ]; then fail "issue $prof/$gen/$kt: $(cat "$tmp/c$i.out")"; continue; fi
       openssl x509 -in "$tmp/c$i.pem" -noout -text > "$tmp/c$i.txt"
       t="$tmp/c$i.txt"
@@ -109,7 +110,8 @@ check "bad mailbox refused (exit 4)" '[ $rc -eq 4 ]'
 check "nothing was written for refused requests" '! C list | grep -q -E "weak@|junk@|bad mailbox"'
 
 # list / show / revoke / crl.
-check "list shows 24 + 2 certificates" '[ "$(C list | wc -l)" -eq 26 ]'
+# 24 dual-use, jörg's pair (the default), csr@'s one (its own key is dual-use)
+check "list shows 24 + 2 + 1 certificates" '[ "$(C list | wc -l)" -eq 27 ]'
 check "list --mailbox filters" '[ "$(C list --mailbox U3@example.org | wc -l)" -eq 1 ]'
 s1=$(C list --mailbox u1@example.org | sed 's/^serial=\([0-9a-f]*\) .*/\1/')
 s3=$(C list --mailbox u3@example.org | sed 's/^serial=\([0-9a-f]*\) .*/\1/')
@@ -139,7 +141,8 @@ n2=$(sed -n 's/.*number=\([0-9]*\).*/\1/p' "$tmp/crl2.out")
 check "CRL number is monotone ($n1 < $n2)" '[ "$n2" -gt "$n1" ]'
 C crl --days 11 >/dev/null 2>&1; rc=$?
 check "crl --days 11 is a usage error" '[ $rc -eq 2 ]'
-check "renew makes a successor" 'C renew "$s3" | grep -q "renews=$s3" && [ "$(C list --mailbox u3@example.org | wc -l)" -eq 2 ]'
+# a dual-use certificate renews into the default: a signing + encryption pair
+check "renew makes a successor (a pair: migration on renewal)" 'C renew "$s3" | grep -q "renews=$s3 .* encryption_serial=" && [ "$(C list --mailbox u3@example.org | wc -l)" -eq 3 ]'
 
 # Rotation: new issuing CA, old certificates stay listed and revocable.
 check "ca rotate with the exported root" 'C ca rotate --root-cert "$tmp/root.pem" --root-key "$tmp/root.key" >/dev/null'

@@ -33,7 +33,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct fuzz_keys *k = fuzz_keys();
-	struct smime_signer signer = { k->signer_key, k->signer, NULL, NULL };
+	struct smime_signer signer = { k->signer_key, k->signer, NULL, NULL, NULL, 0 };
 	struct smime_options opt = { false, SMIME_AES256_CBC, 1 << 20, NULL, 0 };
 	struct smime_result res;
 	struct smime_error err = { "" };

@@ -1,11 +1,13 @@
 #!/bin/sh
 # caps.sh: the signer's SMIMECapabilities travel with the harvested certificate and steer the
-# cipher (offline mode: the daemon's own callbacks and process code). With `cipher aes256-gcm`:
-# a correspondent whose signature (openssl cms -sign: CBC ciphers only) does not list
-# AES-256-GCM gets enveloped-data (AES-256-CBC); one listing it (caps-tool) gets
-# authEnveloped-data; one without capabilities (-nosmimecap) keeps the configured cipher; the
-# same certificate with new capabilities replaces them; hostile capabilities (not a list, too
-# large, truncated) count as unknown. Records written by older releases (no capabilities) and
+# cipher (offline mode: the daemon's own callbacks and process code). With `cipher aes256-gcm`
+# and the local users' clients reading GCM (sender_capabilities): a correspondent whose
+# signature (openssl cms -sign: CBC ciphers only) does not list AES-256-GCM gets
+# enveloped-data (AES-256-CBC); one listing it (caps-tool) gets authEnveloped-data; one
+# without capabilities (-nosmimecap) or with unknown ones gets CBC too (GCM only when known);
+# the same certificate with new capabilities replaces them; hostile capabilities (not a list,
+# too large, truncated) count as unknown. Without GCM in sender_capabilities the sender's own
+# copy keeps every message CBC. Records written by older releases (no capabilities) and
 # damaged ones are read correctly.
 . "${top_srcdir:-../..}/tests/inbound/common.sh"
 MILTER="$top_builddir/milter/autosmime-milter"
@@ -14,7 +16,7 @@ CAPS="$top_builddir/tests/inbound/caps-tool"
 start_server ok || { echo "Bail out! crl-server did not start"; exit 1; }
 make_pki "http://127.0.0.1:$PORT_ok/int.crl" || { echo "Bail out! PKI"; sed 's/^/# /' "$T/pki.log"; exit 1; }
 make_gateway || { echo "Bail out! gateway CA"; sed 's/^/# /' "$T/gw.log"; exit 1; }
-echo "cipher aes256-gcm" >> "$T/gw/conf"
+printf 'cipher aes256-gcm\nsender_capabilities aes256-gcm aes256-cbc\n' >> "$T/gw/conf"
 content > "$T/content.txt"
 
 signed() { # NAME OUT KIND: NAME's signed mail to bob; KIND openssl|nosmimecap|gcm|cbc|junk|big
@@ -68,8 +70,9 @@ ok $? "mail to carol (GCM listed) is authEnveloped-data"
 ! grep -q "reason=recipient-capabilities" "$T/milter.err"; ok $? "and no fallback is logged"
 openssl cms -decrypt -in "$T/o2.eml" -recip "$T/carol.pem" -inkey "$T/carol.key" -out /dev/null 2>/dev/null
 ok $? "carol decrypts it"
-send "$T/o3.eml" rita@remote.test && [ "$(smime_type "$T/o3.eml")" = authEnveloped-data ]
-ok $? "mail to rita (no capabilities) keeps the configured aes256-gcm"
+send "$T/o3.eml" rita@remote.test && [ "$(smime_type "$T/o3.eml")" = enveloped-data ] &&
+    grep -q "cipher=aes256-cbc reason=recipient-capabilities rcpt=rita@remote.test" "$T/milter.err"
+ok $? "mail to rita (no capabilities: not known to read GCM) is CBC, and says why"
 send "$T/o4.eml" carol@remote.test alice@remote.test && [ "$(smime_type "$T/o4.eml")" = enveloped-data ]
 ok $? "mail to carol and alice together falls back to CBC for alice"
 openssl cms -decrypt -in "$T/o4.eml" -recip "$T/carol.pem" -inkey "$T/carol.key" -out /dev/null 2>/dev/null
@@ -86,8 +89,8 @@ harvest alice nosmimecap; ok $? "a later mail without capabilities passes"
 # 4. hostile capabilities: a SEQUENCE that is no list, an oversized one, truncated DER
 harvest rita junk; ok $? "rita's mail with a malformed capabilities attribute still passes"
 [ "$(stored rita@remote.test)" = "caps=unknown source=harvest" ]; ok $? "they are stored but read as unknown"
-send "$T/o6.eml" rita@remote.test && [ "$(smime_type "$T/o6.eml")" = authEnveloped-data ]
-ok $? "unknown capabilities keep the configured cipher"
+send "$T/o6.eml" rita@remote.test && [ "$(smime_type "$T/o6.eml")" = enveloped-data ]
+ok $? "unknown capabilities get CBC"
 harvest carol big; ok $? "carol's mail with a 7 KB capabilities attribute passes"
 [ "$(stored carol@remote.test)" = "caps=gcm source=harvest" ]; ok $? "the oversized attribute is ignored (counts as absent)"
 printf '\060\013\060\011\006\007' > "$T/trunc.der"
@@ -105,13 +108,23 @@ ok $? "a version 1 record is written as an older release did"
 $CAPS put "$T/gw/conf" rita@remote.test "$T/rita.pem" v1 2>>"$T/caps.err" &&
     [ "$(stored rita@remote.test)" = "caps=none source=import" ]
 ok $? "a version 1 record reads, without capabilities"
-send "$T/o7.eml" rita@remote.test && [ "$(smime_type "$T/o7.eml")" = authEnveloped-data ] &&
+send "$T/o7.eml" rita@remote.test && [ "$(smime_type "$T/o7.eml")" = enveloped-data ] &&
     openssl cms -decrypt -in "$T/o7.eml" -recip "$T/rita.pem" -inkey "$T/rita.key" -out /dev/null 2>/dev/null
-ok $? "the daemon encrypts to a version 1 record with the configured cipher"
+ok $? "the daemon encrypts to a version 1 record (no capabilities: CBC)"
 $CTL -c "$T/gw/conf" recipients list 2>/dev/null | grep "^mailbox=rita@remote.test" | grep -q "source=import"
 ok $? "recipients list reads version 1 and 2 records"
 $CAPS put "$T/gw/conf" rita@remote.test "$T/rita.pem" bad 2>>"$T/caps.err" && ! stored rita@remote.test > /dev/null
 ok $? "a record with an unknown extension is reported damaged"
 harvest rita cbc; ok $? "a new harvest replaces the damaged record"
 [ "$(stored rita@remote.test)" = "caps=no-gcm source=harvest" ]; ok $? "with the new capabilities"
+
+# 6. the sender's own copy: local clients that do not read GCM keep everything CBC
+sed -i '/^sender_capabilities/d' "$T/gw/conf"
+send "$T/o8.eml" carol@remote.test && [ "$(smime_type "$T/o8.eml")" = enveloped-data ] &&
+    grep -q "cipher=aes256-cbc reason=recipient-capabilities rcpt=bob@local.test" "$T/milter.err"
+ok $? "default sender_capabilities: mail to carol (GCM listed) is CBC for bob's own copy"
+openssl cms -decrypt -in "$T/o8.eml" -recip "$T/carol.pem" -inkey "$T/carol.key" -out "$T/d8" 2>/dev/null &&
+    openssl cms -cmsout -print -in "$T/d8" 2>/dev/null | grep -A3 "S/MIME Capabilities" > "$T/caps8.txt"
+! openssl cms -cmsout -print -in "$T/d8" 2>/dev/null | grep -qi gcm
+ok $? "and bob's signature no longer advertises GCM"
 done_testing

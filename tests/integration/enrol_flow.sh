@@ -109,6 +109,7 @@ tap_ok $? "$ALICE's reply through SMTP AUTH is accepted"
 tap_check "the milter discarded it and logged status=issued" \
 	eval 'h_wait 10 eval "ob_log_since $mark | grep -q \"event=enrol_reply status=issued from=$ALICE login=$ALICE\"" && pf_wait_log milter-discard'
 tap_is "$(certs_of "$ALICE")" 1 "one certificate is issued for $ALICE"
+tap_is "$(enc_certs_of "$ALICE")" 1 "with its encryption partner (the default pair)"
 wait_maildir "$ALICE" 2
 tap_ok $? "the confirmation lands in $ALICE's Maildir"
 conf=$(newest_mail "$ALICE")

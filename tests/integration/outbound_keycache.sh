@@ -25,7 +25,7 @@ fi
 tap_diag "the milter runs $under"
 ob_issue "$ALICE"
 tap_ok $? "$ALICE is enrolled"
-s1=$(ms_ctl list 2>/dev/null | sed -n "s/.*serial=\([0-9a-fA-F]*\).*mailbox=$ALICE.*/\1/p" | head -n1 | tr 'A-F' 'a-f' | sed 's/^0*//')
+s1=$(ms_ctl list 2>/dev/null | grep " use=sign" | sed -n "s/.*serial=\([0-9a-fA-F]*\).*mailbox=$ALICE.*/\1/p" | head -n1 | tr 'A-F' 'a-f' | sed 's/^0*//')
 tap_check "autosmimectl list shows its serial" test -n "$s1"
 ms_conf "cert_cache_ttl 3600s"
 ob_go
@@ -62,7 +62,7 @@ tap_check "at once, not after cert_cache_ttl (within 30 s of the revocation)" te
 # 3. Renewal: the successor signs the next mail.
 ms_ctl renew "$s1" > "$H_TMP/renew.log" 2>&1
 tap_ok $? "autosmimectl renew $s1"
-s2=$(ms_ctl list 2>/dev/null | sed -n "s/.*serial=\([0-9a-fA-F]*\).*mailbox=$ALICE.*/\1/p" | tr 'A-F' 'a-f' | sed 's/^0*//' | grep -vx "$s1" | head -n1)
+s2=$(ms_ctl list 2>/dev/null | grep " use=sign" | sed -n "s/.*serial=\([0-9a-fA-F]*\).*mailbox=$ALICE.*/\1/p" | tr 'A-F' 'a-f' | sed 's/^0*//' | grep -vx "$s1" | head -n1)
 tap_check "a successor certificate exists" test -n "$s2"
 ob_msg "$ALICE" "<$DAVE>" "after renewal"
 ob_submit "$ALICE" "$DAVE" "$m"

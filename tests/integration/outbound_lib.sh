@@ -90,6 +90,30 @@ ob_signer() {
 		-signer "$2" -out "$2.content" 2> "$2.err"
 }
 
+# The keys of an export-p12 file as a mail client holds them: P12 PASS PREFIX writes
+# PREFIX.crt/.key (the certificate mail is encrypted to, with its key) and PREFIX.sign.crt/.key
+# (the signing one; the same pair for a dual-use certificate). Keys and certificates are
+# paired by their localKeyID, told apart by keyUsage.
+ob_p12_keys() {
+	openssl pkcs12 -in "$1" -passin "pass:$2" -nodes 2>/dev/null | perl -e '
+		my ($prefix) = @ARGV; my (%cert, %key, $id, $kind);
+		while (<STDIN>) {
+			$id = $1 if /localKeyID: ([0-9A-F ]+)/;
+			if (/^-----BEGIN (CERTIFICATE|PRIVATE KEY)-----/) { $kind = $1; $b = $_; next }
+			if (defined $kind) { $b .= $_;
+				if (/^-----END/) { if (defined $id) { ($kind eq "CERTIFICATE" ? $cert{$id} : $key{$id}) = $b }
+					undef $kind; undef $id } }
+		}
+		for my $i (keys %cert) {
+			my $ku = `printf "%s" "$cert{$i}" | openssl x509 -noout -ext keyUsage 2>/dev/null`;
+			my @to = ();
+			push @to, "$prefix" if $ku eq "" || $ku =~ /Key (Encipherment|Agreement)/;
+			push @to, "$prefix.sign" if $ku eq "" || $ku =~ /Digital Signature/;
+			for my $t (@to) { open(my $c, ">", "$t.crt") or die; print $c $cert{$i}; close $c;
+				open(my $k, ">", "$t.key") or die; print $k $key{$i}; close $k; chmod 0600, "$t.key" }
+		}' "$3" && [ -s "$3.crt" ] && [ -s "$3.key" ] && [ -s "$3.sign.crt" ]
+}
+
 ob_serial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
 
 ob_mark() { stat -c %s "$MS_LOG" 2>/dev/null || echo 0; }
@@ -115,4 +139,6 @@ maildir_count() { pf_maildir_files "$1" | wc -l; }
 wait_maildir() { h_wait 30 eval "[ \"\$(maildir_count \"$1\")\" -ge $2 ]"; }
 newest_mail() { pf_maildir_files "$1" | tail -n 1; }
 hdr() { awk -v n="$2" 'BEGIN { IGNORECASE = 1 } /^\r?$/ { exit } tolower($0) ~ "^" tolower(n) ":" { sub(/^[^:]*: */, ""); sub(/\r$/, ""); print; exit }' "$1"; }
-certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c '[0-9a-f]'; }
+# signing certificates of a mailbox (signing-only or dual-use), and encryption-only ones
+certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c ' use=\(sign\|dual\)'; }
+enc_certs_of() { ms_ctl list --mailbox "$1" 2>/dev/null | grep -c ' use=encrypt'; }

@@ -65,10 +65,36 @@ ok $? "header protection copies Subject into the entity"
 ok $? "no header protection: entity has only Content-* fields"
 # signed attributes
 openssl cms -cmsout -print -noout -in "$T/ec-01-plain.eml" > "$T/attrs.txt" 2>&1
-for a in contentType signingTime messageDigest "S/MIME Capabilities" id-smime-aa-encrypKeyPref aes-256-gcm aes-256-cbc aes-128-cbc; do
+for a in contentType signingTime messageDigest "S/MIME Capabilities" id-smime-aa-encrypKeyPref aes-256-cbc aes-192-cbc aes-128-cbc; do
 	grep -qi "$a" "$T/attrs.txt"
 	ok $? "signed attributes include $a"
 done
+# by default only what every S/MIME 3.2 client reads is advertised (RFC 8551 2.7.1)
+! grep -qi gcm "$T/attrs.txt"
+ok $? "no GCM advertised by default"
+for signer in ec rsa; do
+	"$TOOL" sign -k "$T/$signer.key" -c "$T/$signer.pem" -C "$T/int.pem" -a aes256-gcm -a aes128-cbc \
+	    "$CORPUS/01-plain.eml" "$T/caps-$signer.eml" 2>/dev/null &&
+	    openssl cms -cmsout -print -noout -in "$T/caps-$signer.eml" > "$T/caps-$signer.txt" 2>&1 &&
+	    grep -qi aes-256-gcm "$T/caps-$signer.txt" && grep -qi aes-128-cbc "$T/caps-$signer.txt" &&
+	    ! grep -qi aes-256-cbc "$T/caps-$signer.txt"
+	ok $? "$signer: the capabilities asked for, and only those, are advertised"
+done
+# a signing-only certificate names its encryption partner: sent along, preferred for encryption
+"$TOOL" sign -k "$T/ec.key" -c "$T/ec.pem" -C "$T/int.pem" -e "$T/rsa.pem" "$CORPUS/01-plain.eml" "$T/pair.eml" 2>/dev/null &&
+    openssl cms -verify -in "$T/pair.eml" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null 2>/dev/null
+ok $? "signed with a named encryption certificate: verifies"
+openssl cms -cmsout -print -noout -in "$T/pair.eml" > "$T/pair.txt" 2>&1
+rsa_serial=$(openssl x509 -in "$T/rsa.pem" -noout -serial | cut -d= -f2)
+openssl cms -verify -in "$T/pair.eml" -CAfile "$T/root.pem" -noverify -certsout "$T/pair-certs.pem" -out /dev/null 2>/dev/null
+grep -c "BEGIN CERTIFICATE" "$T/pair-certs.pem" | grep -qx 3
+ok $? "the message carries signer, encryption certificate and issuing CA"
+grep -A9 "id-smime-aa-encrypKeyPref" "$T/pair.txt" | grep -q "INTEGER *:$rsa_serial$"
+ok $? "SMIMEEncryptionKeyPreference names the encryption certificate"
+grep -q "1.3.6.1.4.1.311.16.4" "$T/pair.txt"
+ok $? "and so does Microsoft's attribute (Outlook)"
+"$TOOL" verify -A "$T/root.pem" "$T/pair.eml" "$T/pair.out" 2>/dev/null
+ok $? "smime_verify accepts it"
 grep -q "CN=autosmime test issuing CA" "$T/attrs.txt"
 ok $? "issuing CA certificate included"
 # never wrap twice

@@ -293,15 +293,16 @@ main(int argc, char **argv)
 	bool report_rss = false;
 	int c, rc = 1;
 	struct input in;
-	struct smime_signer signer = { NULL, NULL, NULL, NULL };
-	STACK_OF(X509) *certs = NULL, *rc_sk[MAX_RCPT];
+	struct smime_signer signer = { NULL, NULL, NULL, NULL, NULL, 0 };
+	STACK_OF(X509) *certs = NULL, *enc = NULL, *rc_sk[MAX_RCPT];
+	const char *encf = NULL;
 	X509 *recips[MAX_RCPT];
 
 	if (argc < 2)
 		die("usage: smime-tool sign|encrypt|verify|decrypt [options] in out");
 	cmd = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "k:c:C:A:r:gHm:M:d:n:R")) != -1) {
+	while ((c = getopt(argc, argv, "k:c:C:A:r:gHm:M:d:n:Re:a:")) != -1) {
 		switch (c) {
 		case 'k': keyf = optarg; break;
 		case 'c': certf = optarg; break;
@@ -319,6 +320,12 @@ main(int argc, char **argv)
 		case 'd': opt.spool_dir = optarg; break;
 		case 'n': repeat = strtol(optarg, NULL, 10); break;
 		case 'R': report_rss = true; break;
+		case 'e': encf = optarg; break; /* the signer's encryption certificate */
+		case 'a': /* an SMIMECapabilities cipher to advertise; repeatable */
+			if (smime_cap_parse(optarg) == 0)
+				die("unknown capability");
+			signer.caps |= smime_cap_parse(optarg);
+			break;
 		default: die("bad option");
 		}
 	}
@@ -334,6 +341,10 @@ main(int argc, char **argv)
 	}
 	if (chainf != NULL)
 		signer.chain = load_certs(chainf);
+	if (encf != NULL) {
+		enc = load_certs(encf);
+		signer.enc_cert = sk_X509_value(enc, 0);
+	}
 	for (size_t i = 0; i < nrcpt; i++) {
 		rc_sk[i] = load_certs(rcptf[i]);
 		recips[i] = sk_X509_value(rc_sk[i], 0);
@@ -378,6 +389,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nrcpt; i++)
 		sk_X509_pop_free(rc_sk[i], X509_free);
 	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(enc, X509_free);
 	sk_X509_pop_free(signer.chain, X509_free);
 	EVP_PKEY_free(signer.key);
 	free_input(&in);

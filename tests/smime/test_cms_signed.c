@@ -271,7 +271,7 @@ sign_message(const struct signer *s, const struct cms_signed_template *t, const 
 	struct spool *body = spool_new(1 << 20, "/tmp", 0);
 	struct smime_message msg = { hdr, 3, body };
 	struct smime_options opt = { false, SMIME_AES256_CBC, 1 << 20, "/tmp", 0 };
-	struct smime_signer sg = { s->key, s->cert, chain, t };
+	struct smime_signer sg = { s->key, s->cert, chain, t, NULL, 0 };
 	enum smime_status st = SMIME_ERROR;
 
 	if (body != NULL && spool_write(body, text, strlen(text)) == 0)
@@ -288,7 +288,8 @@ static void
 check_signer(const struct signer *s)
 {
 	struct smime_error err = { "" };
-	struct cms_signed_template *t = cms_signed_template_new(s->key, s->cert, chain, &err);
+	struct cms_signed_template *t = cms_signed_template_new(s->key, s->cert, chain, NULL, 0,
+	    &err);
 	unsigned char content[3000], digest[32], *der = NULL;
 	size_t len = 0;
 	struct parsed pp = { NULL, NULL };
@@ -379,7 +380,7 @@ check_smime_sign(const struct signer *s, bool with_template, struct parsed *keep
 {
 	struct smime_error err = { "" };
 	struct cms_signed_template *t = with_template ?
-	    cms_signed_template_new(s->key, s->cert, chain, &err) : NULL;
+	    cms_signed_template_new(s->key, s->cert, chain, NULL, 0, &err) : NULL;
 	struct smime_result res;
 	unsigned char *p7s = NULL;
 	char *entity = NULL;
@@ -433,7 +434,8 @@ work(void *arg)
 static void
 check_threads(const struct signer *s)
 {
-	struct cms_signed_template *t = cms_signed_template_new(s->key, s->cert, chain, NULL);
+	struct cms_signed_template *t = cms_signed_template_new(s->key, s->cert, chain, NULL, 0,
+	    NULL);
 	struct worker w[THREADS];
 	pthread_t th[THREADS];
 	int started = 0, good = 0;
@@ -460,11 +462,11 @@ check_refusals(const struct signer *ec, const struct signer *other, const struct
 	struct cms_signed_template *t;
 	STACK_OF(X509) *big = sk_X509_new_null();
 
-	t = cms_signed_template_new(ec->key, other->cert, chain, &err);
+	t = cms_signed_template_new(ec->key, other->cert, chain, NULL, 0, &err);
 	tap_ok(t == NULL && strstr(err.text, "do not match") != NULL,
 	    "key of another certificate refused (%s)", err.text);
 	cms_signed_template_free(t);
-	t = cms_signed_template_new(pss->key, pss->cert, chain, &err);
+	t = cms_signed_template_new(pss->key, pss->cert, chain, NULL, 0, &err);
 	tap_ok(t == NULL && !cms_signed_supported(pss->key),
 	    "RSA-PSS key: no template, left to the OpenSSL path (%s)", err.text);
 	cms_signed_template_free(t);
@@ -475,7 +477,7 @@ check_refusals(const struct signer *ec, const struct signer *other, const struct
 		if (c == NULL || !sk_X509_push(big, c))
 			X509_free(c);
 	}
-	t = cms_signed_template_new(ec->key, ec->cert, big, &err);
+	t = cms_signed_template_new(ec->key, ec->cert, big, NULL, 0, &err);
 	tap_ok(t == NULL && strstr(err.text, "too large") != NULL,
 	    "a chain of %d certificates is refused (%s)", sk_X509_num(big), err.text);
 	cms_signed_template_free(t);
