@@ -28,6 +28,7 @@ enum charset { CS_ASCII = 0, CS_UTF8, CS_UNKNOWN };
 struct ent {
 	unsigned char act;
 	unsigned char cs;
+	bool bare_lf;		/* CRLF and lone LF line ends mixed: an LF is data (=0A) */
 };
 
 struct field {
@@ -48,6 +49,7 @@ struct hblock {
 struct stats {
 	size_t total, n8, nnul, linelen;
 	bool longline, u8bad, fragile;
+	bool crlf, lf;			/* line ends seen */
 	int u8need;
 };
 
@@ -484,6 +486,10 @@ stat_line(struct stats *s, const struct mime_line *ln)
 	s->total += ln->n + 1;
 	if (line_fragile(ln))
 		s->fragile = true;
+	if (!ln->more && ln->term == MIME_TERM_CRLF)
+		s->crlf = true;
+	if (!ln->more && ln->term == MIME_TERM_LF)
+		s->lf = true;
 	for (size_t i = 0; i < ln->n; i++) {
 		unsigned char c = ln->p[i];
 
@@ -551,6 +557,8 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 			 * delimiter belongs to the delimiter, so it waits for the next line */
 			if (pend == MIME_TERM_CR)
 				qp_data(&qp, w->o, (const unsigned char *)"\r", 1);
+			else if (pend == MIME_TERM_LF && w->ents[idx].bare_lf)
+				qp_data(&qp, w->o, (const unsigned char *)"\n", 1);
 			else if (pend != MIME_TERM_NONE)
 				qp_eol(&qp, w->o);
 			qp_data(&qp, w->o, ln.p, ln.n);
@@ -580,6 +588,10 @@ do_leaf(struct walk *w, const struct mime_ct *ct, enum mime_cte cte, int idx, bo
 	/* scan pass: decide; fragile lines are re-encoded where the encoding is ours to choose */
 	reencodable = cte == MIME_CTE_NONE || cte == MIME_CTE_7BIT || cte == MIME_CTE_8BIT ||
 	    cte == MIME_CTE_BINARY;
+	/* a lone LF among CRLF line ends is data, kept as =0A, not made a line end */
+	w->ents[idx].bare_lf = s.crlf && s.lf;
+	if (w->ents[idx].bare_lf)
+		s.fragile = true;
 	if (s.n8 == 0 && s.nnul == 0 && !s.longline && !(s.fragile && reencodable)) {
 		act = (cte == MIME_CTE_8BIT || cte == MIME_CTE_BINARY) ? ACT_RELABEL : ACT_KEEP;
 	} else if (cte == MIME_CTE_QP || cte == MIME_CTE_BASE64) {
@@ -711,16 +723,20 @@ static int
 body_clean(struct walk *w, bool *clean)
 {
 	struct mime_line ln;
+	bool crlf = false, lf = false;
 	int r;
 
 	*clean = true;
 	if (mime_reader_init(&w->rd, w->msg->body) != 0)
 		return stop(w, SMIME_ERROR, "cannot read the message body");
-	while ((r = next_line(w, &ln)) > 0)
-		if (!line_clean(w, &ln) || line_fragile(&ln)) {
+	while ((r = next_line(w, &ln)) > 0) {
+		crlf = crlf || (!ln.more && ln.term == MIME_TERM_CRLF);
+		lf = lf || (!ln.more && ln.term == MIME_TERM_LF);
+		if (!line_clean(w, &ln) || line_fragile(&ln) || (crlf && lf)) {
 			*clean = false;
 			return 0;
 		}
+	}
 	return r;
 }
 
