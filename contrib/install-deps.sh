@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD="autoconf automake make gcc pkg-config libc6-dev
   libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev"
 RUNTIME="openssl ca-certificates postfix"
-TESTS="gpgsm gpg-agent swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
+TESTS="gpgsm gpg-agent libnss3-tools swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
   dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl"
