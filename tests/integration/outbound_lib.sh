@@ -92,26 +92,10 @@ ob_signer() {
 
 # The keys of an export-p12 file as a mail client holds them: P12 PASS PREFIX writes
 # PREFIX.crt/.key (the certificate mail is encrypted to, with its key) and PREFIX.sign.crt/.key
-# (the signing one; the same pair for a dual-use certificate). Keys and certificates are
-# paired by their localKeyID, told apart by keyUsage.
+# (the signing one; the same pair for a dual-use certificate); see p12keys.pl.
 ob_p12_keys() {
-	openssl pkcs12 -in "$1" -passin "pass:$2" -nodes 2>/dev/null | perl -e '
-		my ($prefix) = @ARGV; my (%cert, %key, $id, $kind);
-		while (<STDIN>) {
-			$id = $1 if /localKeyID: ([0-9A-F ]+)/;
-			if (/^-----BEGIN (CERTIFICATE|PRIVATE KEY)-----/) { $kind = $1; $b = $_; next }
-			if (defined $kind) { $b .= $_;
-				if (/^-----END/) { if (defined $id) { ($kind eq "CERTIFICATE" ? $cert{$id} : $key{$id}) = $b }
-					undef $kind; undef $id } }
-		}
-		for my $i (keys %cert) {
-			my $ku = `printf "%s" "$cert{$i}" | openssl x509 -noout -ext keyUsage 2>/dev/null`;
-			my @to = ();
-			push @to, "$prefix" if $ku eq "" || $ku =~ /Key (Encipherment|Agreement)/;
-			push @to, "$prefix.sign" if $ku eq "" || $ku =~ /Digital Signature/;
-			for my $t (@to) { open(my $c, ">", "$t.crt") or die; print $c $cert{$i}; close $c;
-				open(my $k, ">", "$t.key") or die; print $k $key{$i}; close $k; chmod 0600, "$t.key" }
-		}' "$3" && [ -s "$3.crt" ] && [ -s "$3.key" ] && [ -s "$3.sign.crt" ]
+	openssl pkcs12 -in "$1" -passin "pass:$2" -nodes 2>/dev/null |
+		perl "$top_srcdir/tests/integration/p12keys.pl" "$3"
 }
 
 ob_serial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
