@@ -152,6 +152,9 @@ int ca_key_unwrap(struct ca *ca, const unsigned char *der, size_t len, EVP_PKEY 
     struct ca_error *err);
 EVP_PKEY *ca_keygen(enum ca_key_type type, struct ca_error *err);
 int ca_key_classify(EVP_PKEY *key, enum ca_key_type *out, struct ca_error *err);
+/* The key type of the mailbox's newest valid certificate for `use` (CA_USE_*), from its record. */
+int ca_valid_key_type(struct ca *ca, const char *mailbox, unsigned use, enum ca_key_type *out,
+    struct ca_error *err);
 int ca_ca_key_path(struct ca *ca, const char *id, char *buf, size_t cap);
 
 /* mailbox.c */

@@ -434,16 +434,16 @@ ca_renew(struct ca *ca, const char *serial_hex, const char *actor, struct ca_iss
 	req.generation = old.generation;
 	req.key_type = old.key_type;
 	req.actor = actor;
-	/* Renewing the encryption half of a pair renews the pair: sign with the signing type. */
+	/*
+	 * Renewing the encryption half of a pair renews the pair: with the signing certificate's
+	 * key type, read from its record (no key is decrypted for it).
+	 */
 	if (old.cert != NULL && ca_cert_uses(old.cert) == CA_USE_ENCRYPT) {
-		struct ca_signer *sg = NULL;
 		struct ca_error ignored;
 		enum ca_key_type skt;
 
-		if (ca_signer_load(ca, old.mailbox, &sg, &ignored) == CA_OK &&
-		    ca_key_classify(sg->key, &skt, &ignored) == CA_OK)
+		if (ca_valid_key_type(ca, old.mailbox, CA_USE_SIGN, &skt, &ignored) == CA_OK)
 			req.key_type = skt;
-		ca_signer_free(sg);
 	}
 	if (old.profile == CA_PROFILE_SPONSOR) {
 		req.given_name = subject_attr(old.cert, NID_givenName, gn, sizeof(gn));

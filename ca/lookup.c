@@ -474,6 +474,20 @@ ca_encryption_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_err
 }
 
 int
+ca_valid_key_type(struct ca *ca, const char *mailbox, unsigned use, enum ca_key_type *out,
+    struct ca_error *err)
+{
+	struct pick p;
+	int r;
+
+	if ((r = pick_valid(ca, mailbox, use, &p, err)) != CA_OK)
+		return r;
+	*out = p.best.key_type;
+	ca_cert_info_free(&p.best);
+	return CA_OK;
+}
+
+int
 ca_recipient_cert(struct ca *ca, const char *mailbox, X509 **out, struct ca_error *err)
 {
 	struct ca_recipient_rec h;

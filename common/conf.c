@@ -113,6 +113,23 @@ fail:
 	return -1;
 }
 
+/* With a word list, every item of a LIST option must be one of the words. */
+static int
+list_words_ok(const struct as_conf_list *list, const char *const *words, const char **why)
+{
+	for (size_t i = 0; words != NULL && i < list->count; i++) {
+		int j = 0;
+
+		while (words[j] != NULL && strcasecmp(list->item[i], words[j]) != 0)
+			j++;
+		if (words[j] == NULL) {
+			*why = "has an item that is not one of the allowed words";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Apply one value to its field. Returns 0, or -1 with *why set. */
 static int
 apply_value(struct as_conf *conf, const struct as_conf_option *opt, const char *value,
@@ -165,7 +182,9 @@ apply_value(struct as_conf *conf, const struct as_conf_option *opt, const char *
 		return 0;
 	}
 	case AS_CONF_LIST:
-		return parse_list(value, field, why);
+		if (parse_list(value, field, why) < 0)
+			return -1;
+		return list_words_ok(field, opt->words, why);
 	}
 	*why = "has an unknown type";
 	return -1;
@@ -418,19 +437,6 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 	if (conf->renew_before >= conf->cert_validity) {
 		set_error(err, name, 0, "renew_before is not shorter than cert_validity");
 		return -1;
-	}
-	for (size_t i = 0; i < conf->sender_capabilities.count; i++) {
-		static const char *const caps[] = { "aes256-gcm", "aes128-gcm", "aes256-cbc",
-			"aes192-cbc", "aes128-cbc" };
-		bool known = false;
-
-		for (size_t j = 0; j < sizeof(caps) / sizeof(caps[0]); j++)
-			known = known || strcmp(conf->sender_capabilities.item[i], caps[j]) == 0;
-		if (!known) {
-			set_error(err, name, 0, "sender_capabilities: unknown cipher \"%.32s\"",
-			    conf->sender_capabilities.item[i]);
-			return -1;
-		}
 	}
 	if (conf->sender_capabilities.count == 0) {
 		set_error(err, name, 0, "sender_capabilities is empty");

@@ -135,7 +135,7 @@ struct as_conf_option {
 	size_t offset;              /* of the field in struct as_conf */
 	const char *default_value;  /* parsed like a value from the file; "" means empty/unset */
 	long long min, max;         /* bounds for INT, DURATION and SIZE */
-	const char *const *words;   /* NULL-terminated, for ENUM */
+	const char *const *words;   /* NULL-terminated: ENUM's words, or what a LIST's items may be */
 	const char *help;
 };
 

@@ -29,6 +29,9 @@ static const char *const unenrolled_words[] = { "pass", "tempfail", "reject", NU
 static const char *const local_words[] = { "none", "envelope", NULL };
 static const char *const encrypt_words[] = { "never", "when-possible", NULL };
 static const char *const cipher_words[] = { "aes256-cbc", "aes256-gcm", NULL };
+/* the engine's SMIMECapabilities words (smime_cap_parse) */
+static const char *const capability_words[] = { "aes256-gcm", "aes128-gcm", "aes256-cbc",
+	"aes192-cbc", "aes128-cbc", NULL };
 static const char *const profile_words[] = { "mailbox", "sponsor", "organization", NULL };
 static const char *const generation_words[] = { "strict", "multipurpose", NULL };
 static const char *const key_words[] = { "ec-p256", "ec-p384", "rsa-2048", "rsa-3072",
@@ -100,7 +103,7 @@ const struct as_conf_option as_conf_options[] = {
 	  "preferred content cipher; aes256-gcm (AuthEnvelopedData, RFC 5083) only when every "
 	  "recipient, the sender's copy included, is known to read it" },
 	{ "sender_capabilities", AS_CONF_LIST, F(sender_capabilities),
-	  "aes256-cbc aes192-cbc aes128-cbc", 0, 0, NULL,
+	  "aes256-cbc aes192-cbc aes128-cbc", 0, 0, capability_words,
 	  "content ciphers the senders' mail clients read: advertised in their signatures "
 	  "(SMIMECapabilities) and used for mail to local users; words aes256-gcm aes128-gcm "
 	  "aes256-cbc aes192-cbc aes128-cbc" },

@@ -118,6 +118,9 @@ test_bad_input(void)
 	rejects("cert_validity -5d\n", 1, "negative", "a negative duration");
 	rejects("memory_spool_limit 10q\n", 1, "unit", "an unknown unit");
 	rejects("log_level loud\n", 1, "allowed words", "a bad enum word");
+	rejects("sender_capabilities aes256-cbc des-cbc\n", 1, "allowed words",
+	    "a list item outside the option's words");
+	rejects("sender_capabilities \"\"\n", 0, "is empty", "an empty capability list");
 	rejects("store_dir var/lib\n", 1, "absolute path", "a relative path");
 	rejects("user\n", 1, "no value", "a key without a value");
 	rejects("challenge_subject_prefix \"open\n", 1, "unterminated quote", "an unterminated quote");
