@@ -5,12 +5,14 @@
  *
  * Output, byte for byte the layout OpenSSL's CMS encoder gives for the same signer:
  *   ContentInfo { signedData, [0] SignedData {
- *     version 1, digestAlgorithms { sha256 (parameters absent) }, encapContentInfo { data },
+ *     version 1, digestAlgorithms { D (parameters absent) }, encapContentInfo { data },
  *     certificates [0] (signer + chain, SET OF sorted by DER),
- *     signerInfos { SignerInfo { version 1, IssuerAndSerialNumber, sha256,
+ *     signerInfos { SignerInfo { version 1, IssuerAndSerialNumber, D,
  *       signedAttrs [0] (contentType, signingTime, messageDigest, encrypKeyPref,
  *         SMIMECapabilities: SET OF sorted by DER, X.690 11.6),
- *       ecdsa-with-SHA256 (absent) | rsaEncryption (NULL), signature } } } }
+ *       ecdsa-with-D (absent) | rsaEncryption (NULL), signature } } } }
+ * where D, the digest, follows the key (cms_signed_digest_for): sha256, or sha384 / sha512
+ * for P-384 / P-521.
  */
 #include "config.h"
 
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/pkcs7.h>
@@ -33,10 +36,21 @@
 
 static const unsigned char OID_SIGNED_DATA[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
 	0x01, 0x07, 0x02 };
-static const unsigned char ALG_SHA256[] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-	0x65, 0x03, 0x04, 0x02, 0x01 };
-static const unsigned char ALG_ECDSA_SHA256[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48,
-	0xce, 0x3d, 0x04, 0x03, 0x02 };
+/* AlgorithmIdentifiers: digests with absent parameters, ecdsa-with-SHA2 (RFC 5758 3.2) */
+#define ALG_DIGEST_LEN 13
+#define ALG_ECDSA_LEN 12
+static const unsigned char ALG_SHA256[ALG_DIGEST_LEN] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+	0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+static const unsigned char ALG_SHA384[ALG_DIGEST_LEN] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+	0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 };
+static const unsigned char ALG_SHA512[ALG_DIGEST_LEN] = { 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+	0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03 };
+static const unsigned char ALG_ECDSA_SHA256[ALG_ECDSA_LEN] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+	0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+static const unsigned char ALG_ECDSA_SHA384[ALG_ECDSA_LEN] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+	0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 };
+static const unsigned char ALG_ECDSA_SHA512[ALG_ECDSA_LEN] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+	0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04 };
 static const unsigned char ALG_RSA[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
 	0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
 /* encapContentInfo without content (detached): SEQUENCE { id-data } */
@@ -65,10 +79,24 @@ struct blob {
 	size_t n;
 };
 
+/* A signature digest and its DER. */
+struct digest_row {
+	struct cms_signed_digest d;	/* first: cms_signed_digest_for points at it */
+	const unsigned char *alg;	/* digestAlgorithm, ALG_DIGEST_LEN octets */
+	const unsigned char *ecdsa;	/* signatureAlgorithm of an EC key, ALG_ECDSA_LEN */
+};
+
+static const struct digest_row DIGESTS[] = {
+	{ { NID_sha256, "SHA256", "sha-256", 32 }, ALG_SHA256, ALG_ECDSA_SHA256 },
+	{ { NID_sha384, "SHA384", "sha-384", 48 }, ALG_SHA384, ALG_ECDSA_SHA384 },
+	{ { NID_sha512, "SHA512", "sha-512", 64 }, ALG_SHA512, ALG_ECDSA_SHA512 },
+};
+
 /* Lifetime: see cms_signed.h. Never written after cms_signed_template_new returns. */
 struct cms_signed_template {
 	EVP_PKEY_CTX *sign;		/* sign_init done, padding and digest set; dup'ed per use */
-	EVP_MD *sha256;
+	const struct digest_row *dig;	/* static */
+	EVP_MD *md;			/* dig's implementation */
 	const unsigned char *sig_alg;	/* static */
 	size_t sig_alg_len;
 	unsigned char *sd_head;		/* version .. certificates of SignedData */
@@ -237,7 +265,7 @@ smime_cap_parse(const char *word)
 		{ "aes128-cbc", SMIME_CAP_AES128_CBC } };
 
 	for (size_t i = 0; word != NULL && i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(word, words[i].w) == 0)
+		if (strcasecmp(word, words[i].w) == 0) /* as the configuration reads it */
 			return words[i].bit;
 	return 0;
 }
@@ -295,6 +323,21 @@ cms_signed_ms_keypref_der(X509 *cert, unsigned char **der)
 
 	*der = issuer_serial(cert, 0x30, &len);
 	return *der != NULL ? (int)len : -1;
+}
+
+/* By size, not curve name: an EC key's signature is only as strong as the hash it signs. */
+static const struct digest_row *
+digest_row(const EVP_PKEY *key)
+{
+	int bits = key != NULL && EVP_PKEY_is_a(key, "EC") ? EVP_PKEY_get_bits(key) : 0;
+
+	return bits > 384 ? &DIGESTS[2] : bits > 256 ? &DIGESTS[1] : &DIGESTS[0];
+}
+
+const struct cms_signed_digest *
+cms_signed_digest_for(const EVP_PKEY *key)
+{
+	return &digest_row(key)->d;
 }
 
 bool
@@ -370,7 +413,7 @@ cms_signed_template_free(struct cms_signed_template *t)
 	if (t == NULL)
 		return;
 	EVP_PKEY_CTX_free(t->sign);
-	EVP_MD_free(t->sha256);
+	EVP_MD_free(t->md);
 	free(t->sd_head);
 	free(t->si_head);
 	free(t->keypref_attr);
@@ -390,7 +433,7 @@ make_sign_ctx(struct cms_signed_template *t, EVP_PKEY *key, bool rsa)
 	if ((t->sign = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL ||
 	    EVP_PKEY_sign_init(t->sign) <= 0 ||
 	    (rsa && EVP_PKEY_CTX_set_rsa_padding(t->sign, RSA_PKCS1_PADDING) <= 0) ||
-	    EVP_PKEY_CTX_set_signature_md(t->sign, t->sha256) <= 0)
+	    EVP_PKEY_CTX_set_signature_md(t->sign, t->md) <= 0)
 		return -1;
 	return 0;
 }
@@ -402,7 +445,7 @@ cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, X509 *
 	struct cms_signed_template *t = NULL;
 	unsigned char *certs = NULL, *sid = NULL, *kp = NULL, *caps = NULL;
 	size_t certs_len = 0, sid_len = 0, kp_len = 0, dalgs_len = 0;
-	unsigned char dalgs[2 + sizeof(ALG_SHA256)];
+	unsigned char dalgs[2 + ALG_DIGEST_LEN];
 	int caps_len;
 	bool rsa, ok = false;
 
@@ -415,22 +458,26 @@ cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, X509 *
 		goto out;
 	}
 	rsa = EVP_PKEY_is_a(key, "RSA");
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
-		set_err(err, "out of memory or no SHA-256");
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		set_err(err, "out of memory");
+		goto out;
+	}
+	t->dig = digest_row(key);
+	if ((t->md = EVP_MD_fetch(NULL, t->dig->d.name, NULL)) == NULL) {
+		set_err(err, "the signer's digest is not available");
 		goto out;
 	}
 	if (make_sign_ctx(t, key, rsa) != 0) {
 		set_err(err, "cannot set up a signing context for the signer key");
 		goto out;
 	}
-	t->sig_alg = rsa ? ALG_RSA : ALG_ECDSA_SHA256;
-	t->sig_alg_len = rsa ? sizeof(ALG_RSA) : sizeof(ALG_ECDSA_SHA256);
+	t->sig_alg = rsa ? ALG_RSA : t->dig->ecdsa;
+	t->sig_alg_len = rsa ? sizeof(ALG_RSA) : ALG_ECDSA_LEN;
 	if (enc_cert != NULL && X509_cmp(enc_cert, cert) == 0)
 		enc_cert = NULL;
 	if ((certs = certificates(cert, enc_cert, chain, &certs_len, err)) == NULL)
 		goto out;
-	put(put_hdr(dalgs, 0x31, sizeof(ALG_SHA256)), ALG_SHA256, sizeof(ALG_SHA256));
+	put(put_hdr(dalgs, 0x31, ALG_DIGEST_LEN), t->dig->alg, ALG_DIGEST_LEN);
 	dalgs_len = sizeof(dalgs);
 	{
 		struct blob v[4] = { { VERSION_1, sizeof(VERSION_1) }, { dalgs, dalgs_len },
@@ -440,7 +487,7 @@ cms_signed_template_new(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, X509 *
 	}
 	if ((sid = issuer_serial(cert, 0x30, &sid_len)) != NULL) {
 		struct blob v[3] = { { VERSION_1, sizeof(VERSION_1) }, { sid, sid_len },
-			{ ALG_SHA256, sizeof(ALG_SHA256) } };
+			{ t->dig->alg, ALG_DIGEST_LEN } };
 
 		t->si_head = build(0, v, 3, &t->si_head_len);
 	}
@@ -478,10 +525,16 @@ out:
 	return t;
 }
 
+const struct cms_signed_digest *
+cms_signed_template_digest(const struct cms_signed_template *t)
+{
+	return &t->dig->d;
+}
+
 const EVP_MD *
 cms_signed_md(const struct cms_signed_template *t)
 {
-	return t->sha256;
+	return t->md;
 }
 
 /* Attribute signingTime: UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652 11.3). */
@@ -514,22 +567,22 @@ signing_time_attr(time_t now, unsigned char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Sign the SHA-256 of `tbs` with a private copy of the template's context. */
+/* Sign the digest of `tbs` with a private copy of the template's context. */
 static int
 sign_attrs(const struct cms_signed_template *t, const unsigned char *tbs, size_t tbs_len,
     unsigned char *sig, size_t *sig_len)
 {
-	unsigned char h[32];
+	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hl = 0;
 	EVP_PKEY_CTX *ctx = NULL;
 	int r = -1;
 
-	if (EVP_Digest(tbs, tbs_len, h, &hl, t->sha256, NULL) != 1 || hl != sizeof(h))
+	if (EVP_Digest(tbs, tbs_len, h, &hl, t->md, NULL) != 1 || hl != t->dig->d.len)
 		goto out;
 	if ((ctx = EVP_PKEY_CTX_dup(t->sign)) == NULL)
 		goto out;
 	*sig_len = SIG_MAX;
-	if (EVP_PKEY_sign(ctx, sig, sig_len, h, sizeof(h)) <= 0 || *sig_len == 0)
+	if (EVP_PKEY_sign(ctx, sig, sig_len, h, hl) <= 0 || *sig_len == 0)
 		goto out;
 	r = 0;
 out:
@@ -538,10 +591,12 @@ out:
 }
 
 int
-cms_signed_encode(const struct cms_signed_template *t, const unsigned char digest[32],
-    time_t now, unsigned char **der, size_t *der_len, struct smime_error *err)
+cms_signed_encode(const struct cms_signed_template *t, const unsigned char *digest,
+    size_t digest_len, time_t now, unsigned char **der, size_t *der_len,
+    struct smime_error *err)
 {
-	unsigned char stime[40], mdattr[2 + sizeof(OID_MESSAGE_DIGEST) + 4 + 32], *p;
+	/* OID and at most 4 + 64 octets: below 128, so every header in mdattr is two octets */
+	unsigned char stime[40], mdattr[2 + sizeof(OID_MESSAGE_DIGEST) + 4 + EVP_MAX_MD_SIZE], *p;
 	unsigned char *set = NULL, *out = NULL, sig[SIG_MAX];
 	struct blob attrs[6];
 	size_t na = 5;
@@ -551,14 +606,18 @@ cms_signed_encode(const struct cms_signed_template *t, const unsigned char diges
 
 	*der = NULL;
 	*der_len = 0;
+	if (digest_len != t->dig->d.len) {
+		set_err(err, "content digest of the wrong length for the signer");
+		goto out;
+	}
 	if (signing_time_attr(now, stime, sizeof(stime), &stime_len) != 0) {
 		set_err(err, "cannot encode the signing time");
 		goto out;
 	}
-	p = put_hdr(mdattr, 0x30, sizeof(OID_MESSAGE_DIGEST) + 4 + 32);
+	p = put_hdr(mdattr, 0x30, sizeof(OID_MESSAGE_DIGEST) + 4 + digest_len);
 	p = put(p, OID_MESSAGE_DIGEST, sizeof(OID_MESSAGE_DIGEST));
-	p = put_hdr(p, 0x31, 34);
-	p = put(put_hdr(p, 0x04, 32), digest, 32);
+	p = put_hdr(p, 0x31, 2 + digest_len);
+	p = put(put_hdr(p, 0x04, digest_len), digest, digest_len);
 	attrs[0] = (struct blob){ ATTR_CONTENT_TYPE, sizeof(ATTR_CONTENT_TYPE) };
 	attrs[1] = (struct blob){ stime, stime_len };
 	attrs[2] = (struct blob){ mdattr, (size_t)(p - mdattr) };

@@ -95,7 +95,8 @@ struct smime_result {
 	struct smime_header *add;
 	size_t add_count;
 	struct spool *body;
-	unsigned char entity_sha256[32]; /* SHA-256 of the signed (or encrypted) entity, for audit */
+	/* SHA-256 of the signed (or encrypted) entity, for audit; whatever the signature digest */
+	unsigned char entity_sha256[32];
 };
 
 enum smime_status {
@@ -110,7 +111,10 @@ struct smime_error {
 	char text[256];
 };
 
-/* Sign: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256. */
+/*
+ * Sign: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256, or sha-384 /
+ * sha-512 for an EC P-384 / P-521 signer (the digest follows the key: cms_signed_digest_for).
+ */
 enum smime_status smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
     const struct smime_options *opt, struct smime_result *out, struct smime_error *err);
 

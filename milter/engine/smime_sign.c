@@ -5,10 +5,12 @@
  * and smime_result_free.
  *
  * The inner entity is streamed once from mime_canon through two consumers at the same
- * time: the result spool and a SHA-256 context, from which cms_signed encodes the
- * SignedData; for key types cms_signed does not handle, OpenSSL's CMS digest BIO chain
- * (CMS_dataInit/CMS_dataFinal) takes the place of the SHA-256 context. Keys, certificates
- * and templates are borrowed from the caller.
+ * time: the result spool and a digest context (the signer's digest, cms_signed_digest_for),
+ * from which cms_signed encodes the SignedData; for key types cms_signed does not handle,
+ * OpenSSL's CMS digest BIO chain (CMS_dataInit/CMS_dataFinal) takes the place of the
+ * digest context. When that digest is not SHA-256 (P-384, P-521), a third consumer computes
+ * the SHA-256 the audit log records. Keys, certificates and templates are borrowed from the
+ * caller.
  */
 #include "config.h"
 
@@ -48,6 +50,7 @@ struct tee {
 	struct spool *sp;
 	BIO *cms;		/* may be NULL */
 	EVP_MD_CTX *md;		/* may be NULL */
+	EVP_MD_CTX *audit;	/* SHA-256 beside another signature digest; may be NULL */
 	unsigned char *buf;	/* NULL: no buffering (out of memory) */
 	size_t len;
 };
@@ -62,6 +65,8 @@ tee_pass(struct tee *t, const void *p, size_t n)
 	if (t->cms != NULL && BIO_write(t->cms, p, (int)n) != (int)n)
 		return -1;
 	if (t->md != NULL && EVP_DigestUpdate(t->md, p, n) != 1)
+		return -1;
+	if (t->audit != NULL && EVP_DigestUpdate(t->audit, p, n) != 1)
 		return -1;
 	return 0;
 }
@@ -97,6 +102,7 @@ tee_init(struct tee *t, struct spool *sp)
 	t->sp = sp;
 	t->cms = NULL;
 	t->md = NULL;
+	t->audit = NULL;
 	t->buf = malloc(TEE_BUF);	/* NULL only costs speed */
 	t->len = 0;
 }
@@ -165,9 +171,46 @@ add_capabilities(CMS_SignerInfo *si, unsigned caps)
 	return r;
 }
 
+/*
+ * The audit figure is the entity's SHA-256 whatever the signature digest. A second context
+ * only when the signature uses another one: with SHA-256 (*ctx NULL) the signature's digest
+ * is the figure, at no extra cost.
+ */
+static int
+audit_begin(const struct cms_signed_digest *dig, EVP_MD_CTX **ctx)
+{
+	*ctx = NULL;
+	if (dig->nid == NID_sha256)
+		return 0;
+	if ((*ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(*ctx, EVP_sha256(), NULL) != 1)
+		return -1;
+	return 0;
+}
+
+/* The entity's SHA-256: from the audit context, else it is the signature's digest `sd`. */
+static int
+audit_end(EVP_MD_CTX *ctx, const unsigned char *sd, unsigned char sha[32])
+{
+	unsigned int n = 0;
+
+	if (ctx == NULL) {
+		memcpy(sha, sd, 32);
+		return 0;
+	}
+	return EVP_DigestFinal_ex(ctx, sha, &n) == 1 && n == 32 ? 0 : -1;
+}
+
+/* The signer's digest: its template's, else the one cms_signed would choose for its key. */
+static const struct cms_signed_digest *
+signer_digest(const struct smime_signer *signer)
+{
+	return signer->tmpl != NULL ? cms_signed_template_digest(signer->tmpl) :
+	    cms_signed_digest_for(signer->key);
+}
+
 /* A SignedData ready for its content: signer, chain and signed attributes set. */
 static CMS_ContentInfo *
-new_signed(const struct smime_signer *signer)
+new_signed(const struct smime_signer *signer, const EVP_MD *md)
 {
 	const unsigned int flags = CMS_DETACHED | CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
 	const bool pss = EVP_PKEY_is_a(signer->key, "RSA-PSS");
@@ -184,10 +227,9 @@ new_signed(const struct smime_signer *signer)
 	 * the result does not verify. With it, the algorithm is taken from the context.
 	 */
 	if (pss)
-		si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(),
-		    flags | CMS_KEY_PARAM);
+		si = CMS_add1_signer(cms, signer->cert, signer->key, md, flags | CMS_KEY_PARAM);
 	else
-		si = CMS_add1_signer(cms, signer->cert, signer->key, EVP_sha256(), flags);
+		si = CMS_add1_signer(cms, signer->cert, signer->key, md, flags);
 	if (si == NULL || add_capabilities(si, signer->caps) != 0 ||
 	    add_key_preference(si, enc != NULL ? enc : signer->cert, false) != 0 ||
 	    (enc != NULL && (add_key_preference(si, enc, true) != 0 ||
@@ -207,27 +249,37 @@ fail:
 
 /*
  * OpenSSL's CMS code, for key types cms_signed does not encode (RSA-PSS, EdDSA, ...):
- * stream the entity through the tee into `out` and the CMS digest BIO chain, sign, and
- * return the DER (OPENSSL_free) and the entity's SHA-256 (the CMS messageDigest).
+ * stream the entity through the tee into `out` and the CMS digest BIO chain, sign with the
+ * digest cms_signed would use for the key, and return the DER (OPENSSL_free) and the
+ * entity's SHA-256.
  */
 static enum smime_status
 sign_openssl(const struct smime_message *msg, const struct smime_signer *signer,
     const struct smime_options *opt, struct tee *t, unsigned char sha[32],
     unsigned char **der, size_t *der_len, struct smime_error *err)
 {
+	const struct cms_signed_digest *dig = cms_signed_digest_for(signer->key);
 	enum smime_status st = SMIME_ERROR;
 	CMS_ContentInfo *cms = NULL;
+	EVP_MD_CTX *audit = NULL;
 	BIO *chain = NULL;
 	ASN1_OCTET_STRING *md;
 	int len;
 
-	if ((cms = new_signed(signer)) == NULL || (chain = CMS_dataInit(cms, NULL)) == NULL) {
+	if ((cms = new_signed(signer, EVP_get_digestbynid(dig->nid))) == NULL ||
+	    (chain = CMS_dataInit(cms, NULL)) == NULL) {
 		set_err(err, "cannot set up CMS signing (key and certificate match?)");
 		goto out;
 	}
+	if (audit_begin(dig, &audit) != 0) {
+		set_err(err, "cannot set up SHA-256");
+		goto out;
+	}
 	t->cms = chain;
+	t->audit = audit;
 	st = tee_entity(msg, opt, t, err);
 	t->cms = NULL;
+	t->audit = NULL;
 	if (st != SMIME_OK)
 		goto out;
 	st = SMIME_ERROR;
@@ -238,11 +290,11 @@ sign_openssl(const struct smime_message *msg, const struct smime_signer *signer,
 	md = CMS_signed_get0_data_by_OBJ(CMS_get0_SignerInfos(cms) ?
 	    sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0) : NULL,
 	    OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING);
-	if (md == NULL || ASN1_STRING_length(md) != 32) {
-		set_err(err, "CMS signature without a SHA-256 digest");
+	if (md == NULL || (size_t)ASN1_STRING_length(md) != dig->len ||
+	    audit_end(audit, ASN1_STRING_get0_data(md), sha) != 0) {
+		set_err(err, "CMS signature without the expected digest");
 		goto out;
 	}
-	memcpy(sha, ASN1_STRING_get0_data(md), 32);
 	if ((len = i2d_CMS_ContentInfo(cms, der)) <= 0) {
 		set_err(err, "cannot encode the CMS signature");
 		goto out;
@@ -252,13 +304,14 @@ sign_openssl(const struct smime_message *msg, const struct smime_signer *signer,
 out:
 	if (chain != NULL)
 		BIO_free_all(chain);
+	EVP_MD_CTX_free(audit);
 	CMS_ContentInfo_free(cms);
 	return st;
 }
 
 /*
- * Our encoder: digest the entity with SHA-256 while it goes to `out`, then encode the
- * SignedData from the signer's template (or a temporary one).
+ * Our encoder: digest the entity with the signer's digest while it goes to `out`, then
+ * encode the SignedData from the signer's template (or a temporary one).
  */
 static enum smime_status
 sign_template(const struct smime_message *msg, const struct smime_signer *signer,
@@ -268,39 +321,45 @@ sign_template(const struct smime_message *msg, const struct smime_signer *signer
 	enum smime_status st = SMIME_ERROR;
 	struct cms_signed_template *own = NULL;
 	const struct cms_signed_template *tmpl = signer->tmpl;
-	EVP_MD_CTX *md = NULL;
+	EVP_MD_CTX *md = NULL, *audit = NULL;
+	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
 	if (tmpl == NULL && (tmpl = own = cms_signed_template_new(signer->key, signer->cert,
 	    signer->chain, signer->enc_cert, signer->caps, err)) == NULL)
 		goto out;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, cms_signed_md(tmpl), NULL) != 1) {
-		set_err(err, "cannot set up SHA-256");
+	    EVP_DigestInit_ex(md, cms_signed_md(tmpl), NULL) != 1 ||
+	    audit_begin(cms_signed_template_digest(tmpl), &audit) != 0) {
+		set_err(err, "cannot set up the digests");
 		goto out;
 	}
 	t->md = md;
+	t->audit = audit;
 	st = tee_entity(msg, opt, t, err);
 	t->md = NULL;
+	t->audit = NULL;
 	if (st != SMIME_OK)
 		goto out;
 	st = SMIME_ERROR;
-	if (EVP_DigestFinal_ex(md, sha, &mdlen) != 1 || mdlen != 32) {
+	if (EVP_DigestFinal_ex(md, d, &mdlen) != 1 || audit_end(audit, d, sha) != 0) {
 		set_err(err, "cannot digest the entity");
 		goto out;
 	}
-	if (cms_signed_encode(tmpl, sha, time(NULL), der, der_len, err) != 0)
+	if (cms_signed_encode(tmpl, d, mdlen, time(NULL), der, der_len, err) != 0)
 		goto out;
 	st = SMIME_OK;
 out:
 	EVP_MD_CTX_free(md);
+	EVP_MD_CTX_free(audit);
 	cms_signed_template_free(own);
 	return st;
 }
 
 /*
  * Write a multipart/signed body to `out` (boundary given), signing the canonical entity.
- * `sha` receives the entity's SHA-256 (the CMS messageDigest).
+ * `sha` receives the entity's SHA-256 (the audit figure; the CMS messageDigest too unless
+ * the signer's digest is another one).
  */
 static enum smime_status
 sign_body(const struct smime_message *msg, const struct smime_signer *signer,
@@ -490,7 +549,7 @@ smime_sign(const struct smime_message *msg, const struct smime_signer *signer,
 	if (st != SMIME_OK)
 		goto out;
 	snprintf(ct, sizeof(ct), "multipart/signed; protocol=\"application/pkcs7-signature\"; "
-	    "micalg=sha-256; boundary=\"%s\"", boundary);
+	    "micalg=%s; boundary=\"%s\"", signer_digest(signer)->micalg, boundary);
 	if (header_edits(msg, out, ct, false) != 0) {
 		set_err(err, "out of memory");
 		st = SMIME_ERROR;
@@ -539,8 +598,8 @@ smime_encrypt(const struct smime_message *msg, const struct smime_signer *signer
 		    mime_boundary_make(boundary, sizeof(boundary)) != 0)
 			goto out;
 		plen = (size_t)snprintf(prefix, sizeof(prefix), "Content-Type: multipart/signed; "
-		    "protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n"
-		    "\tboundary=\"%s\"\r\n\r\n", boundary);
+		    "protocol=\"application/pkcs7-signature\"; micalg=%s;\r\n"
+		    "\tboundary=\"%s\"\r\n\r\n", signer_digest(signer)->micalg, boundary);
 		st = sign_body(msg, signer, opt, boundary, inner, out->entity_sha256, err);
 	} else {
 		struct tee t;

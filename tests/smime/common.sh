@@ -1,6 +1,7 @@
 # common.sh: sourced by the engine tests. Creates a private temp dir (removed on exit), a test
 # PKI with the openssl CLI (EC P-256 root, EC P-256 issuing CA, EC P-256 and RSA-2048 signers,
-# an EC P-384 recipient) and TAP helpers. Needs: openssl, perl with MIME::Base64.
+# an EC P-384 recipient and signer, an EC P-521 signer) and TAP helpers. Needs: openssl, perl
+# with MIME::Base64.
 set -u
 : "${top_builddir:=../..}" "${top_srcdir:=../..}"
 TOOL="$top_builddir/tests/smime/smime-tool"
@@ -55,8 +56,9 @@ EOC
 	    -extfile ext.cnf -extensions v3int -out int.pem &&
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.key &&
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec384.key &&
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out ec521.key &&
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key &&
-	for k in ec ec384 rsa; do
+	for k in ec ec384 ec521 rsa; do
 		e=leaf_ec; [ $k = rsa ] && e=leaf_rsa
 		openssl req -new -key $k.key -subj "/CN=user-$k/emailAddress=user-$k@example.org" -out $k.csr &&
 		openssl x509 -req -in $k.csr -CA int.pem -CAkey int.key -set_serial "0x$(openssl rand -hex 8)" \

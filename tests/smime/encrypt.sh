@@ -4,6 +4,8 @@
 # EC P-256/P-384 (KARI) recipients. Decrypts with `openssl cms -decrypt` for every recipient
 # key and with smime_decrypt; gpgsm --decrypt for RSA and CBC (gpgsm 2.2 has no
 # AuthEnvelopedData, and its PKCS#12 import of EC keys is unreliable, so those are not tried).
+# The signed entity inside names the signer's digest: micalg=sha-256 for P-256, sha-384 for
+# a P-384 signer (signed with SHA-384).
 . "${top_srcdir:-../..}/tests/smime/common.sh"
 make_pki || { echo "Bail out! cannot create the test PKI"; cat "$T/pki.log"; exit 1; }
 have_gpgsm=no
@@ -38,6 +40,8 @@ for f in "$CORPUS/02-utf8-8bit.eml" "$CORPUS/06-binary-attachment.eml" "$CORPUS/
 		done
 		openssl cms -verify -in "$o.rsa" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null 2>/dev/null
 		ok $? "$name $cipher: decrypted content is a valid signed message"
+		grep -q '^Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;' "$o.rsa"
+		ok $? "$name $cipher: P-256 signer: micalg=sha-256"
 		$CHECK split "$o.rsa" "$o.content" "$o.p7s" && $CHECK compare "$f" "$o.content"
 		ok $? "$name $cipher: content equals the original"
 		"$TOOL" decrypt -k "$T/ec384.key" -c "$T/ec384.pem" "$o.eml" "$o.own" 2>/dev/null && cmp -s "$o.own" "$o.ec384"
@@ -49,6 +53,27 @@ for f in "$CORPUS/02-utf8-8bit.eml" "$CORPUS/06-binary-attachment.eml" "$CORPUS/
 			ok $? "$name $cipher: gpgsm --decrypt (RSA key)"
 		fi
 	done
+done
+
+# sign then encrypt with a P-384 signer: SHA-384, and the micalg of the wrapped entity says so
+for cipher in cbc gcm; do
+	g=""; [ $cipher = gcm ] && g="-g"
+	o="$T/p384-$cipher"
+	"$TOOL" encrypt $g -k "$T/ec384.key" -c "$T/ec384.pem" -C "$T/int.pem" -r "$T/rsa.pem" \
+	    -r "$T/ec384.pem" "$CORPUS/07-nested.eml" "$o.eml" 2>"$o.err" &&
+	    openssl cms -decrypt -in "$o.eml" -inkey "$T/rsa.key" -recip "$T/rsa.pem" -out "$o.rsa" 2>/dev/null
+	ok $? "P-384 signer $cipher: signed, encrypted and decrypted"
+	grep -q '^Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-384;' "$o.rsa"
+	ok $? "P-384 signer $cipher: micalg=sha-384"
+	openssl cms -verify -in "$o.rsa" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null 2>/dev/null
+	ok $? "P-384 signer $cipher: openssl cms -verify"
+	openssl cms -cmsout -print -noout -in "$o.rsa" > "$o.txt" 2>&1 &&
+	    grep -q "algorithm: sha384 " "$o.txt" && grep -q "algorithm: ecdsa-with-SHA384 " "$o.txt" &&
+	    ! grep -q "algorithm: sha256 " "$o.txt"
+	ok $? "P-384 signer $cipher: sha384 and ecdsa-with-SHA384"
+	"$TOOL" verify -A "$T/root.pem" "$o.rsa" "$o.content" >/dev/null 2>&1 &&
+	    $CHECK compare "$CORPUS/07-nested.eml" "$o.content"
+	ok $? "P-384 signer $cipher: smime_verify accepts it, content equals the original"
 done
 
 # encrypt-only (no signer)

@@ -3,7 +3,9 @@
 # with and without header protection); every output must verify with `openssl cms -verify
 # -purpose smimesign` and with `gpgsm --verify`, its signed entity must be 7bit-clean CRLF with
 # lines <= 998, decode to the original content, and keep routing/identity headers outside.
-# Already signed or encrypted mail is never wrapped again. Also a CPU budget for 2 KB.
+# The digest follows the signer's key: SHA-384 for P-384, SHA-512 for P-521, else SHA-256
+# (micalg, digestAlgorithm, signatureAlgorithm). Already signed or encrypted mail is never
+# wrapped again. Also a CPU budget for 2 KB.
 . "${top_srcdir:-../..}/tests/smime/common.sh"
 make_pki || { echo "Bail out! cannot create the test PKI"; cat "$T/pki.log"; exit 1; }
 have_gpgsm=no
@@ -80,6 +82,46 @@ for signer in ec rsa; do
 	    ! grep -qi aes-256-cbc "$T/caps-$signer.txt"
 	ok $? "$signer: the capabilities asked for, and only those, are advertised"
 done
+# the digest follows the signer's key (RFC 5753 7.2, RFC 6318, RFC 8551 2.1): SHA-384 for P-384,
+# SHA-512 for P-521, SHA-256 for P-256 and RSA; micalg names it (RFC 8551 3.5.3.2)
+# ALGS FILE: digestAlgorithms, the SignerInfo's digestAlgorithm and signatureAlgorithm (with their
+# parameters) from `openssl cms -cmsout -print`; the certificates' own algorithms are left out
+algs() {
+	awk '/^ *(digestAlgorithms|digestAlgorithm|signatureAlgorithm):/ { getline; a = $2; getline
+		printf "%s%s(%s)", n++ ? " " : "", a, $2 } END { print "" }' "$1"
+}
+while read -r signer md sigalg sigpar; do
+	micalg="sha-${md#sha}"
+	o="$T/md-$signer"
+	"$TOOL" sign -k "$T/$signer.key" -c "$T/$signer.pem" -C "$T/int.pem" "$CORPUS/05-attachment.eml" \
+	    "$o.eml" 2>"$o.err"
+	ok $? "$signer: signed"
+	hdr "$o.eml" | grep -q "^Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=$micalg; boundary="
+	ok $? "$signer: micalg=$micalg"
+	# which also checks the messageDigest with the digestAlgorithm the signature names
+	openssl cms -verify -in "$o.eml" -CAfile "$T/root.pem" -purpose smimesign -out "$o.ossl" >/dev/null 2>&1 &&
+	    $CHECK split "$o.eml" "$o.content" "$o.p7s" && cmp -s "$o.ossl" "$o.content"
+	ok $? "$signer: openssl cms -verify"
+	openssl cms -cmsout -print -noout -in "$o.eml" > "$o.txt" 2>&1
+	got=$(algs "$o.txt")
+	[ "$got" = "$md(<ABSENT>) $md(<ABSENT>) $sigalg($sigpar)" ]
+	r=$?
+	ok $r "$signer: digestAlgorithms and digestAlgorithm $md (parameters absent), signatureAlgorithm $sigalg"
+	[ $r = 0 ] || echo "#   got: $got"
+	# gpgsm 2.2 refuses a hash shorter than the curve ("a 256 bit hash is not valid for a 384
+	# bit ECC key") and cannot check any P-521 signature ("DSA requires the hash length to be a
+	# multiple of 8 bits"): P-521 is not asked of it
+	if [ $have_gpgsm = yes ] && [ "$signer" != ec521 ]; then
+		gpgsm --batch --verify "$o.p7s" "$o.content" >/dev/null 2>"$o.gpgsm" &&
+		    ! grep -q "hash is not valid" "$o.gpgsm"
+		ok $? "$signer: gpgsm --verify exits 0, no complaint about the hash"
+	fi
+done <<'EOL'
+ec sha256 ecdsa-with-SHA256 <ABSENT>
+ec384 sha384 ecdsa-with-SHA384 <ABSENT>
+ec521 sha512 ecdsa-with-SHA512 <ABSENT>
+rsa sha256 rsaEncryption NULL
+EOL
 # a signing-only certificate names its encryption partner: sent along, preferred for encryption
 "$TOOL" sign -k "$T/ec.key" -c "$T/ec.pem" -C "$T/int.pem" -e "$T/rsa.pem" "$CORPUS/01-plain.eml" "$T/pair.eml" 2>/dev/null &&
     openssl cms -verify -in "$T/pair.eml" -CAfile "$T/root.pem" -purpose smimesign -out /dev/null 2>/dev/null

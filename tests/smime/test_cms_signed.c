@@ -1,12 +1,15 @@
 /*
  * test_cms_signed: the SignedData encoder (milter/engine/cms_signed.c) against OpenSSL's CMS
  * parser and verifier. A CA chain is made in memory (P-256 root and issuing CA; P-256,
- * P-384, RSA-2048 and RSA-PSS signers, all with the same serial so their encrypKeyPref
- * values can be compared). Checks: the output verifies (CMS_verify, detached content,
- * trusted root only), signed attributes in DER order, messageDigest, signingTime (UTCTime,
- * GeneralizedTime after 2049), SMIMECapabilities and encrypKeyPref equal to what the
- * OpenSSL CMS path (RSA-PSS signer) writes, a tampered content fails, a mismatched key or
- * an over-long chain is refused, and one template shared by 4 threads x 250 messages.
+ * P-384, P-521, RSA-2048 and RSA-PSS signers, all with the same serial so their
+ * encrypKeyPref values can be compared). Checks: the output verifies (CMS_verify, detached
+ * content, trusted root only), signed attributes in DER order, messageDigest, signingTime
+ * (UTCTime, GeneralizedTime after 2049), SMIMECapabilities and encrypKeyPref equal to what
+ * the OpenSSL CMS path (RSA-PSS signer) writes, the digest follows the key (SHA-384 for
+ * P-384, SHA-512 for P-521, else SHA-256) with the AlgorithmIdentifiers OpenSSL's CMS_sign
+ * writes for it, smime_sign's micalg and its SHA-256 audit figure, a tampered content
+ * fails, a mismatched key or an over-long chain is refused, and one template shared by
+ * 4 threads x 250 messages.
  */
 #include "config.h"
 
@@ -36,6 +39,8 @@ struct signer {
 	const char *name;
 	EVP_PKEY *key;
 	X509 *cert;
+	int md_nid;		/* the digest it must sign with */
+	const char *micalg;
 };
 
 static X509 *root, *ca;
@@ -50,6 +55,8 @@ gen(const char *name)
 		return EVP_EC_gen("P-256");
 	if (strcmp(name, "p384") == 0)
 		return EVP_EC_gen("P-384");
+	if (strcmp(name, "p521") == 0)
+		return EVP_EC_gen("P-521");
 	if (strcmp(name, "rsa2048") == 0)
 		return EVP_RSA_gen(2048);
 	{
@@ -201,6 +208,41 @@ parse(const unsigned char *der, size_t len, struct parsed *pp)
 	return pp->si != NULL;
 }
 
+/* The signatureAlgorithm OpenSSL writes for an EC key with this digest (RFC 5758 3.2). */
+static int
+ecdsa_nid(int md_nid)
+{
+	return md_nid == NID_sha512 ? NID_ecdsa_with_SHA512 : md_nid == NID_sha384 ?
+	    NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256;
+}
+
+/*
+ * Are the digest and signature AlgorithmIdentifiers of `ours` those OpenSSL's own CMS_sign
+ * writes for the same signer and digest (what smime_sign's OpenSSL path does)?
+ */
+static bool
+same_algs_as_openssl(const struct signer *s, CMS_SignerInfo *ours)
+{
+	const unsigned int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL;
+	BIO *in = BIO_new_mem_buf("x\r\n", 3);
+	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+	CMS_SignerInfo *si = cms != NULL ? CMS_add1_signer(cms, s->cert, s->key,
+	    EVP_get_digestbynid(s->md_nid), flags) : NULL;
+	X509_ALGOR *d1 = NULL, *g1 = NULL, *d2 = NULL, *g2 = NULL;
+	bool ok = in != NULL && si != NULL && CMS_final(cms, in, NULL, flags) == 1;
+
+	if (ok) {
+		CMS_SignerInfo_get0_algs(si, NULL, NULL, &d1, &g1);
+		CMS_SignerInfo_get0_algs(ours, NULL, NULL, &d2, &g2);
+		ok = d1 != NULL && d2 != NULL && g1 != NULL && g2 != NULL &&
+		    X509_ALGOR_cmp(d1, d2) == 0 && X509_ALGOR_cmp(g1, g2) == 0;
+	}
+	BIO_free(in);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return ok;
+}
+
 /* The CMS signature of an smime_sign result and its signed entity. */
 static bool
 split_result(struct smime_result *res, unsigned char **p7s, size_t *p7s_len, char **entity,
@@ -290,7 +332,8 @@ check_signer(const struct signer *s)
 	struct smime_error err = { "" };
 	struct cms_signed_template *t = cms_signed_template_new(s->key, s->cert, chain, NULL, 0,
 	    &err);
-	unsigned char content[3000], digest[32], *der = NULL;
+	unsigned char content[3000], digest[EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int dlen = 0;
 	size_t len = 0;
 	struct parsed pp = { NULL, NULL };
 	time_t now = time(NULL);
@@ -299,9 +342,17 @@ check_signer(const struct signer *s)
 	tap_ok(t != NULL, "%s: template built (%s)", s->name, err.text);
 	if (t == NULL)
 		return;
+	tap_ok(cms_signed_template_digest(t)->nid == s->md_nid &&
+	    cms_signed_digest_for(s->key) == cms_signed_template_digest(t) &&
+	    EVP_MD_get_type(cms_signed_md(t)) == s->md_nid &&
+	    strcmp(cms_signed_template_digest(t)->micalg, s->micalg) == 0,
+	    "%s: template digest %s", s->name, s->micalg);
 	RAND_bytes(content, sizeof(content));
-	EVP_Digest(content, sizeof(content), digest, NULL, EVP_sha256(), NULL);
-	tap_ok(cms_signed_encode(t, digest, now, &der, &len, &err) == 0, "%s: encoded", s->name);
+	EVP_Digest(content, sizeof(content), digest, &dlen, EVP_get_digestbynid(s->md_nid), NULL);
+	tap_ok(cms_signed_encode(t, digest, dlen == 32 ? 48 : 32, now, &der, &len, &err) != 0 &&
+	    der == NULL, "%s: a digest of the wrong length is refused (%s)", s->name, err.text);
+	tap_ok(cms_signed_encode(t, digest, dlen, now, &der, &len, &err) == 0, "%s: encoded",
+	    s->name);
 	tap_ok(der != NULL && verify(der, len, content, sizeof(content)),
 	    "%s: CMS_verify against the root with the detached content", s->name);
 	if (der != NULL && parse(der, len, &pp)) {
@@ -317,9 +368,9 @@ check_signer(const struct signer *s)
 		tap_ok(sorted && count == 5, "%s: five signed attributes in DER order (%d)",
 		    s->name, count);
 		tap_ok(md != NULL && md->type == V_ASN1_OCTET_STRING &&
-		    md->value.octet_string->length == 32 &&
-		    memcmp(md->value.octet_string->data, digest, 32) == 0,
-		    "%s: messageDigest is the SHA-256 of the content", s->name);
+		    md->value.octet_string->length == (int)dlen &&
+		    memcmp(md->value.octet_string->data, digest, dlen) == 0,
+		    "%s: messageDigest is the %s of the content", s->name, s->micalg);
 		tap_ok(st != NULL && st->type == V_ASN1_UTCTIME &&
 		    ASN1_TIME_diff(&day, &sec, st->value.utctime, NULL) == 1 && day == 0 &&
 		    sec >= -60 && sec <= 60, "%s: signingTime is a UTCTime within a minute of now",
@@ -334,12 +385,16 @@ check_signer(const struct signer *s)
 		CMS_SignerInfo_get0_algs(pp.si, NULL, NULL, &dig, &sig);
 		if (sig != NULL)
 			X509_ALGOR_get0(NULL, &ptype, NULL, sig);
-		tap_ok(dig != NULL && OBJ_obj2nid(dig->algorithm) == NID_sha256 &&
+		tap_ok(dig != NULL && OBJ_obj2nid(dig->algorithm) == s->md_nid &&
 		    dig->parameter == NULL && sig != NULL &&
 		    (EVP_PKEY_is_a(s->key, "RSA") ?
 		    OBJ_obj2nid(sig->algorithm) == NID_rsaEncryption && ptype == V_ASN1_NULL :
-		    OBJ_obj2nid(sig->algorithm) == NID_ecdsa_with_SHA256 && ptype == V_ASN1_UNDEF),
-		    "%s: digest and signature AlgorithmIdentifiers as OpenSSL writes them", s->name);
+		    OBJ_obj2nid(sig->algorithm) == ecdsa_nid(s->md_nid) && ptype == V_ASN1_UNDEF),
+		    "%s: digestAlgorithm %s (parameters absent), signatureAlgorithm %s", s->name,
+		    OBJ_nid2sn(s->md_nid), EVP_PKEY_is_a(s->key, "RSA") ? "rsaEncryption (NULL)" :
+		    OBJ_nid2sn(ecdsa_nid(s->md_nid)));
+		tap_ok(same_algs_as_openssl(s, pp.si),
+		    "%s: the AlgorithmIdentifiers OpenSSL's CMS_sign writes with that digest", s->name);
 		certs = CMS_get1_certs(pp.cms);
 		tap_ok(sk_X509_num(certs) == 2 && certs_sorted(certs) &&
 		    ((X509_cmp(sk_X509_value(certs, 0), ca) == 0 &&
@@ -358,7 +413,7 @@ check_signer(const struct signer *s)
 	OPENSSL_free(der);
 	der = NULL;
 	/* 2051-01-01: GeneralizedTime (RFC 5652 11.3) */
-	if (cms_signed_encode(t, digest, (time_t)2556144000LL, &der, &len, &err) == 0 &&
+	if (cms_signed_encode(t, digest, dlen, (time_t)2556144000LL, &der, &len, &err) == 0 &&
 	    parse(der, len, &pp)) {
 		ASN1_TYPE *st = attr_value(pp.si, NID_pkcs9_signingTime);
 
@@ -372,6 +427,38 @@ check_signer(const struct signer *s)
 	}
 	OPENSSL_free(der);
 	cms_signed_template_free(t);
+}
+
+/*
+ * The digests of an smime_sign result: micalg names the signer's digest, the messageDigest
+ * is that digest of the entity, and the audit figure stays its SHA-256.
+ */
+static void
+check_result_digests(const struct signer *s, const struct smime_result *res,
+    const unsigned char *p7s, size_t plen, const char *entity, size_t elen)
+{
+	unsigned char want[EVP_MAX_MD_SIZE], sha[32];
+	unsigned int wlen = 0;
+	char micalg[32];
+	const char *ct = NULL;
+	struct parsed pp = { NULL, NULL };
+	ASN1_TYPE *md;
+
+	for (size_t i = 0; i < res->add_count; i++)
+		if (strcmp(res->add[i].name, "Content-Type") == 0)
+			ct = res->add[i].value;
+	snprintf(micalg, sizeof(micalg), "micalg=%s;", s->micalg);
+	tap_ok(ct != NULL && strstr(ct, micalg) != NULL, "%s smime_sign: %s", s->name, micalg);
+	EVP_Digest(entity, elen, want, &wlen, EVP_get_digestbynid(s->md_nid), NULL);
+	EVP_Digest(entity, elen, sha, NULL, EVP_sha256(), NULL);
+	md = parse(p7s, plen, &pp) ? attr_value(pp.si, NID_pkcs9_messageDigest) : NULL;
+	tap_ok(md != NULL && md->type == V_ASN1_OCTET_STRING &&
+	    md->value.octet_string->length == (int)wlen &&
+	    memcmp(md->value.octet_string->data, want, wlen) == 0,
+	    "%s smime_sign: messageDigest is the %s of the entity", s->name, s->micalg);
+	tap_ok(memcmp(res->entity_sha256, sha, 32) == 0,
+	    "%s smime_sign: entity_sha256 is the entity's SHA-256", s->name);
+	CMS_ContentInfo_free(pp.cms);
 }
 
 /* A signer through smime_sign, with or without a template, verified like a mail client. */
@@ -392,6 +479,7 @@ check_smime_sign(const struct signer *s, bool with_template, struct parsed *keep
 	if (st == SMIME_OK && split_result(&res, &p7s, &plen, &entity, &elen)) {
 		tap_ok(verify(p7s, plen, (unsigned char *)entity, elen),
 		    "%s smime_sign: the signature verifies over the signed entity", s->name);
+		check_result_digests(s, &res, p7s, plen, entity, elen);
 		entity[0] ^= 0x20;
 		tap_ok(!verify(p7s, plen, (unsigned char *)entity, elen),
 		    "%s smime_sign: a changed entity fails", s->name);
@@ -416,14 +504,15 @@ static void *
 work(void *arg)
 {
 	struct worker *w = arg;
-	unsigned char content[512], digest[32], *der;
+	unsigned char content[512], digest[EVP_MAX_MD_SIZE], *der;
+	unsigned int dlen;
 	size_t len;
 
 	for (int i = 0; i < PER_THREAD; i++) {
 		der = NULL;
 		RAND_bytes(content, sizeof(content));
-		EVP_Digest(content, sizeof(content), digest, NULL, EVP_sha256(), NULL);
-		if (cms_signed_encode(w->t, digest, time(NULL), &der, &len, NULL) == 0 &&
+		EVP_Digest(content, sizeof(content), digest, &dlen, cms_signed_md(w->t), NULL);
+		if (cms_signed_encode(w->t, digest, dlen, time(NULL), &der, &len, NULL) == 0 &&
 		    verify(der, len, content, sizeof(content)))
 			w->good++;
 		OPENSSL_free(der);
@@ -501,8 +590,13 @@ check_refusals(const struct signer *ec, const struct signer *other, const struct
 int
 main(void)
 {
-	static const char *const names[] = { "p256", "p384", "rsa2048", "rsa-pss" };
-	struct signer s[4];
+	/* name, digest, micalg: RFC 5753 7.2 / RFC 6318 pair P-384 with SHA-384, P-521 with SHA-512 */
+	static const struct { const char *name; int md_nid; const char *micalg; } want[] = {
+		{ "p256", NID_sha256, "sha-256" }, { "p384", NID_sha384, "sha-384" },
+		{ "p521", NID_sha512, "sha-512" }, { "rsa2048", NID_sha256, "sha-256" },
+		{ "rsa-pss", NID_sha256, "sha-256" } };
+	enum { N = sizeof(want) / sizeof(want[0]), PSS = N - 1 };
+	struct signer s[N];
 	bool ok = true;
 
 	root_key = EVP_EC_gen("P-256");
@@ -516,38 +610,41 @@ main(void)
 	    X509_STORE_add_cert(store, root) != 1)
 		tap_skip_all("cannot make a test CA");
 	X509_STORE_set_purpose(store, X509_PURPOSE_SMIME_SIGN);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < N; i++) {
 		char cn[64];
 
-		snprintf(cn, sizeof(cn), "user-%s@example.org", names[i]);
-		s[i].name = names[i];
-		s[i].key = gen(names[i]);
+		snprintf(cn, sizeof(cn), "user-%s@example.org", want[i].name);
+		s[i].name = want[i].name;
+		s[i].md_nid = want[i].md_nid;
+		s[i].micalg = want[i].micalg;
+		s[i].key = gen(want[i].name);
 		s[i].cert = s[i].key != NULL ? cert(s[i].key, cn, ca, ca_key, SERIAL, false) : NULL;
 		if (s[i].cert == NULL)
-			tap_diag("cannot make signer %s", names[i]);
+			tap_diag("cannot make signer %s", want[i].name);
 		ok = ok && s[i].cert != NULL;
 	}
 	if (!ok)
 		tap_skip_all("cannot make the test signers");
 
 	/* the OpenSSL CMS path (RSA-PSS key) first: it gives the expected attribute values */
-	check_smime_sign(&s[3], false, &fallback);
+	check_smime_sign(&s[PSS], false, &fallback);
 	want_caps = fallback.si != NULL ? attr_value(fallback.si, NID_SMIMECapabilities) : NULL;
 	want_keypref = fallback.si != NULL ?
 	    attr_value(fallback.si, NID_id_smime_aa_encrypKeyPref) : NULL;
 	tap_ok(want_caps != NULL && want_keypref != NULL,
 	    "OpenSSL path writes SMIMECapabilities and encrypKeyPref");
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < PSS; i++) {
 		check_signer(&s[i]);
 		check_smime_sign(&s[i], false, NULL);
 		check_smime_sign(&s[i], true, NULL);
 	}
 	check_threads(&s[0]);
-	check_threads(&s[2]);
-	check_refusals(&s[0], &s[1], &s[3]);
+	check_threads(&s[1]);
+	check_threads(&s[3]);
+	check_refusals(&s[0], &s[1], &s[PSS]);
 
 	CMS_ContentInfo_free(fallback.cms);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < N; i++) {
 		EVP_PKEY_free(s[i].key);
 		X509_free(s[i].cert);
 	}

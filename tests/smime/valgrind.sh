@@ -13,6 +13,9 @@ for f in "$CORPUS"/02-utf8-8bit.eml "$CORPUS"/06-binary-attachment.eml "$CORPUS"
 	vg sign -H -m 4096 -d "$T" -k "$T/ec.key" -c "$T/ec.pem" -C "$T/int.pem" "$f" "$T/out.eml"
 	ok $? "valgrind sign $(basename "$f")"
 done
+# P-384 signs with SHA-384 and a second digest context for the audit SHA-256
+vg sign -k "$T/ec384.key" -c "$T/ec384.pem" -C "$T/int.pem" "$CORPUS/07-nested.eml" "$T/out384.eml"
+ok $? "valgrind sign with a P-384 signer"
 mkdir "$T/bad"
 perl "$top_srcdir/tests/smime/gen-bad.pl" "$T/bad"
 for f in "$T"/bad/*.eml; do
