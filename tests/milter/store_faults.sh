@@ -3,7 +3,7 @@
 # machine do to its store:
 #   - 50 autosmimectl issue|revoke|renew|ca rotate killed with SIGKILL at random points while
 #     mail flows (tests/tools/milter-send in a loop): after each the daemon signs again within
-#     5 s, and at the end no serial was issued twice, every issuance a command reported is
+#     HEAL_MS (15 s), and at the end no serial was issued twice, every issuance a command reported is
 #     listed, and the audit chain verifies;
 #   - a backup taken under that load, restored into a fresh directory and verified;
 #   - db5.3_recover run by hand under the running daemon;
@@ -16,6 +16,9 @@ ctl="$b/cli/autosmimectl"
 milter="$b/milter/autosmime-milter"
 send="$b/tests/tools/milter-send"
 KILLS=${STORE_FAULTS_KILLS:-50}
+# How long healing may take: alone it is well under a second (figures in the ok lines); the
+# bound leaves room for a loaded CI machine, where other test programs run under valgrind.
+HEAL_MS=${STORE_FAULTS_HEAL_MS:-15000}
 
 tmp=$(mktemp -d /tmp/store-faults-XXXXXX) || exit 1
 pid="" load="" mnt=""
@@ -132,10 +135,10 @@ for it in $(seq 1 "$KILLS"); do
 	wait "$cpid" 2>/dev/null
 	# what the command said it issued before it died
 	sed -n 's/^serial=\([0-9a-f]*\) \(mailbox\|renews\)=.*/\1/p' "$tmp/cmd.out" >> "$tmp/reported"
-	ms=$(signs_within 5000) || late=$((late + 1))
+	ms=$(signs_within "$HEAL_MS") || late=$((late + 1))
 	[ "$ms" -gt "$worst" ] && worst=$ms
 done
-check "after each of $KILLS killed commands the daemon signed again within 5 s (worst ${worst} ms)" \
+check "after each of $KILLS killed commands the daemon signed again within $((HEAL_MS / 1000)) s (worst ${worst} ms)" \
 	'[ $late -eq 0 ]'
 check "the daemon was never restarted (same process)" 'kill -0 "$pid" && [ "$(cat "$tmp/milter.pid")" = "$pid" ]'
 
@@ -165,8 +168,8 @@ if command -v db5.3_recover >/dev/null; then
 	reopens=$(grep -c 'event=store status=reopened' "$tmp/log")
 	db5.3_recover -h "$store_parent/store" 2>"$tmp/recover.err"; rrc=$?
 	check "db5.3_recover ran under the daemon $(head -c 120 "$tmp/recover.err")" '[ $rrc -eq 0 ]'
-	ms=$(signs_within 5000)
-	check "after db5.3_recover the daemon signs again within 5 s by itself (${ms} ms)" '[ "$ms" -lt 5000 ]'
+	ms=$(signs_within "$HEAL_MS")
+	check "after db5.3_recover the daemon signs again within $((HEAL_MS / 1000)) s by itself (${ms} ms)" '[ "$ms" -lt "$HEAL_MS" ]'
 	check "and says it reopened the store" \
 		'[ "$(grep -c "event=store status=reopened" "$tmp/log")" -gt "$reopens" ]'
 else
@@ -209,8 +212,8 @@ if [ -n "$mnt" ]; then
 	check "the cause is logged once a minute, not per message ($(($(grep -c "event=error" "$tmp/log") - errs)) lines for 10 messages)" \
 		'[ $(($(grep -c "event=error" "$tmp/log") - errs)) -le 1 ]'
 	rm -f "$mnt/fill" "$mnt/fill2"
-	ms=$(signs_within 5000)
-	check "space freed: signing again by itself within 5 s (${ms} ms)" '[ "$ms" -lt 5000 ]'
+	ms=$(signs_within "$HEAL_MS")
+	check "space freed: signing again by itself within $((HEAL_MS / 1000)) s (${ms} ms)" '[ "$ms" -lt "$HEAL_MS" ]'
 	check "the refused issuance left nothing behind" \
 		'[ "$(C list | wc -l)" -eq "$before" ] && ! C list --mailbox full@example.org | grep -q serial='
 	check "issuance works again" 'C issue full@example.org | grep -q "^serial="'
