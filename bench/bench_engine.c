@@ -1,7 +1,8 @@
 /*
  * bench_engine: in-process micro-benchmark of the S/MIME engine (milter/engine/smime.h), not a test.
  * Generates a small CA chain and signer/recipient keys in memory (ECDSA P-256, RSA-2048,
- * RSA-3072), then times sign, encrypt and sign+encrypt of 2 KB, 100 KB and 10 MB messages on
+ * RSA-3072, and "pair": the default P-256 signing key with an RSA-2048 encryption
+ * certificate, to an RSA-2048 recipient), then times sign, encrypt and sign+encrypt of 2 KB, 100 KB and 10 MB messages on
  * CPU time (CLOCK_PROCESS_CPUTIME_ID, one thread, so msgs/s is per core), with peak RSS per case.
  * Beside each key it measures OpenSSL's own limits in the same run: EVP_DigestSign of 32 bytes
  * (small messages cannot sign faster) and SHA-256 throughput (large ones cannot hash faster).
@@ -37,17 +38,21 @@
 
 #define LINE "This line of the benchmark body is sixty-four characters long.\r\n"
 #define LINE_LEN 64
-#define NKEYS 3
+#define NKEYS 4
 #define MIN_ITER 3
 
 enum op { OP_SIGN, OP_ENCRYPT, OP_SIGN_ENCRYPT };
 static const char *const op_name[] = { "sign", "encrypt", "sign+encrypt" };
 
-/* One signer identity with a recipient of the same key type. Lifetime: the process. */
+/*
+ * One signer identity with a recipient. "pair" is the shipped default: a P-256 signing key
+ * and an RSA-2048 encryption certificate (the sender's own copy), to an RSA-2048 recipient;
+ * the others hold one dual-use key, the recipient of the same type. Lifetime: the process.
+ */
 struct ident {
 	const char *name;
-	EVP_PKEY *key, *rkey;
-	X509 *cert, *rcert;
+	EVP_PKEY *key, *rkey, *ekey;	/* ekey: NULL for one dual-use key */
+	X509 *cert, *rcert, *ecert;
 	struct cms_signed_template *tmpl;	/* as the key cache builds it, once per signer */
 };
 
@@ -186,7 +191,9 @@ make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey, bool ca, 
 static void
 setup(struct bench *b, struct ident *ids)
 {
-	static const char *const names[NKEYS] = { "p256", "rsa2048", "rsa3072" };
+	static const char *const names[NKEYS] = { "p256", "rsa2048", "rsa3072", "pair" };
+	static const char *const sign_type[NKEYS] = { "p256", "rsa2048", "rsa3072", "p256" };
+	static const char *const rcpt_type[NKEYS] = { "p256", "rsa2048", "rsa3072", "rsa2048" };
 	EVP_PKEY *root_key = gen_key("p256");
 	X509 *root = make_cert(root_key, "Bench Root CA", NULL, NULL, true, true);
 	struct smime_error err;
@@ -197,17 +204,25 @@ setup(struct bench *b, struct ident *ids)
 	if ((b->chain = sk_X509_new_null()) == NULL || !sk_X509_push(b->chain, b->ca_cert))
 		die("out of memory");
 	for (int i = 0; i < NKEYS; i++) {
-		bool ec = i == 0;
+		bool pair = strcmp(names[i], "pair") == 0;
 
+		memset(&ids[i], 0, sizeof(ids[i]));
 		ids[i].name = names[i];
-		ids[i].key = gen_key(names[i]);
+		ids[i].key = gen_key(sign_type[i]);
 		snprintf(cn, sizeof(cn), "sender-%s@bench.test", names[i]);
-		ids[i].cert = make_cert(ids[i].key, cn, b->ca_cert, b->ca_key, false, ec);
-		ids[i].rkey = gen_key(names[i]);
+		ids[i].cert = make_cert(ids[i].key, cn, b->ca_cert, b->ca_key, false,
+		    strcmp(sign_type[i], "p256") == 0);
+		ids[i].rkey = gen_key(rcpt_type[i]);
 		snprintf(cn, sizeof(cn), "rcpt-%s@remote.test", names[i]);
-		ids[i].rcert = make_cert(ids[i].rkey, cn, b->ca_cert, b->ca_key, false, ec);
+		ids[i].rcert = make_cert(ids[i].rkey, cn, b->ca_cert, b->ca_key, false,
+		    strcmp(rcpt_type[i], "p256") == 0);
+		if (pair) {
+			ids[i].ekey = gen_key("rsa2048");
+			snprintf(cn, sizeof(cn), "sender-%s@bench.test", names[i]);
+			ids[i].ecert = make_cert(ids[i].ekey, cn, b->ca_cert, b->ca_key, false, false);
+		}
 		if ((ids[i].tmpl = cms_signed_template_new(ids[i].key, ids[i].cert, b->chain,
-		    NULL, 0, &err)) == NULL)
+		    ids[i].ecert, 0, &err)) == NULL)
 			die(err.text);
 	}
 	X509_free(root);
@@ -249,9 +264,10 @@ static enum smime_status
 run_op(const struct bench *b, const struct ident *id, enum op op, const struct smime_message *m,
     struct smime_error *err)
 {
-	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl, NULL, 0 };
+	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl, id->ecert, 0 };
 	struct smime_options opt = { false, SMIME_AES256_CBC, b->mem_limit, b->spool_dir, 0 };
-	X509 *rcpts[2] = { id->rcert, id->cert };  /* the recipient and the sender's own */
+	/* the recipient and the sender's own copy */
+	X509 *rcpts[2] = { id->rcert, id->ecert != NULL ? id->ecert : id->cert };
 	struct smime_result res;
 	enum smime_status st;
 

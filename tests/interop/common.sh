@@ -4,6 +4,7 @@
 #   ec256  EC P-256 dual use (digitalSignature,keyAgreement)      alice-ec256@example.org
 #   ec384  EC P-384 dual use (digitalSignature,keyAgreement)      alice-ec384@example.org
 #   rsa    RSA-2048 dual use (digitalSignature,keyEncipherment)   alice-rsa@example.org
+#   rsa3072, rsa4096  the same with RSA-3072 and RSA-4096 (the CA's other RSA key types)
 #   split  EC P-256 signing only (critical digitalSignature) = split-sig, plus
 #          RSA-2048 encryption only (critical keyEncipherment) = split-enc, alice-split@example.org
 # and a second recipient bob (RSA-2048 dual use, bob@example.net).
@@ -13,7 +14,7 @@ set -u
 TOOL="$top_builddir/tests/smime/smime-tool"
 CHECK="perl $top_srcdir/tests/smime/mimecheck.pl"
 CORPUS="$top_srcdir/tests/smime/corpus"
-KEYSETS="ec256 ec384 rsa split"
+KEYSETS="ec256 ec384 rsa rsa3072 rsa4096 split"
 n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
@@ -85,6 +86,8 @@ EOC
 		p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key" ;;
 		p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$name.key" ;;
 		rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$name.key" ;;
+		rsa3072) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$name.key" ;;
+		rsa4096) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$name.key" ;;
 		esac &&
 		openssl req -new -key "$name.key" -subj "/CN=$cn/emailAddress=$mail" -out "$name.csr" &&
 		openssl x509 -req -in "$name.csr" -CA int.pem -CAkey int.key \
@@ -94,11 +97,13 @@ EOC
 ec256.sig p256 leaf_ec alice-ec256 alice-ec256@example.org
 ec384.sig p384 leaf_ec alice-ec384 alice-ec384@example.org
 rsa.sig rsa leaf_rsa alice-rsa alice-rsa@example.org
+rsa3072.sig rsa3072 leaf_rsa alice-rsa3072 alice-rsa3072@example.org
+rsa4096.sig rsa4096 leaf_rsa alice-rsa4096 alice-rsa4096@example.org
 split.sig p256 leaf_sig alice-split-signing alice-split@example.org
 split.enc rsa leaf_enc alice-split-encryption alice-split@example.org
 bob rsa leaf_rsa bob bob@example.net
 EOL
-	for s in ec256 ec384 rsa; do
+	for s in ec256 ec384 rsa rsa3072 rsa4096; do
 		ln -s "$s.sig.key" "$s.enc.key" && ln -s "$s.sig.pem" "$s.enc.pem" || exit 1
 	done
 	cat int.pem root.pem > chain.pem

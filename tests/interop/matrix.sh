@@ -12,7 +12,7 @@
 make_pki || { echo "Bail out! cannot create the test PKI"; cat "$T/pki.log"; exit 1; }
 make_empty
 make_big || { echo "Bail out! cannot create the 10 MB message"; exit 1; }
-for id in bob ec256.enc ec384.enc rsa.enc split.enc; do
+for id in bob ec256.enc ec384.enc rsa.enc rsa3072.enc rsa4096.enc split.enc; do
 	setup_reader $id >>"$T/setup.log" 2>&1 || { echo "Bail out! cannot set up the readers for $id"; cat "$T/setup.log"; exit 1; }
 done
 versions
