@@ -5,7 +5,8 @@
  * is the hex SHA-256 of the whole previous record (64 zeros for the first). meta.db holds the
  * hash of the last record and the record count, updated in the same transaction, so removing
  * the newest records is detected too. Owns audit.db and the meta words audit_head/audit_count.
- * ca_audit itself (group commit of concurrent callers) is in audit_batch.c.
+ * ca_audit itself (group commit of concurrent callers) is in audit_batch.c; signed checkpoints
+ * of the head are in audit_checkpoint.c.
  */
 #include "config.h"
 
@@ -261,4 +262,33 @@ ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err)
 	if (count != NULL)
 		*count = n;
 	return r;
+}
+
+int
+ca_audit_hash_at(struct ca *ca, uint64_t n, char hex[65], struct ca_error *err)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	db_recno_t recno = (db_recno_t)n;
+	DBT k, d;
+	int ret;
+
+	if (n == 0) {
+		snprintf(hex, 65, "%s", ZERO_HASH);
+		return CA_OK;
+	}
+	if (n > UINT32_MAX) {
+		ca_seterr(err, "audit record %llu is out of range", (unsigned long long)n);
+		return CA_INVALID;
+	}
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = &recno;
+	k.size = sizeof(recno);
+	d.flags = DB_DBT_MALLOC;
+	if ((ret = ca->audit->get(ca->audit, NULL, &k, &d, 0)) != 0)
+		return ca_db_result(ret, err, "audit");
+	audit_sha256(d.data, d.size, md);
+	free(d.data);
+	ca_hex(md, sizeof(md), hex);
+	return CA_OK;
 }

@@ -31,6 +31,7 @@ struct ca_error {
 #define CA_ERR (-1)        /* internal failure (I/O, database, crypto) */
 #define CA_NOTFOUND (-2)   /* no such certificate, mailbox or record */
 #define CA_INVALID (-3)    /* the request is refused (bad mailbox, weak key, bad CSR, ...) */
+#define CA_MISMATCH (-4)   /* the store disagrees with a signed statement about it */
 
 enum ca_profile { CA_PROFILE_MAILBOX, CA_PROFILE_SPONSOR, CA_PROFILE_ORGANIZATION };
 enum ca_generation { CA_GEN_STRICT, CA_GEN_MULTIPURPOSE };
@@ -432,6 +433,31 @@ int ca_restore(const struct ca_params *p, const char *backup_dir, struct ca_back
 
 /* Every record in order (strings valid during the call). */
 int ca_audit_foreach(struct ca *ca, ca_audit_cb cb, void *arg, struct ca_error *err);
+/* A signed audit checkpoint (audit_checkpoint.c): the chain's head after `records` records. */
+struct ca_checkpoint {
+	uint64_t records;
+	char head[65];            /* hex SHA-256 of record `records`, 64 zeros for none */
+	time_t time;
+	char signer_sha256[65];   /* the checkpoint signer certificate's SHA-256 fingerprint */
+};
+
+/*
+ * Sign the current head (the chain is verified first) with the checkpoint key, made with its
+ * self-signed certificate on first use; *pem (malloc'd) is the PEM CMS for the auditor. An
+ * audit-checkpoint event records it.
+ */
+int ca_audit_checkpoint(struct ca *ca, const char *actor, char **pem, struct ca_checkpoint *out,
+    struct ca_error *err);
+
+/*
+ * Check a checkpoint (PEM, len bytes) against the log: its signature by `pinned` (NULL: this
+ * store's checkpoint certificate), then the whole chain, then that record cp->records hashes
+ * to its head. CA_OK; CA_INVALID when the checkpoint or the chain is bad; CA_MISMATCH when the
+ * log was rewritten or cut before the checkpoint. *records gets the log's count.
+ */
+int ca_audit_checkpoint_verify(struct ca *ca, const char *pem, size_t len, X509 *pinned,
+    struct ca_checkpoint *cp, uint64_t *records, struct ca_error *err);
+
 /* Check the whole chain; CA_INVALID with the first bad record number in err when broken. */
 int ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err);
 

@@ -128,6 +128,8 @@ int ca_meta_get_str(struct ca *ca, DB_TXN *txn, const char *key, char *buf, size
 int ca_meta_put_str(struct ca *ca, DB_TXN *txn, const char *key, const char *v);
 int ca_bump_generation(struct ca *ca, DB_TXN *txn);
 void ca_hex(const unsigned char *p, size_t n, char *out);
+/* The hex SHA-256 of audit record n as the chain computes it (64 zeros for n = 0). */
+int ca_audit_hash_at(struct ca *ca, uint64_t n, char hex[65], struct ca_error *err);
 
 /* audit.c: append inside the caller's transaction. */
 int ca_audit_append(struct ca *ca, DB_TXN *txn, const char *event, const char *actor,

@@ -48,7 +48,7 @@ usage(FILE *out)
 	    "                              write the CRLs into crl_dir\n"
 	    "  export-p12 MAILBOX --out F  export key and certificate as PKCS#12\n"
 	    "  import MAILBOX CERTFILE     store a recipient certificate\n"
-	    "  audit verify|show|export    check or read the audit log\n"
+	    "  audit verify|checkpoint|show|export  check, sign the head of, or read the audit log\n"
 	    "  recipients import|list|show|remove   recipient certificates for encryption\n"
 	    "  enrol status|start|cancel MAILBOX    in-band enrolment of a mailbox\n"
 	    "  sponsors import FILE|list   the sponsor table (given name, surname)\n"

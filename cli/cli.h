@@ -72,6 +72,9 @@ int cmd_export_p12(struct cli *cli, int argc, char **argv);
 PKCS12 *cli_p12_build(const char *pw, const char *name, struct ca_signer *const *who, size_t n,
     bool compat);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+/* cmd_audit_checkpoint.c: `audit checkpoint` (argv[0] = "checkpoint") and verify --checkpoint */
+int cmd_audit_checkpoint(struct cli *cli, int argc, char **argv);
+int cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signer);
 int cmd_recipients(struct cli *cli, int argc, char **argv);
 int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */
 int cmd_sponsors(struct cli *cli, int argc, char **argv);   /* cmd_sponsors.c */

@@ -1,6 +1,7 @@
 /*
  * cmd_audit: `autosmimectl audit verify|show|export` over the hash-chained audit log, with
  * filters on mailbox, time range and event, and JSON (one array) or CSV (RFC 4180) export.
+ * Checkpoints (audit checkpoint, verify --checkpoint) are in cmd_audit_checkpoint.c.
  */
 #include "config.h"
 
@@ -127,7 +128,8 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' }, { "mailbox", required_argument, NULL, 'm' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "event", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
-	static const char *usage = "audit verify | audit show|export [--format json|csv] "
+	static const char *usage = "audit verify [--checkpoint FILE [--signer CERT]] | "
+	    "audit checkpoint [--out FILE] | audit show|export [--format json|csv] "
 	    "[--mailbox M] [--since T] [--until T] [--event E]";
 	struct audit_filter f = { NULL, NULL, -1, -1, FMT_TEXT, 0 };
 	struct ca_error err = { "" };
@@ -137,6 +139,27 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 
 	if (argc < 2)
 		return cli_usage(cli, "%s", usage);
+	if (strcmp(argv[1], "checkpoint") == 0)
+		return cmd_audit_checkpoint(cli, argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0 && argc > 2) {
+		static const struct option vopts[] = {
+			{ "checkpoint", required_argument, NULL, 'c' },
+			{ "signer", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+		const char *file = NULL, *signer = NULL;
+
+		optind = 0;
+		while ((c = getopt_long(argc - 1, argv + 1, "", vopts, NULL)) != -1) {
+			if (c == 'c')
+				file = optarg;
+			else if (c == 's')
+				signer = optarg;
+			else
+				bad = true;
+		}
+		if (bad || file == NULL || optind != argc - 1)
+			return cli_usage(cli, "%s", usage);
+		return cmd_audit_verify_checkpoint(cli, file, signer);
+	}
 	if (strcmp(argv[1], "verify") == 0) {
 		if (argc != 2)
 			return cli_usage(cli, "%s", usage);

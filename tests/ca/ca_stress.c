@@ -6,6 +6,8 @@
  *                                          one audit record; the audit chain verifies;
  *                                          prints "certs=N"; with EXPECT the count must match
  *   ca_stress tamper DIR edit|remove|reorder|remove-last  change audit.db as an intruder would
+ *   ca_stress tamper DIR rewrite  edit record 2 and re-chain every later record and the head
+ *       in meta.db, as someone holding the store would: the chain verifies afterwards
  * DIR holds kek, pass and store (set up by `autosmimectl ca init`).
  */
 #include "config.h"
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/sha.h>
 
 #include "ca/ca_int.h"
 
@@ -116,6 +120,61 @@ check_cb(const struct ca_cert_info *info, void *arg)
 	}
 	(*(bad + 1))++;
 	return 0;
+}
+
+/*
+ * A consistent rewrite: the first letter of record 2's actor changes (to 'M'), then every later record's prev field (the last 64 hex
+ * digits) is replaced by the hash of the rewritten record before it, and the head is updated.
+ */
+static int
+rewrite(void)
+{
+	DB_TXN *txn = NULL;
+	DBC *cur = NULL;
+	DBT k, d;
+	db_recno_t recno;
+	unsigned char md[32];
+	char prev[65] = "";
+	int ret;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = &recno;
+	k.ulen = sizeof(recno);
+	k.flags = DB_DBT_USERMEM;
+	d.flags = DB_DBT_REALLOC;
+	if (store_txn_begin(ca->st, &txn) != 0 || ca->audit->cursor(ca->audit, txn, &cur, 0) != 0)
+		return 1;
+	while ((ret = cur->get(cur, &k, &d, DB_NEXT)) == 0) {
+		char *rec = d.data, *tab;
+
+		if (recno == 2) {
+			/* the fourth field is the actor: "1 TAB time TAB event TAB actor ..." */
+			tab = rec;
+			for (int i = 0; i < 3 && tab != NULL; i++) {
+				tab = memchr(tab, '\t', d.size - (size_t)(tab - rec));
+				if (tab != NULL)
+					tab++;
+			}
+			if (tab == NULL)
+				break;
+			*tab = *tab == 'M' ? 'N' : 'M';
+		}
+		if (recno > 2 && d.size > 64)
+			memcpy(rec + d.size - 64, prev, 64);
+		if (recno >= 2 && (ret = cur->put(cur, &k, &d, DB_CURRENT)) != 0)
+			break;
+		SHA256(d.data, d.size, md);
+		for (int i = 0; i < 32; i++)
+			snprintf(prev + 2 * i, 3, "%02x", md[i]);
+	}
+	cur->close(cur);
+	free(d.data);
+	if ((ret != 0 && ret != DB_NOTFOUND) || ca_meta_put_str(ca, txn, "audit_head", prev) != 0) {
+		store_txn_abort(txn);
+		return 1;
+	}
+	return store_txn_commit(txn) != 0;
 }
 
 static int
@@ -223,6 +282,8 @@ main(int argc, char **argv)
 		printf("certs=%d bad=%d\n", stats[1], stats[0]);
 		if (stats[0] != 0 || (argc == 4 && stats[1] != atoi(argv[3])))
 			r = 1;
+	} else if (strcmp(argv[1], "tamper") == 0 && argc == 4 && strcmp(argv[3], "rewrite") == 0) {
+		r = rewrite();
 	} else if (strcmp(argv[1], "tamper") == 0 && argc == 4) {
 		r = tamper(argv[3]);
 	} else
