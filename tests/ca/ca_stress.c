@@ -165,8 +165,7 @@ rewrite(void)
 		if (recno >= 2 && (ret = cur->put(cur, &k, &d, DB_CURRENT)) != 0)
 			break;
 		SHA256(d.data, d.size, md);
-		for (int i = 0; i < 32; i++)
-			snprintf(prev + 2 * i, 3, "%02x", md[i]);
+		ca_hex(md, sizeof(md), prev);
 	}
 	cur->close(cur);
 	free(d.data);

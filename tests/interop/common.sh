@@ -1,5 +1,5 @@
-# common.sh: sourced by the interop tests. A private temp dir (removed on exit), a test PKI made
-# with the openssl CLI and TAP helpers. PKI: EC P-256 root, EC P-256 issuing CA, and leaf
+# common.sh: sourced by the interop tests, on top of tests/smime/common.sh (temp dir, TAP
+# helpers, pki_cas and pki_leaf). PKI: EC P-256 root, EC P-256 issuing CA, and leaf
 # certificates (subjectAltName email, extendedKeyUsage emailProtection) for the sender key sets
 #   ec256  EC P-256 dual use (digitalSignature,keyAgreement)      alice-ec256@example.org
 #   ec384  EC P-384 dual use (digitalSignature,keyAgreement)      alice-ec384@example.org
@@ -9,90 +9,17 @@
 #          RSA-2048 encryption only (critical keyEncipherment) = split-enc, alice-split@example.org
 # and a second recipient bob (RSA-2048 dual use, bob@example.net).
 # Per key set: $T/<set>.sig.{key,pem} signs, $T/<set>.enc.{key,pem} is the sender's own copy.
-set -u
-: "${top_builddir:=../..}" "${top_srcdir:=../..}"
-TOOL="$top_builddir/tests/smime/smime-tool"
-CHECK="perl $top_srcdir/tests/smime/mimecheck.pl"
-CORPUS="$top_srcdir/tests/smime/corpus"
+. "${top_srcdir:-../..}/tests/smime/common.sh"
 KEYSETS="ec256 ec384 rsa rsa3072 rsa4096 split"
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-skip_all() { echo "1..0 # SKIP $1"; exit 0; }
-done_testing() { echo "1..$n"; [ "$failed" = 0 ]; exit $?; }
-command -v openssl >/dev/null || skip_all "openssl not installed"
-perl -MMIME::Base64 -MMIME::QuotedPrint -e 1 2>/dev/null || skip_all "perl MIME modules missing"
-[ -x "$TOOL" ] || skip_all "smime-tool not built"
 # run a command for at most $1 seconds (every reader call is bounded)
 if command -v timeout >/dev/null; then tmo() { timeout -k 5 "$@"; }; else tmo() { shift; "$@"; }; fi
-T=$(mktemp -d /tmp/interop-test.XXXXXX)
-GPG_HOMES=""
-cleanup() {
-	for h in $GPG_HOMES; do tmo 20 gpgconf --homedir "$h" --kill all >/dev/null 2>&1; done
-	if [ -n "${INTEROP_KEEP:-}" ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 make_pki() {
-	cat > "$T/ext.cnf" <<'EOC'
-[v3int]
-basicConstraints=critical,CA:TRUE,pathlen:0
-keyUsage=critical,keyCertSign,cRLSign
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-[leaf_rsa]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=emailProtection
-subjectAltName=email:copy
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-[leaf_ec]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyAgreement
-extendedKeyUsage=emailProtection
-subjectAltName=email:copy
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-[leaf_sig]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=emailProtection
-subjectAltName=email:copy
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-[leaf_enc]
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,keyEncipherment
-extendedKeyUsage=emailProtection
-subjectAltName=email:copy
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-EOC
 	(
-	cd "$T" || exit 1
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key \
-	    -out root.pem -subj "/CN=autosmime interop root" -days 2 \
-	    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout int.key \
-	    -out int.csr -subj "/CN=autosmime interop issuing CA" &&
-	openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -set_serial 2 -days 2 \
-	    -extfile ext.cnf -extensions v3int -out int.pem || exit 1
+	cd "$T" && pki_cas || exit 1
 	# name  key algorithm  extensions  CN  mailbox
 	while read -r name alg ext cn mail; do
-		case $alg in
-		p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.key" ;;
-		p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$name.key" ;;
-		rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$name.key" ;;
-		rsa3072) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$name.key" ;;
-		rsa4096) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$name.key" ;;
-		esac &&
-		openssl req -new -key "$name.key" -subj "/CN=$cn/emailAddress=$mail" -out "$name.csr" &&
-		openssl x509 -req -in "$name.csr" -CA int.pem -CAkey int.key \
-		    -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile ext.cnf -extensions "$ext" \
-		    -out "$name.pem" || exit 1
+		pki_leaf "$name" "$alg" "$ext" "$cn" "$mail" || exit 1
 	done <<'EOL'
 ec256.sig p256 leaf_ec alice-ec256 alice-ec256@example.org
 ec384.sig p384 leaf_ec alice-ec384 alice-ec384@example.org
