@@ -129,7 +129,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "event", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
 	static const char *usage = "audit verify [--checkpoint FILE [--signer CERT]] | "
-	    "audit checkpoint [--out FILE] | audit show|export [--format json|csv] "
+	    "audit checkpoint [--out FILE | --out-dir DIR] | audit show|export [--format json|csv] "
 	    "[--mailbox M] [--since T] [--until T] [--event E]";
 	struct audit_filter f = { NULL, NULL, -1, -1, FMT_TEXT, 0 };
 	struct ca_error err = { "" };

@@ -1,43 +1,98 @@
 /*
- * cmd_audit_checkpoint: `autosmimectl audit checkpoint [--out FILE]` signs the audit chain's
- * head for an auditor to keep off the host, and `audit verify --checkpoint FILE [--signer
- * CERT]` checks the log against such a file (ca/audit_checkpoint.c says what they hold).
+ * cmd_audit_checkpoint: `autosmimectl audit checkpoint [--out FILE | --out-dir DIR]` signs
+ * the audit chain's head for an auditor to keep off the host, and `audit verify --checkpoint
+ * FILE [--signer CERT]` checks the log against such a file (ca/audit_checkpoint.c says what
+ * they hold).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli/cli.h"
 
 #define CHECKPOINT_FILE_MAX (64 * 1024)
 
+#define CHECKPOINT_USAGE "audit checkpoint [--out FILE | --out-dir DIR]"
+
+/* --out-dir: made when missing; checked before anything is signed. */
+static int
+out_dir_ready(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/*
+ * A name of its own per checkpoint (its time and record count), so that a timer fills the
+ * directory for the auditor to collect; an existing file is never replaced.
+ */
+static int
+out_dir_file(const char *dir, const struct ca_checkpoint *cp, char *path, size_t size)
+{
+	struct tm tm;
+	char when[32];
+	struct stat st;
+	time_t t = cp->time;
+	int n;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return -1;
+	n = snprintf(path, size, "%s/checkpoint-%s-%" PRIu64 ".pem", dir, when, cp->records);
+	if (n < 0 || (size_t)n >= size || lstat(path, &st) == 0)
+		return -1;
+	return 0;
+}
+
 int
 cmd_audit_checkpoint(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 } };
+		{ "out-dir", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 } };
 	struct ca_checkpoint cp;
 	struct ca_error err = { "" };
-	const char *out = NULL;
-	char *pem = NULL;
+	const char *out = NULL, *dir = NULL;
+	char *pem = NULL, path[4096];
 	int c, r;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'o')
-			return cli_usage(cli, "audit checkpoint [--out FILE]");
-		out = optarg;
+		if (c == 'o')
+			out = optarg;
+		else if (c == 'd')
+			dir = optarg;
+		else
+			return cli_usage(cli, CHECKPOINT_USAGE);
 	}
-	if (optind != argc)
-		return cli_usage(cli, "audit checkpoint [--out FILE]");
+	if (optind != argc || (out != NULL && dir != NULL))
+		return cli_usage(cli, CHECKPOINT_USAGE);
+	if (dir != NULL && out_dir_ready(dir) < 0) {
+		fprintf(stderr, "%s: error: %s is not a directory that can be made or used\n",
+		    cli->prog, dir);
+		return EX_CLI_ERROR;
+	}
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK)
 		return r;
 	if ((r = ca_audit_checkpoint(cli->ca, cli->actor, &pem, &cp, &err)) != CA_OK)
 		return cli_fail(cli, r, &err);
+	if (dir != NULL) {
+		if (out_dir_file(dir, &cp, path, sizeof(path)) < 0) {
+			fprintf(stderr, "%s: error: cannot make a new checkpoint file in %s\n", cli->prog,
+			    dir);
+			free(pem);
+			return EX_CLI_ERROR;
+		}
+		out = path;
+	}
 	if (out != NULL && cli_write_file(out, pem, strlen(pem), 0644) != 0) {
 		fprintf(stderr, "%s: error: cannot write %s\n", cli->prog, out);
 		free(pem);

@@ -54,9 +54,11 @@ static void
 print_crl(const char *id, X509_CRL *crl, const char *path)
 {
 	ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	int entries = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
 
+	/* an empty CRL has no list at all, which the stack reads as -1 */
 	printf("ca_id=%s number=%ld entries=%d file=%s\n", id, num != NULL ? ASN1_INTEGER_get(num) :
-	    -1L, sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), path);
+	    -1L, entries > 0 ? entries : 0, path);
 	ASN1_INTEGER_free(num);
 }
 

@@ -6,7 +6,8 @@
 # (record 2 edited, every later record and the head re-chained) passes plain `audit verify`
 # but `audit verify --checkpoint` reports it (exit 1, audit=rewritten); so does a log cut
 # below the checkpoint. A checkpoint changed by one byte, signed by another key, or not for
-# the pinned signer is refused.
+# the pinned signer is refused. --out-dir (what the shipped timer runs) names each file by its
+# time and record count.
 set -u
 . "$top_srcdir/tests/ca/setup.sh"
 ca_init || { echo "1..0 # SKIP ca init failed: $(cat "$tmp/init.err")"; exit 0; }
@@ -37,6 +38,19 @@ out=$(C audit verify --checkpoint "$tmp/cp1.pem" 2>&1); rc=$?
 check "the old checkpoint still verifies after more records (the store's signer by default)" \
   '[ $rc -eq 0 ] && echo "$out" | grep -q "checkpoint=ok checkpoint_records=$recs "'
 
+C audit checkpoint --out-dir "$tmp/cps" > "$tmp/cpd1.out" 2>&1
+C audit checkpoint --out-dir "$tmp/cps" > "$tmp/cpd2.out" 2>&1
+check "--out-dir makes the directory and gives each checkpoint a file of its own ($(ls "$tmp/cps" 2>/dev/null | tr '\n' ' '))" \
+  '[ "$(ls "$tmp/cps" | grep -c "^checkpoint-[0-9]\{8\}T[0-9]\{6\}Z-[0-9]*\.pem$")" = 2 ] && grep -q " out=$tmp/cps/checkpoint-" "$tmp/cpd2.out"'
+last=$(ls "$tmp/cps" | sort -t- -k3 -n | tail -1)
+check "the file is named by its record count and verifies" \
+  '[ "$(C audit verify --checkpoint "$tmp/cps/$last" --signer "$tmp/signer.pem" | sed -n "s/.*checkpoint_records=\([0-9]*\).*/\1/p").pem" = "${last##*-}" ]'
+before=$(C audit verify)
+C audit checkpoint --out-dir "$tmp/cp1.pem" > "$tmp/cpd3.out" 2>&1; rc=$?
+check "--out-dir onto a file is refused before anything is signed (exit $rc)" \
+  '[ $rc -ne 0 ] && grep -q "is not a directory" "$tmp/cpd3.out" && [ "$(C audit verify)" = "$before" ]'
+C audit checkpoint --out "$tmp/x.pem" --out-dir "$tmp/cps" > /dev/null 2>&1; rc=$?
+check "--out and --out-dir together are a usage error (exit $rc)" '[ $rc -ne 0 ] && [ ! -e "$tmp/x.pem" ]'
 # Someone who holds the store rewrites the chain consistently.
 cp -a "$tmp/store" "$tmp/pristine"
 check "rewrite applied" '"$stress" tamper "$tmp" rewrite'

@@ -101,6 +101,11 @@ check "the unit is installed and names the packaged daemon" \
 systemd-analyze verify --man=no "$unit" >"$tmp/verify" 2>&1
 check "systemd-analyze verify finds nothing to say about it" \
 	'[ ! -s "$tmp/verify" ] || { sed "s/^/#   /" "$tmp/verify"; false; }'
+for t in autosmime-crl autosmime-audit-checkpoint; do
+	check "$t.timer and its service are installed, and the timer is enabled" \
+		'[ -f "/lib/systemd/system/$t.timer" ] && grep -q "^ExecStart=/usr/sbin/autosmimectl " "/lib/systemd/system/$t.service" &&
+		 [ -L "/etc/systemd/system/timers.target.wants/$t.timer" ]'
+done
 check "the man pages are installed" \
 	'[ -f /usr/share/man/man8/autosmime-milter.8.gz ] && [ -f /usr/share/man/man8/autosmimectl.8.gz ] &&
 	 [ -f /usr/share/man/man5/autosmime.conf.5.gz ]'
@@ -203,8 +208,8 @@ installed=
 check "purge removes /etc/autosmime, /var/lib/autosmime and the socket directory" \
 	'[ ! -e /etc/autosmime ] && [ ! -e /var/lib/autosmime ] && [ ! -e /var/spool/postfix/autosmime ] &&
 	 [ ! -e /run/autosmime ]'
-check "and the unit's enablement" \
-	'[ -z "$(find /etc/systemd/system -name "autosmime-milter.service" 2>/dev/null)" ]'
+check "and the units' enablement" \
+	'[ -z "$(find /etc/systemd/system -name "autosmime-*" 2>/dev/null)" ]'
 backup=
 for f in /var/backups/autosmime-*.tar; do
 	[ -f "$f" ] && ! printf '%s\n' "$backups_before" | grep -qx "$f" && backup=$f

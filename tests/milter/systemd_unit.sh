@@ -6,8 +6,12 @@
 # mode, the daemon tells the $NOTIFY_SOCKET listener READY=1, RELOADING=1 on SIGHUP and
 # STOPPING=1 on SIGTERM, signs through a socket the postfix user (in the service group, as
 # the README says) can reach, starts over a stale socket, and a start that fails leaves no
-# socket or pid file behind. The service user is created for the test when missing and the
-# changes to /etc/passwd and /etc/group are undone at exit.
+# socket or pid file behind. The CLI's timers (hourly CRLs, daily audit checkpoints) are
+# installed beside it: each timer and its service pass verify, the services' exposure is 2.0
+# or lower, and each service's command, run as its User= with no new privileges, does its
+# job on the test store (a due CRL written, a checkpoint file that verifies). The service
+# user is created for the test when missing and the changes to /etc/passwd and /etc/group
+# are undone at exit.
 set -u
 b=$top_builddir
 send=$b/tests/tools/milter-send
@@ -170,4 +174,48 @@ reap
 check "a start that cannot open the store fails (status $rc)" '[ $rc != 0 ]'
 check "and says so without READY=1" '[ "$(notified READY=1)" = 4 ] && grep -q "event=start status=failed" "$tmp/log"'
 check "it leaves no socket and no pid file" '[ ! -e "$sock" ] && [ ! -e "$run/milter.pid" ]'
+
+# --- the CLI's timers and their services
+for name in autosmime-crl autosmime-audit-checkpoint; do
+	svc=$(find "$tmp/root" -name "$name.service" -path '*/systemd/system/*' | head -n 1)
+	tmr=$(find "$tmp/root" -name "$name.timer" -path '*/systemd/system/*' | head -n 1)
+	check "$name.service and $name.timer are installed" '[ -f "$svc" ] && [ -f "$tmr" ]'
+	[ -f "$svc" ] && [ -f "$tmr" ] || continue
+	uval() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
+	cmd=$(uval ExecStart "$svc")
+	cprog=${cmd%% *}
+	check "$name.service runs the installed $(basename "$cprog") as $svc_user, oneshot" \
+		'[ -x "$tmp/root$cprog" ] && [ "$(uval User "$svc")" = "$svc_user" ] && [ "$(uval Type "$svc")" = oneshot ]'
+	check "$name.timer is persistent and wanted by timers.target" \
+		'[ "$(uval Persistent "$tmr")" = true ] && [ "$(uval WantedBy "$tmr")" = timers.target ] && [ -n "$(uval OnCalendar "$tmr")" ]'
+	rm -rf "$tmp/verify.d"; mkdir -p "$tmp/verify.d"
+	sed "s|=$cprog |=$tmp/root$cprog |" "$svc" > "$tmp/verify.d/$name.service"
+	cp "$tmr" "$tmp/verify.d/$name.timer"
+	systemd-analyze verify --man=no "$tmp/verify.d/$name.timer" "$tmp/verify.d/$name.service" >"$tmp/verify" 2>&1
+	check "systemd-analyze verify finds nothing to say about $name" \
+		'[ ! -s "$tmp/verify" ] || { sed "s/^/#   /" "$tmp/verify"; false; }'
+	exposure=$(systemd-analyze security --offline=yes "$svc" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	echo "# $name.service exposure $exposure"
+	check "$name.service exposure ($exposure) is 2.0 or lower" \
+		'[ -n "$exposure" ] && awk -v e="$exposure" "BEGIN { exit !(e <= 2.0) }"'
+done
+# Their commands, on the test store: the configuration and the checkpoint directory are ours.
+chown -R "$svc_user:$svc_group" "$tmp/store"
+crl_cmd=$(sed -n 's/^ExecStart=//p' "$(find "$tmp/root" -name autosmime-crl.service -path '*/systemd/system/*' | head -n 1)" | sed "s| -c [^ ]*| -c $conf|")
+rm -f "$tmp/store/"*.crl
+read -r -a crl_argv <<< "$tmp/root$crl_cmd"
+as_unit "${crl_argv[@]}" > "$tmp/crl.out" 2>>"$tmp/log"
+check "the CRL service's command signs the due CRL as $svc_user ($(cat "$tmp/crl.out"))" \
+	'grep -q "^ca_id=[0-9a-f]* number=[0-9]* entries=0 file=" "$tmp/crl.out" && openssl crl -in "$(sed -n "s/.* file=//p" "$tmp/crl.out" | head -n 1)" -noout 2>/dev/null'
+as_unit "${crl_argv[@]}" > "$tmp/crl2.out" 2>>"$tmp/log"
+check "run again within the hour it signs nothing" '[ $? = 0 ] && [ ! -s "$tmp/crl2.out" ]'
+cp_cmd=$(sed -n 's/^ExecStart=//p' "$(find "$tmp/root" -name autosmime-audit-checkpoint.service -path '*/systemd/system/*' | head -n 1)" |
+	sed "s| -c [^ ]*| -c $conf|; s|--out-dir [^ ]*|--out-dir $tmp/store/checkpoints|")
+read -r -a cp_argv <<< "$tmp/root$cp_cmd"
+as_unit "${cp_argv[@]}" > "$tmp/cp.out" 2>>"$tmp/log"
+cpf=$(sed -n 's/.* out=//p' "$tmp/cp.out")
+check "the checkpoint service's command writes a checkpoint file as $svc_user" \
+	'[ -f "$cpf" ] && [ "$(stat -c %U "$cpf")" = "$svc_user" ]'
+check "and it verifies against the log with the pinned signer" \
+	'as_unit "${cp_argv[0]}" -c "$conf" audit verify --checkpoint "$cpf" --signer "$tmp/store/store/ca/audit-checkpoint.pem" 2>>"$tmp/log" | grep -q "^audit=ok .*checkpoint=ok"'
 echo "1..$n"
