@@ -6,9 +6,12 @@
  * few years holds revoked certificates beside the valid ones.
  *
  *   store_fill -c CONF -d DOMAIN -f FROM -t TO [-j THREADS]
+ *   store_fill -c CONF -a RECORDS [-j THREADS]
  *
  * Issues numbers FROM..TO-1, so a store can grow in steps (1,000, then 100,000, ...). Prints
  * one line: issued=N revoked=N seconds=S rate=R (certificates per second, wall clock).
+ * With -a it appends RECORDS audit records instead (ca_audit, durable, the daemon's
+ * group commit shared by the threads), for bench/audit-bench.sh: records=N seconds=S rate=R.
  */
 #include "config.h"
 
@@ -24,7 +27,7 @@
 
 struct fill_job {
 	struct ca *ca;
-	const char *domain;
+	const char *domain;     /* NULL: audit records only */
 	long from, to, step, first;
 	long issued, revoked, failed;
 	char why[512];
@@ -45,6 +48,24 @@ nz(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+/* What a signed message leaves in the log, numbered. */
+static void
+append_records(struct fill_job *j)
+{
+	struct ca_error err;
+	char fields[256];
+
+	for (long i = j->first; i < j->to; i += j->step) {
+		snprintf(fields, sizeof(fields), "mailbox=fill%07ld@bench.test serial=%016lx "
+		    "queue_id=%lX rcpts=1 size=2048", i % 100000, (unsigned long)i * 2654435761UL,
+		    (unsigned long)i);
+		if (ca_audit(j->ca, "sign", "bench:store_fill", fields, &err) == CA_OK)
+			j->issued++;
+		else if (j->failed++ == 0)
+			snprintf(j->why, sizeof(j->why), "audit record %ld: %s", i, err.text);
+	}
+}
+
 /* Thread k takes the numbers first, first+step, ...: the threads share the range evenly. */
 static void *
 fill_thread(void *arg)
@@ -55,6 +76,10 @@ fill_thread(void *arg)
 	struct ca_error err;
 	char mb[128];
 
+	if (j->domain == NULL) {
+		append_records(j);
+		return NULL;
+	}
 	for (long i = j->first; i < j->to; i += j->step) {
 		memset(&req, 0, sizeof(req));
 		snprintf(mb, sizeof(mb), "fill%07ld@%s", i, j->domain);
@@ -83,7 +108,7 @@ int
 main(int argc, char **argv)
 {
 	const char *conf_path = NULL, *domain = NULL;
-	long from = -1, to = -1, threads = 2, issued = 0, revoked = 0, failed = 0;
+	long from = -1, to = -1, threads = 2, issued = 0, revoked = 0, failed = 0, records = -1;
 	struct fill_job jobs[16];
 	pthread_t tids[16];
 	struct as_conf_error cerr;
@@ -94,8 +119,9 @@ main(int argc, char **argv)
 	double t0, t;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:d:f:t:j:")) != -1) {
+	while ((c = getopt(argc, argv, "a:c:d:f:t:j:")) != -1) {
 		switch (c) {
+		case 'a': records = atol(optarg); break;
 		case 'c': conf_path = optarg; break;
 		case 'd': domain = optarg; break;
 		case 'f': from = atol(optarg); break;
@@ -104,8 +130,12 @@ main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (conf_path == NULL || domain == NULL || from < 0 || to < from || threads < 1 ||
-	    threads > 16)
+	if (records >= 0 && domain == NULL) {
+		from = 0;
+		to = records;
+	}
+	if (conf_path == NULL || (domain == NULL) != (records >= 0) || from < 0 || to < from ||
+	    threads < 1 || threads > 16)
 		goto usage;
 	if ((conf = as_conf_load(conf_path, &cerr)) == NULL) {
 		fprintf(stderr, "store_fill: %s\n", cerr.text);
@@ -140,12 +170,17 @@ main(int argc, char **argv)
 		failed += jobs[k].failed;
 	}
 	t = now_s() - t0;
-	printf("issued=%ld revoked=%ld failed=%ld seconds=%.1f rate=%.1f\n", issued, revoked,
-	    failed, t, t > 0 ? issued / t : 0.0);
+	if (domain == NULL)
+		printf("records=%ld failed=%ld seconds=%.1f rate=%.1f\n", issued, failed, t,
+		    t > 0 ? issued / t : 0.0);
+	else
+		printf("issued=%ld revoked=%ld failed=%ld seconds=%.1f rate=%.1f\n", issued,
+		    revoked, failed, t, t > 0 ? issued / t : 0.0);
 	ca_close(ca);
 	as_conf_free(conf);
 	return failed != 0;
 usage:
-	fprintf(stderr, "usage: store_fill -c CONF -d DOMAIN -f FROM -t TO [-j THREADS(1..16)]\n");
+	fprintf(stderr, "usage: store_fill -c CONF -d DOMAIN -f FROM -t TO [-j THREADS(1..16)]\n"
+	    "       store_fill -c CONF -a RECORDS [-j THREADS(1..16)]\n");
 	return 2;
 }

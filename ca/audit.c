@@ -150,12 +150,106 @@ audit_parse(char *rec, struct ca_audit_record *out)
 }
 
 /*
- * Walk the log in one transaction. With verify, check the chain, the record numbers and the
- * head in meta; `bad` gets the first record that fails (0 when the tail is what is wrong).
+ * Where a walk starts: record 1 (after = 0), or the record after `after`, whose hash must be
+ * `head` (a checkpoint's). A walk from a checkpoint costs what was appended since.
+ */
+struct audit_from {
+	uint64_t after;
+	const char *head;
+};
+
+/* Position the cursor on record from->after and check it hashes to from->head. */
+static int
+audit_seek(DBC *cur, const struct audit_from *from, DBT *k, DBT *d, char prev[72],
+    struct ca_error *err)
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	db_recno_t recno = (db_recno_t)from->after;
+	int ret;
+
+	if (from->after > UINT32_MAX) {
+		ca_seterr(err, "audit record %llu is out of range", (unsigned long long)from->after);
+		return CA_MISMATCH;
+	}
+	*(db_recno_t *)k->data = recno;
+	k->size = sizeof(recno);
+	if ((ret = cur->get(cur, k, d, DB_SET)) == DB_NOTFOUND || ret == DB_KEYEMPTY || (ret == 0 &&
+	    *(db_recno_t *)k->data != recno)) {
+		ca_seterr(err, "the log no longer holds record %llu", (unsigned long long)recno);
+		return CA_MISMATCH;
+	}
+	if (ret != 0)
+		return ca_db_result(ret, err, "audit");
+	audit_sha256(d->data, d->size, md);
+	ca_hex(md, sizeof(md), prev);
+	if (strcmp(prev, from->head) != 0) {
+		ca_seterr(err, "record %llu does not hash to the checkpoint's head: the log was "
+		    "rewritten at or before it", (unsigned long long)recno);
+		return CA_MISMATCH;
+	}
+	return CA_OK;
+}
+
+/* The head and count in meta, as one commit left them (a short transaction of its own). */
+static int
+audit_meta_read(struct ca *ca, char head[72], uint64_t *count, struct ca_error *err)
+{
+	DB_TXN *txn = NULL;
+	int ret;
+
+	head[0] = '\0';
+	if ((ret = store_txn_begin(ca->st, &txn)) != 0)
+		return ca_db_result(ret, err, "audit");
+	if (((ret = ca_meta_get_str(ca, txn, "audit_head", head, 72)) != 0 && ret != DB_NOTFOUND) ||
+	    (ret = ca_meta_get_u64(ca, txn, "audit_count", count, 0)) != 0) {
+		store_txn_abort(txn);
+		return ca_db_result(ret, err, "audit");
+	}
+	if ((ret = store_txn_commit(txn)) != 0)
+		return ca_db_result(ret, err, "audit");
+	if (head[0] == '\0')
+		snprintf(head, 72, "%s", ZERO_HASH);
+	return CA_OK;
+}
+
+/*
+ * A record past the head we verified up to: a commit since (meta read again counts it) or
+ * one written around ca_audit_append, which is what a forged tail looks like. The cursor is
+ * closed first: its page lock could hold up the writer whose meta update the read waits for.
  */
 static int
-audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, uint64_t *count,
-    uint64_t *bad, struct ca_error *err)
+audit_tail_check(struct ca *ca, DBC **cur, DBT *k, DBT *d, uint64_t n, struct ca_error *err)
+{
+	char head[72];
+	uint64_t now = 0;
+	int ret = (*cur)->get(*cur, k, d, DB_NEXT), r;
+
+	(*cur)->close(*cur);
+	*cur = NULL;
+	if (ret == DB_NOTFOUND)
+		return CA_OK;
+	if (ret != 0)
+		return ca_db_result(ret, err, "audit");
+	if ((r = audit_meta_read(ca, head, &now, err)) != CA_OK)
+		return r;
+	if (now > n)
+		return CA_OK;
+	ca_seterr(err, "audit log holds records after record %llu, the last one written",
+	    (unsigned long long)n);
+	return CA_INVALID;
+}
+
+/*
+ * Walk the log. With verify, check the chain and the record numbers up to the head and count
+ * that meta held when the walk began (records appended meanwhile are left for the next
+ * verify), then that nothing but such records follows; `bad` gets the first record that
+ * fails (0 when the tail is what is wrong). The cursor reads committed data only and keeps
+ * no lock behind it: a walk over ten million records must not fill the lock table, and the
+ * log is append-only, so what it has passed cannot change under it.
+ */
+static int
+audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, const struct audit_from *from,
+    uint64_t *count, uint64_t *bad, struct ca_error *err)
 {
 	DB_TXN *txn = NULL;
 	DBC *cur = NULL;
@@ -164,14 +258,17 @@ audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, uint64_t *coun
 	char prev[72], head[72], *copy = NULL;
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	struct ca_audit_record rec;
-	uint64_t n = 0, meta_count;
+	uint64_t n = 0, meta_count = 0;
 	int ret, r = CA_ERR;
 
 	snprintf(prev, sizeof(prev), "%s", ZERO_HASH);
 	memset(&k, 0, sizeof(k));
 	memset(&d, 0, sizeof(d));
+	if (verify && (r = audit_meta_read(ca, head, &meta_count, err)) != CA_OK)
+		return r;
+	r = CA_ERR;
 	if ((ret = store_txn_begin(ca->st, &txn)) != 0 ||
-	    (ret = ca->audit->cursor(ca->audit, txn, &cur, 0)) != 0) {
+	    (ret = ca->audit->cursor(ca->audit, txn, &cur, DB_READ_COMMITTED)) != 0) {
 		r = ca_db_result(ret, err, "audit");
 		goto out;
 	}
@@ -179,7 +276,13 @@ audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, uint64_t *coun
 	k.ulen = sizeof(recno);
 	k.flags = DB_DBT_USERMEM;
 	d.flags = DB_DBT_REALLOC;
-	while ((ret = cur->get(cur, &k, &d, DB_NEXT)) == 0) {
+	if (from != NULL && from->after > 0) {
+		if ((r = audit_seek(cur, from, &k, &d, prev, err)) != CA_OK)
+			goto out;
+		r = CA_ERR;
+		n = from->after;
+	}
+	while ((!verify || n < meta_count) && (ret = cur->get(cur, &k, &d, DB_NEXT)) == 0) {
 		n++;
 		if (d.size > AUDIT_MAX) {
 			*bad = n;
@@ -214,22 +317,15 @@ audit_walk(struct ca *ca, ca_audit_cb cb, void *arg, bool verify, uint64_t *coun
 		goto out;
 	}
 	if (verify) {
-		if ((ret = ca_meta_get_str(ca, txn, "audit_head", head, sizeof(head))) != 0 &&
-		    ret != DB_NOTFOUND) {
-			r = ca_db_result(ret, err, "audit");
-			goto out;
-		}
-		if (head[0] == '\0')
-			snprintf(head, sizeof(head), "%s", ZERO_HASH);
-		if ((ret = ca_meta_get_u64(ca, txn, "audit_count", &meta_count, 0)) != 0) {
-			r = ca_db_result(ret, err, "audit");
-			goto out;
-		}
 		if (strcmp(head, prev) != 0 || meta_count != n) {
 			*bad = 0;
 			ca_seterr(err, "audit log ends at record %llu but %llu were written",
 			    (unsigned long long)n, (unsigned long long)meta_count);
 			r = CA_INVALID;
+			goto out;
+		}
+		if ((r = audit_tail_check(ca, &cur, &k, &d, n, err)) != CA_OK) {
+			*bad = 0;
 			goto out;
 		}
 	}
@@ -250,14 +346,27 @@ ca_audit_foreach(struct ca *ca, ca_audit_cb cb, void *arg, struct ca_error *err)
 {
 	uint64_t n, bad;
 
-	return audit_walk(ca, cb, arg, false, &n, &bad, err);
+	return audit_walk(ca, cb, arg, false, NULL, &n, &bad, err);
 }
 
 int
 ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err)
 {
 	uint64_t bad = 0, n = 0;
-	int r = audit_walk(ca, NULL, NULL, true, &n, &bad, err);
+	int r = audit_walk(ca, NULL, NULL, true, NULL, &n, &bad, err);
+
+	if (count != NULL)
+		*count = n;
+	return r;
+}
+
+int
+ca_audit_verify_from(struct ca *ca, uint64_t after, const char *head, uint64_t *count,
+    struct ca_error *err)
+{
+	struct audit_from from = { after, head };
+	uint64_t bad = 0, n = 0;
+	int r = audit_walk(ca, NULL, NULL, true, &from, &n, &bad, err);
 
 	if (count != NULL)
 		*count = n;

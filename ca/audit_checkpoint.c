@@ -265,7 +265,7 @@ cp_parse(const char *text, struct ca_checkpoint *cp)
 
 int
 ca_audit_checkpoint_verify(struct ca *ca, const char *pem, size_t len, X509 *pinned,
-    struct ca_checkpoint *cp, uint64_t *records, struct ca_error *err)
+    bool incremental, struct ca_checkpoint *cp, uint64_t *records, struct ca_error *err)
 {
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(X509) *signers = NULL, *trusted = NULL;
@@ -312,6 +312,10 @@ ca_audit_checkpoint_verify(struct ca *ca, const char *pem, size_t len, X509 *pin
 		goto out;
 	}
 	cert_sha256(want, cp->signer_sha256);
+	if (incremental) {
+		r = ca_audit_verify_from(ca, cp->records, cp->head, records, err);
+		goto out;
+	}
 	/* the chain as it is now must verify, hold record N, and record N must hash to head */
 	if ((r = ca_audit_verify(ca, records, err)) != CA_OK)
 		goto out;

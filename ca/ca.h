@@ -453,12 +453,20 @@ int ca_audit_checkpoint(struct ca *ca, const char *actor, char **pem, struct ca_
  * Check a checkpoint (PEM, len bytes) against the log: its signature by `pinned` (NULL: this
  * store's checkpoint certificate), then the whole chain, then that record cp->records hashes
  * to its head. CA_OK; CA_INVALID when the checkpoint or the chain is bad; CA_MISMATCH when the
- * log was rewritten or cut before the checkpoint. *records gets the log's count.
+ * log was rewritten or cut before the checkpoint. *records gets the log's count. With
+ * `incremental` only the records after the checkpoint's are walked (ca_audit_verify_from).
  */
 int ca_audit_checkpoint_verify(struct ca *ca, const char *pem, size_t len, X509 *pinned,
-    struct ca_checkpoint *cp, uint64_t *records, struct ca_error *err);
+    bool incremental, struct ca_checkpoint *cp, uint64_t *records, struct ca_error *err);
 
 /* Check the whole chain; CA_INVALID with the first bad record number in err when broken. */
 int ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err);
+/*
+ * Check only what follows record `after`: that record must hash to `head` (CA_MISMATCH
+ * otherwise, or when the log no longer holds it), then the chain up to the head in meta, as
+ * ca_audit_verify does. The records before are taken on the checkpoint's word.
+ */
+int ca_audit_verify_from(struct ca *ca, uint64_t after, const char *head, uint64_t *count,
+    struct ca_error *err);
 
 #endif

@@ -74,7 +74,8 @@ PKCS12 *cli_p12_build(const char *pw, const char *name, struct ca_signer *const 
 int cmd_audit(struct cli *cli, int argc, char **argv);
 /* cmd_audit_checkpoint.c: `audit checkpoint` (argv[0] = "checkpoint") and verify --checkpoint */
 int cmd_audit_checkpoint(struct cli *cli, int argc, char **argv);
-int cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signer);
+int cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signer,
+    bool incremental);
 int cmd_recipients(struct cli *cli, int argc, char **argv);
 int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */
 int cmd_sponsors(struct cli *cli, int argc, char **argv);   /* cmd_sponsors.c */

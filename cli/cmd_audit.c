@@ -128,8 +128,8 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' }, { "mailbox", required_argument, NULL, 'm' },
 		{ "since", required_argument, NULL, 's' }, { "until", required_argument, NULL, 'u' },
 		{ "event", required_argument, NULL, 'e' }, { NULL, 0, NULL, 0 } };
-	static const char *usage = "audit verify [--checkpoint FILE [--signer CERT]] | "
-	    "audit checkpoint [--out FILE | --out-dir DIR] | audit show|export [--format json|csv] "
+	static const char *usage = "audit verify [--checkpoint FILE [--signer CERT] "
+	    "[--incremental]] | audit checkpoint [--out FILE | --out-dir DIR] | audit show|export [--format json|csv] "
 	    "[--mailbox M] [--since T] [--until T] [--event E]";
 	struct audit_filter f = { NULL, NULL, -1, -1, FMT_TEXT, 0 };
 	struct ca_error err = { "" };
@@ -144,8 +144,10 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "verify") == 0 && argc > 2) {
 		static const struct option vopts[] = {
 			{ "checkpoint", required_argument, NULL, 'c' },
-			{ "signer", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 } };
+			{ "signer", required_argument, NULL, 's' },
+			{ "incremental", no_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
 		const char *file = NULL, *signer = NULL;
+		bool incremental = false;
 
 		optind = 0;
 		while ((c = getopt_long(argc - 1, argv + 1, "", vopts, NULL)) != -1) {
@@ -153,12 +155,14 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 				file = optarg;
 			else if (c == 's')
 				signer = optarg;
+			else if (c == 'i')
+				incremental = true;
 			else
 				bad = true;
 		}
 		if (bad || file == NULL || optind != argc - 1)
 			return cli_usage(cli, "%s", usage);
-		return cmd_audit_verify_checkpoint(cli, file, signer);
+		return cmd_audit_verify_checkpoint(cli, file, signer, incremental);
 	}
 	if (strcmp(argv[1], "verify") == 0) {
 		if (argc != 2)

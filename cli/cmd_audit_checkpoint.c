@@ -122,7 +122,8 @@ pinned_signer(const char *path)
 }
 
 int
-cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signer)
+cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signer,
+    bool incremental)
 {
 	struct ca_checkpoint cp;
 	struct ca_error err = { "" };
@@ -143,14 +144,15 @@ cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *signe
 		return EX_CLI_ERROR;
 	}
 	if ((r = cli_open_ca(cli, true)) == EX_CLI_OK)
-		r = ca_audit_checkpoint_verify(cli->ca, (const char *)pem, len, pinned, &cp, &records,
-		    &err);
+		r = ca_audit_checkpoint_verify(cli->ca, (const char *)pem, len, pinned, incremental,
+		    &cp, &records, &err);
 	else
 		goto out;
 	if (r == CA_OK)
 		printf("audit=ok records=%" PRIu64 " checkpoint=ok checkpoint_records=%" PRIu64
-		    " checkpoint_time=%lld signer_sha256=%s\n", records, cp.records,
-		    (long long)cp.time, cp.signer_sha256);
+		    " checkpoint_time=%lld signer_sha256=%s%s\n", records, cp.records,
+		    (long long)cp.time, cp.signer_sha256, incremental ? " verified=since-checkpoint" :
+		    "");
 	else if (r == CA_MISMATCH)
 		printf("audit=rewritten records=%" PRIu64 " checkpoint_records=%" PRIu64 "\n",
 		    records, cp.records);

@@ -5,7 +5,10 @@
  *   ca_stress check DIR [EXPECT]           every indexed certificate has its key and exactly
  *                                          one audit record; the audit chain verifies;
  *                                          prints "certs=N"; with EXPECT the count must match
- *   ca_stress tamper DIR edit|remove|reorder|remove-last  change audit.db as an intruder would
+ *   ca_stress tamper DIR edit|remove|reorder|remove-last|append [N]  change audit.db as an
+ *                                 intruder would (at record N, 2 by default; reorder swaps N
+ *                                 and N+1; append adds a copy of record N after the last one,
+ *                                 leaving the head and count in meta as they were)
  *   ca_stress tamper DIR rewrite  edit record 2 and re-chain every later record and the head
  *       in meta.db, as someone holding the store would: the chain verifies afterwards
  * DIR holds kek, pass and store (set up by `autosmimectl ca init`).
@@ -177,11 +180,11 @@ rewrite(void)
 }
 
 static int
-tamper(const char *how)
+tamper(const char *how, db_recno_t at)
 {
 	DB_TXN *txn = NULL;
 	DBT k, d, d2;
-	db_recno_t r1 = 2, r2 = 3;
+	db_recno_t r1 = at, r2 = at + 1;
 	char *copy;
 	int ret;
 
@@ -196,10 +199,18 @@ tamper(const char *how)
 		return 1;
 	if (strcmp(how, "edit") == 0) {
 		copy = d.data;
-		copy[d.size > 20 ? 20 : 0] ^= 1; /* one bit of record 2 */
+		copy[d.size > 20 ? 20 : 0] ^= 1; /* one bit of the record */
 		ret = ca->audit->put(ca->audit, txn, &k, &d, 0);
 	} else if (strcmp(how, "remove") == 0) {
 		ret = ca->audit->del(ca->audit, txn, &k, 0);
+	} else if (strcmp(how, "append") == 0) {
+		db_recno_t last = 0;
+
+		k.data = &last;
+		k.size = sizeof(last);
+		k.ulen = sizeof(last);
+		k.flags = DB_DBT_USERMEM;
+		ret = ca->audit->put(ca->audit, txn, &k, &d, DB_APPEND);
 	} else if (strcmp(how, "remove-last") == 0) {
 		DBC *cur = NULL;
 
@@ -283,8 +294,8 @@ main(int argc, char **argv)
 			r = 1;
 	} else if (strcmp(argv[1], "tamper") == 0 && argc == 4 && strcmp(argv[3], "rewrite") == 0) {
 		r = rewrite();
-	} else if (strcmp(argv[1], "tamper") == 0 && argc == 4) {
-		r = tamper(argv[3]);
+	} else if (strcmp(argv[1], "tamper") == 0 && (argc == 4 || argc == 5)) {
+		r = tamper(argv[3], argc == 5 ? (db_recno_t)strtoul(argv[4], NULL, 10) : 2);
 	} else
 		r = 2;
 	ca_close(ca);

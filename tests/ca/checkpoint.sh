@@ -7,7 +7,8 @@
 # but `audit verify --checkpoint` reports it (exit 1, audit=rewritten); so does a log cut
 # below the checkpoint. A checkpoint changed by one byte, signed by another key, or not for
 # the pinned signer is refused. --out-dir (what the shipped timer runs) names each file by its
-# time and record count.
+# time and record count. --incremental walks only the records after the checkpoint and still
+# reports a rewrite and an edit made after it.
 set -u
 . "$top_srcdir/tests/ca/setup.sh"
 ca_init || { echo "1..0 # SKIP ca init failed: $(cat "$tmp/init.err")"; exit 0; }
@@ -51,6 +52,9 @@ check "--out-dir onto a file is refused before anything is signed (exit $rc)" \
   '[ $rc -ne 0 ] && grep -q "is not a directory" "$tmp/cpd3.out" && [ "$(C audit verify)" = "$before" ]'
 C audit checkpoint --out "$tmp/x.pem" --out-dir "$tmp/cps" > /dev/null 2>&1; rc=$?
 check "--out and --out-dir together are a usage error (exit $rc)" '[ $rc -ne 0 ] && [ ! -e "$tmp/x.pem" ]'
+out=$(C audit verify --checkpoint "$tmp/cp1.pem" --signer "$tmp/signer.pem" --incremental 2>&1); rc=$?
+check "--incremental walks only what came after the checkpoint, and says so ($out)" \
+  '[ $rc -eq 0 ] && echo "$out" | grep -q "^audit=ok records=[0-9]* checkpoint=ok checkpoint_records=$recs .* verified=since-checkpoint$"'
 # Someone who holds the store rewrites the chain consistently.
 cp -a "$tmp/store" "$tmp/pristine"
 check "rewrite applied" '"$stress" tamper "$tmp" rewrite'
@@ -61,6 +65,15 @@ check "record 2 was really changed" \
 out=$(C audit verify --checkpoint "$tmp/cp1.pem" --signer "$tmp/signer.pem" 2>&1); rc=$?
 check "verify --checkpoint reports the rewrite (exit $rc: $(echo "$out" | tr '\n' ' '))" \
   '[ $rc -eq 1 ] && echo "$out" | grep -q "^audit=rewritten " && echo "$out" | grep -q "rewritten at or before"'
+out=$(C audit verify --checkpoint "$tmp/cp1.pem" --signer "$tmp/signer.pem" --incremental 2>&1); rc=$?
+check "--incremental reports the rewrite too: the checkpoint's record no longer hashes to its head (exit $rc)" \
+  '[ $rc -eq 1 ] && echo "$out" | grep -q "^audit=rewritten "'
+# An edit after the checkpoint, which the incremental walk does read.
+rm -rf "$tmp/store"; cp -a "$tmp/pristine" "$tmp/store"
+"$stress" tamper "$tmp" edit $((recs + 2))
+out=$(C audit verify --checkpoint "$tmp/cp1.pem" --signer "$tmp/signer.pem" --incremental 2>&1); rc=$?
+check "--incremental finds an edit of a record after the checkpoint (exit $rc)" \
+  '[ $rc -eq 1 ] && echo "$out" | grep -q "^audit=broken " && echo "$out" | grep -q "broken at record $((recs + 3))"'
 # Cut below the checkpoint: drop the newest records and fix the count and head.
 rm -rf "$tmp/store"; cp -a "$tmp/pristine" "$tmp/store"
 for k in 1 2 3 4 5 6 7 8; do "$stress" tamper "$tmp" remove-last || break; done
