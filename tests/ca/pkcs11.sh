@@ -3,7 +3,7 @@
 # made here). For every CA key type: keys made in the token by pkcs11-tool (sensitive,
 # never extractable), ca init with the issuing key (and, every other type, the root key) in the
 # token, issue, revoke and CRL verified by openssl verify -crl_check, nothing private in the
-# store; ca rotate to a new token key; ca import of an external issuing CA whose key is in the
+# store; concurrent issuance from threads; ca rotate to a new token key; ca import of an external issuing CA whose key is in the
 # token; a wrong PIN, a missing token and a bad URI are clear errors that issue nothing.
 set -u
 . "$top_srcdir/tests/ca/setup.sh"
@@ -93,6 +93,19 @@ for kt in ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096; do
       CK issue "p@example.org" --key-type rsa-2048 --pss --dual-use --out "$d/p.pem" > "$d/p.out" 2>&1; rc=$?
       check "$kt: RSA-PSS with a token key is refused up front (exit 4), nothing written" \
         '[ $rc -eq 4 ] && grep -q "RSASSA-PSS is not available" "$d/p.out" && [ ! -e "$d/p.pem" ]' ;;
+  esac
+  case $kt in
+    ec-p384|rsa-2048)
+      # The daemon's threads sign at once: 4 threads of 5 certificates, one token session each.
+      before=$("$stress" check "$d" 2>/dev/null | sed -n 's/.*certs=\([0-9]*\).*/\1/p')
+      check "$kt: 4 threads issue through the token at once, every certificate and audit record there" \
+        'CA_STRESS_PKCS11_MODULE=$module CA_STRESS_PKCS11_PIN_FILE=$pin_file "$stress" issue "$d" 5 4 thr > "$d/thr.out" 2>&1 &&
+         "$stress" check "$d" $((before + 20)) > /dev/null 2>&1'
+      good=0
+      for sn in $(sed -n 's/^issued //p' "$d/thr.out"); do
+        CK show "$sn" --format pem > "$d/thr.pem" 2>/dev/null && verify "$d" "$d/thr.pem" | grep -q ": OK$" && good=$((good + 1))
+      done
+      check "$kt: all 20 verify with openssl (-crl_check_all)" '[ $good -eq 20 ]' ;;
   esac
   check "$kt: still nothing private in the store after issuing" 'no_private "$d"'
 done
