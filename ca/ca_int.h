@@ -176,6 +176,8 @@ bool ca_hsm_is_uri(const char *s);
 int ca_hsm_uri_check(const char *uri, struct ca_error *err);
 int ca_hsm_key_load(struct ca *ca, const char *uri, EVP_PKEY **out, struct ca_error *err);
 void ca_hsm_close(struct ca *ca);
+/* Sign x with a token RSA key as RSASSA-PSS (SHA-256), encoded as BR 7.1.3.2 asks. */
+int ca_hsm_sign_pss(X509 *x, EVP_PKEY *key, struct ca_error *err);
 
 /*
  * issuer_key.c: where the key of issuing CA `id` lives. Save writes <id>.uri when uri is set

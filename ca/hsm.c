@@ -21,6 +21,8 @@
 
 #include <openssl/engine.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "ca/ca_int.h"
 #include "common/util.h"
@@ -162,6 +164,62 @@ ca_hsm_key_load(struct ca *ca, const char *uri, EVP_PKEY **out, struct ca_error 
 	ca->hsm_failed_at = *out == NULL ? now : 0;
 	pthread_mutex_unlock(&ca->hsm_lock);
 	return *out != NULL ? CA_OK : CA_ERR;
+}
+
+/*
+ * RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32, in the one encoding S/MIME BR 7.1.3.2 allows
+ * (the hash AlgorithmIdentifiers carry NULL parameters). The engine's legacy signing path
+ * writes them without the NULL, so the algorithm is set here and only the signature comes
+ * from the token.
+ */
+static const unsigned char pss_sha256_der[] = {
+	0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34,
+	0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+	0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+	0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+	0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20
+};
+
+int
+ca_hsm_sign_pss(X509 *x, EVP_PKEY *key, struct ca_error *err)
+{
+	const unsigned char *p = pss_sha256_der;
+	X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &p, (long)sizeof(pss_sha256_der));
+	const X509_ALGOR *outer;
+	const ASN1_BIT_STRING *sig;
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *tbs = NULL, *buf = NULL;
+	size_t siglen = 0;
+	int tbslen, r = CA_ERR;
+
+	/* X509 offers no setters for these two; they are the certificate's own, not shared. */
+	X509_get0_signature(&sig, &outer, x);
+	if (alg == NULL || mctx == NULL ||
+	    !X509_ALGOR_copy((X509_ALGOR *)X509_get0_tbs_sigalg(x), alg) ||
+	    !X509_ALGOR_copy((X509_ALGOR *)outer, alg) ||
+	    (tbslen = i2d_re_X509_tbs(x, &tbs)) <= 0 ||
+	    EVP_DigestSignInit(mctx, &pctx, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) <= 0 ||
+	    EVP_DigestSign(mctx, NULL, &siglen, tbs, (size_t)tbslen) != 1 ||
+	    (buf = OPENSSL_malloc(siglen)) == NULL ||
+	    EVP_DigestSign(mctx, buf, &siglen, tbs, (size_t)tbslen) != 1 ||
+	    !ASN1_BIT_STRING_set((ASN1_BIT_STRING *)sig, buf, (int)siglen)) {
+		ca_seterr_ssl(err, "cannot sign the certificate (RSASSA-PSS) in the PKCS#11 token");
+		goto out;
+	}
+	/* a whole number of bytes: no unused bits */
+	((ASN1_BIT_STRING *)sig)->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	((ASN1_BIT_STRING *)sig)->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	r = CA_OK;
+out:
+	OPENSSL_free(buf);
+	OPENSSL_free(tbs);
+	EVP_MD_CTX_free(mctx);
+	X509_ALGOR_free(alg);
+	return r;
 }
 
 void

@@ -336,16 +336,6 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 		r = CA_INVALID;
 		goto out;
 	}
-	/*
-	 * The engine's (legacy) RSA-PSS path leaves the NULL out of the hash parameters, which
-	 * the BR 7.1.3.2 encodings require; refuse before signing rather than after.
-	 */
-	if (req->rsa_pss && c.iss->in_token) {
-		ca_seterr(err, "RSASSA-PSS is not available with an issuing CA key in a PKCS#11 "
-		    "token (PKCS#1 v1.5 is)");
-		r = CA_INVALID;
-		goto out;
-	}
 	c.ca = ca;
 	c.id = id;
 	c.mailbox = mailbox;

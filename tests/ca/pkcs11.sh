@@ -90,9 +90,12 @@ for kt in ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096; do
     'verify "$d" "$d/u.pem" | grep -q "certificate revoked"'
   case $kt in
     rsa-*)
-      CK issue "p@example.org" --key-type rsa-2048 --pss --dual-use --out "$d/p.pem" > "$d/p.out" 2>&1; rc=$?
-      check "$kt: RSA-PSS with a token key is refused up front (exit 4), nothing written" \
-        '[ $rc -eq 4 ] && grep -q "RSASSA-PSS is not available" "$d/p.out" && [ ! -e "$d/p.pem" ]' ;;
+      # BR 7.1.3.2's PSS encoding: both hash AlgorithmIdentifiers with NULL parameters.
+      check "$kt: an RSASSA-PSS certificate signed in the token, BR encoding, verifies" \
+        'CK issue "p@example.org" --key-type rsa-2048 --pss --dual-use --out "$d/p.pem" >/dev/null 2>&1 &&
+         openssl x509 -in "$d/p.pem" -noout -text | grep -q "Signature Algorithm: rsassaPss" &&
+         [ "$(openssl asn1parse -in "$d/p.pem" | sed -n "/rsassaPss/,/BIT STRING/p" | sed -n "1,/prim: INTEGER/p" | grep -c "prim: NULL")" = 2 ] &&
+         verify "$d" "$d/p.pem" | grep -q ": OK$"' ;;
   esac
   case $kt in
     ec-p384|rsa-2048)
