@@ -157,6 +157,14 @@ check "the old CA still signs its CRL, the revocation still in it" \
   'openssl crl -in "$d/crl/$old_id.crl.pem" -CAfile "$d/ica.pem" -noout 2>&1 | grep -q "verify OK" &&
    openssl crl -in "$d/crl/$old_id.crl.pem" -noout -text | grep -q "Key Compromise"'
 check "no CA private key in the store after the rotation" 'no_private "$d"'
+root_id=$(openssl x509 -in "$d/root.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d " :" | tr A-F a-f)
+check "crl --root-key URI re-signs the root's CRL in the token" \
+  'cp "$d/crl/$root_id.crl.pem" "$d/rootcrl.before" && CK crl --root-cert "$d/root.pem" --root-key "$(uri root-ec-p256)" >/dev/null 2>&1 &&
+   ! cmp -s "$d/rootcrl.before" "$d/crl/$root_id.crl.pem" &&
+   openssl crl -in "$d/crl/$root_id.crl.pem" -CAfile "$d/root.pem" -noout 2>&1 | grep -q "verify OK"'
+check "ca revoke-issuer with the root key in the token: the old CA is in the root's CRL" \
+  'CK ca revoke-issuer "$old_id" --root-cert "$d/root.pem" --root-key "$(uri root-ec-p256)" --reason superseded >/dev/null 2>&1 &&
+   openssl crl -in "$d/crl/$root_id.crl.pem" -CAfile "$d/root.pem" -noout -text 2>&1 | grep -q "Superseded"'
 
 # ca import: an issuing CA of the organisation's PKI whose key was made in the token.
 d="$tmp/import"
