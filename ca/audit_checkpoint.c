@@ -153,7 +153,7 @@ cp_signer(struct ca *ca, EVP_PKEY **key, X509 **cert, struct ca_error *err)
 	if (cp_path(ca, "key", kpath, sizeof(kpath)) < 0)
 		return CA_ERR;
 	if (access(kpath, F_OK) == 0) {
-		if (ca_read_key_file(ca, kpath, key, err) != CA_OK)
+		if (ca_key_file_read(ca, kpath, key, err) != CA_OK)
 			return CA_ERR;
 		if ((*cert = cp_cert_load(ca)) == NULL || X509_check_private_key(*cert, *key) != 1) {
 			ca_seterr(err, "audit checkpoint certificate missing or not for its key");

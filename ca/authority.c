@@ -1,9 +1,9 @@
 /*
  * authority: the CA certificates. `ca init` makes a root (BR 7.1.2.1) and an issuing
  * intermediate (BR 7.1.2.2); `ca rotate` makes a new intermediate under a root the admin brings
- * back; `ca import` takes an issuing CA from the organisation's PKI. Owns cas.db, the meta word
- * active_ca and the CA key files in store_dir/ca/ (encrypted PEM, 0600). The root key is handed
- * to the caller and never stored here.
+ * back; `ca import` takes an issuing CA from the organisation's PKI. Owns cas.db and the meta
+ * word active_ca; the issuing CA's key is saved by issuer_key.c (an encrypted file, or the URI
+ * of its PKCS#11 token key). The root key is handed to the caller and never stored here.
  */
 #include "config.h"
 
@@ -87,7 +87,6 @@ ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **o
     struct ca_error *err)
 {
 	struct ca_issuer *iss = NULL;
-	char path[1024];
 	size_t i;
 	int r = CA_ERR;
 
@@ -115,13 +114,12 @@ ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **o
 			ca_seterr(err, "the CA was opened read-only");
 			goto out;
 		}
-		if (ca_ca_key_path(ca, id, path, sizeof(path)) < 0 ||
-		    ca_read_key_file(ca, path, &iss->key, err) != CA_OK)
+		if (ca_issuer_key_load(ca, id, &iss->key, &iss->in_token, err) != CA_OK)
 			goto out;
 		if (X509_check_private_key(iss->cert, iss->key) != 1) {
 			EVP_PKEY_free(iss->key);
 			iss->key = NULL;
-			ca_seterr(err, "CA key %s does not match its certificate", path);
+			ca_seterr(err, "the key of issuing CA %s does not match its certificate", id);
 			goto out;
 		}
 	}
@@ -284,8 +282,8 @@ store_ca_txn(DB_TXN *txn, void *argp)
  * the root's next CRL in one txn.
  */
 static int
-ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, EVP_PKEY *root_key,
-    const char *event, const char *actor, time_t now, char id[41], X509_CRL **root_crl,
+ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, const char *key_uri,
+    EVP_PKEY *root_key, const char *event, const char *actor, time_t now, char id[41], X509_CRL **root_crl,
     struct ca_error *err)
 {
 	struct store_ca_arg a;
@@ -303,8 +301,7 @@ ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, EVP_PKEY *
 		ca_seterr(err, "cannot create %s", path);
 		return CA_ERR;
 	}
-	if (ca_ca_key_path(ca, id, path, sizeof(path)) < 0 ||
-	    ca_write_key_file(ca, path, key, err) != CA_OK)
+	if (ca_issuer_key_save(ca, id, key, key_uri, path, sizeof(path), err) != CA_OK)
 		return CA_ERR;
 	a = (struct store_ca_arg){ ca, id, event, actor, cert, root, now, root_key, NULL, err };
 	ret = store_txn_run(ca->st, store_ca_txn, &a);
@@ -322,12 +319,15 @@ ca_store_issuer(struct ca *ca, X509 *cert, X509 *root, EVP_PKEY *key, EVP_PKEY *
 }
 
 static int
-admin_ready(struct ca *ca, struct ca_error *err)
+admin_ready(struct ca *ca, const char *key_uri, struct ca_error *err)
 {
 	if (ca->read_only) {
 		ca_seterr(err, "the CA was opened read-only");
 		return CA_INVALID;
 	}
+	/* A bad URI is refused before any key is made or written. */
+	if (key_uri != NULL && ca_hsm_uri_check(key_uri, err) != CA_OK)
+		return CA_INVALID;
 	if (ca->org_name == NULL || ca->org_country == NULL || strlen(ca->org_country) != 2) {
 		ca_seterr(err, "organization_name and organization_country (two letters) must be "
 		    "set for CA certificates");
@@ -336,6 +336,24 @@ admin_ready(struct ca *ca, struct ca_error *err)
 	if (ca_org_check(ca, err) != CA_OK)
 		return CA_INVALID;
 	return ca_base_url_check(ca, err);
+}
+
+/* A CA key: the token key of uri, or one made here of type. */
+static EVP_PKEY *
+ca_authority_key(struct ca *ca, const char *uri, enum ca_key_type type, struct ca_error *err)
+{
+	EVP_PKEY *key = NULL;
+	enum ca_key_type t;
+
+	if (uri == NULL)
+		return ca_keygen(type, err);
+	if (ca_hsm_key_load(ca, uri, &key, err) != CA_OK)
+		return NULL;
+	if (ca_token_key_type(key, &t, err) != CA_OK) {
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	return key;
 }
 
 static int
@@ -348,7 +366,7 @@ make_issuing(struct ca *ca, const struct ca_authority_request *req, X509 *root,
 	X509 *cert = NULL;
 	int r = CA_ERR;
 
-	if ((key = ca_keygen(req->key_type, err)) == NULL)
+	if ((key = ca_authority_key(ca, req->key_uri, req->key_type, err)) == NULL)
 		goto out;
 	if ((subj = ca_subject(ca, req->common_name, "Issuing CA", now)) == NULL) {
 		ca_seterr(err, "cannot build the issuing CA subject");
@@ -358,7 +376,8 @@ make_issuing(struct ca *ca, const struct ca_authority_request *req, X509 *root,
 	    req->issuing_days > 0 ? req->issuing_days : 5 * 365, err);
 	if (cert == NULL)
 		goto out;
-	if ((r = ca_store_issuer(ca, cert, root, key, root_key, event, req->actor, now, out->id,
+	if ((r = ca_store_issuer(ca, cert, root, key, req->key_uri, root_key, event, req->actor,
+	    now, out->id,
 	    &out->root_crl, err)) != CA_OK)
 		goto out;
 	out->cert = cert; /* transferred */
@@ -381,17 +400,23 @@ ca_init(struct ca *ca, const struct ca_authority_request *req, struct ca_authori
 	char id[41];
 	X509_NAME *subj = NULL;
 	time_t now = ca_now(ca);
+	bool root_in_token;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = admin_ready(ca, err)) != CA_OK)
+	if ((r = admin_ready(ca, req->key_uri, err)) != CA_OK)
 		return r;
+	if (ca_hsm_is_uri(req->root_key_file) &&
+	    ca_hsm_uri_check(req->root_key_file, err) != CA_OK)
+		return CA_INVALID;
 	if (ca_active_id(ca, id, &ignore) == CA_OK) {
 		ca_seterr(err, "the CA is already initialised (issuing CA %s): use ca rotate", id);
 		return CA_INVALID;
 	}
 	r = CA_ERR;
-	if ((out->root_key = ca_keygen(req->key_type, err)) == NULL)
+	root_in_token = ca_hsm_is_uri(req->root_key_file);
+	if ((out->root_key = ca_authority_key(ca, root_in_token ? req->root_key_file : NULL,
+	    req->key_type, err)) == NULL)
 		goto out;
 	if ((subj = ca_subject(ca, req->root_common_name, "Root CA", now)) == NULL)
 		goto out;
@@ -400,13 +425,13 @@ ca_init(struct ca *ca, const struct ca_authority_request *req, struct ca_authori
 	if (out->root == NULL)
 		goto out;
 	/* The root key reaches the admin's file before anything is stored: no store without it. */
-	if (req->root_key_file != NULL &&
+	if (req->root_key_file != NULL && !root_in_token &&
 	    ca_write_key_file(ca, req->root_key_file, out->root_key, err) != CA_OK) {
 		r = CA_INVALID;
 		goto out;
 	}
 	r = make_issuing(ca, req, out->root, out->root_key, "ca-init", out, err);
-	if (r != CA_OK && req->root_key_file != NULL)
+	if (r != CA_OK && req->root_key_file != NULL && !root_in_token)
 		unlink(req->root_key_file);
 out:
 	X509_NAME_free(subj);
@@ -422,7 +447,7 @@ ca_rotate(struct ca *ca, const struct ca_authority_request *req, struct ca_autho
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = admin_ready(ca, err)) != CA_OK)
+	if ((r = admin_ready(ca, req->key_uri, err)) != CA_OK)
 		return r;
 	if (req->root_cert == NULL || req->root_key == NULL ||
 	    X509_check_private_key(req->root_cert, req->root_key) != 1) {
@@ -438,9 +463,9 @@ ca_rotate(struct ca *ca, const struct ca_authority_request *req, struct ca_autho
 	return r;
 }
 
-int
-ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *actor,
-    struct ca_authority *out, struct ca_error *err)
+static int
+import_issuer(struct ca *ca, X509 *cert, EVP_PKEY *key, const char *key_uri,
+    STACK_OF(X509) *chain, const char *actor, struct ca_authority *out, struct ca_error *err)
 {
 	X509 *root = NULL;
 	uint32_t ku;
@@ -467,8 +492,8 @@ ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const
 		ca_seterr(err, "the chain does not issue the certificate");
 		return CA_INVALID;
 	}
-	r = ca_store_issuer(ca, cert, root, key, NULL, "ca-import", actor, ca_now(ca), out->id,
-	    NULL, err);
+	r = ca_store_issuer(ca, cert, root, key, key_uri, NULL, "ca-import", actor, ca_now(ca),
+	    out->id, NULL, err);
 	if (r != CA_OK)
 		return r;
 	X509_up_ref(cert);
@@ -478,6 +503,30 @@ ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const
 	out->active = true;
 	out->created = ca_now(ca);
 	return CA_OK;
+}
+
+int
+ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *actor,
+    struct ca_authority *out, struct ca_error *err)
+{
+	return import_issuer(ca, cert, key, NULL, chain, actor, out, err);
+}
+
+int
+ca_import_token(struct ca *ca, X509 *cert, const char *key_uri, STACK_OF(X509) *chain,
+    const char *actor, struct ca_authority *out, struct ca_error *err)
+{
+	EVP_PKEY *key = NULL;
+	enum ca_key_type t;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = ca_hsm_key_load(ca, key_uri, &key, err)) != CA_OK)
+		return r;
+	if ((r = ca_token_key_type(key, &t, err)) == CA_OK)
+		r = import_issuer(ca, cert, key, key_uri, chain, actor, out, err);
+	EVP_PKEY_free(key);
+	return r;
 }
 
 int

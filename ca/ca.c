@@ -35,6 +35,7 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 		return CA_ERR;
 	}
 	pthread_mutex_init(&ca->lock, NULL);
+	pthread_mutex_init(&ca->hsm_lock, NULL);
 	if (ca_audit_queue_init(&ca->audit_q) < 0) {
 		ca_seterr(err, "cannot set up the audit queue");
 		goto out;
@@ -51,6 +52,8 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 	ca->separate_encryption = params->separate_encryption;
 	ca->enc_key_type = params->encryption_key_type;
 	ca->now = params->now;
+	ca->p11_module = dup_or_null(params->pkcs11_module);
+	ca->p11_pin_file = dup_or_null(params->pkcs11_pin_file);
 	if (ca->store_dir == NULL) {
 		ca_seterr(err, "store_dir is not set");
 		goto out;
@@ -158,6 +161,10 @@ ca_close(struct ca *ca)
 		EVP_PKEY_free(ca->issuers[i]->key);
 		free(ca->issuers[i]);
 	}
+	ca_hsm_close(ca); /* after the keys: each token key holds the engine too */
+	free(ca->p11_module);
+	free(ca->p11_pin_file);
+	pthread_mutex_destroy(&ca->hsm_lock);
 	if (ca->kek != NULL) {
 		as_wipe(ca->kek, ca->kek_len);
 		free(ca->kek);

@@ -60,6 +60,12 @@ struct ca_params {
 	 */
 	bool separate_encryption;
 	enum ca_key_type encryption_key_type;
+	/*
+	 * PKCS#11 CA keys (hsm.c). The module (NULL: libp11's default, the p11-kit proxy) and
+	 * the 0600 file holding the token's user PIN; used only when a CA key is in a token.
+	 */
+	const char *pkcs11_module;
+	const char *pkcs11_pin_file;
 };
 
 /* The encryption_key_type setting: "same" (one dual-use certificate) or a key type word. */
@@ -246,6 +252,13 @@ struct ca_authority_request {
 	X509 *root_cert;                 /* ca_rotate: the root that signs (borrowed) */
 	EVP_PKEY *root_key;              /* ca_rotate: its key (borrowed) */
 	const char *actor;
+	/*
+	 * PKCS#11: the issuing CA key is the token key of this RFC 7512 URI (made by the token's
+	 * tools, non-extractable); key_type is then the key's own. NULL: a key made here and
+	 * stored encrypted. ca_init: a root_key_file that is a PKCS#11 URI names the root's token
+	 * key instead of a file to write.
+	 */
+	const char *key_uri;
 };
 
 /* What ca_init/ca_rotate made. root_key is only set by ca_init: the caller saves it and may
@@ -268,11 +281,17 @@ int ca_rotate(struct ca *ca, const struct ca_authority_request *req, struct ca_a
 /* Import an issuing CA from the organisation's PKI: cert + key (borrowed), chain up to the root. */
 int ca_import(struct ca *ca, X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const char *actor,
     struct ca_authority *out, struct ca_error *err);
+/* The same with the issuing CA key in a PKCS#11 token, named by its URI (ca_read_key_file). */
+int ca_import_token(struct ca *ca, X509 *cert, const char *key_uri, STACK_OF(X509) *chain,
+    const char *actor, struct ca_authority *out, struct ca_error *err);
 /* Every issuing CA ever used, the active one flagged. cb returns non-zero to stop. */
 typedef int (*ca_authority_cb)(const struct ca_authority *a, void *arg);
 int ca_authority_foreach(struct ca *ca, ca_authority_cb cb, void *arg, struct ca_error *err);
 
-/* Read a private key file encrypted under the CA passphrase (or plain, for import). */
+/*
+ * Read a private key file encrypted under the CA passphrase (or plain, for import). A path
+ * that is a PKCS#11 URI ("pkcs11:...") gives a handle on that token key instead.
+ */
 int ca_read_key_file(struct ca *ca, const char *path, EVP_PKEY **out, struct ca_error *err);
 /* Write a key encrypted (AES-256) under the CA passphrase, mode 0600, never over a file. */
 int ca_write_key_file(struct ca *ca, const char *path, EVP_PKEY *key, struct ca_error *err);

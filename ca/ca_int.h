@@ -11,7 +11,8 @@
  *   meta.db        word -> value (generation, crl number per CA, active CA, audit head)
  *   audit.db       recno -> audit record text (append only, hash chained)
  *   cas.db         CA id -> issuing CA record (header + cert DER + root DER)
- * CA private keys live in store_dir/ca/<id>.key, encrypted PEM, 0600.
+ * CA private keys live in store_dir/ca/<id>.key, encrypted PEM, 0600, or in a PKCS#11 token
+ * named by store_dir/ca/<id>.uri (the key's RFC 7512 URI, 0600; issuer_key.c).
  */
 #ifndef AUTOSMIME_CA_INT_H
 #define AUTOSMIME_CA_INT_H
@@ -78,6 +79,7 @@ struct ca_issuer {
 	X509 *root;
 	EVP_PKEY *key;
 	time_t created;
+	bool in_token;             /* key is a PKCS#11 token handle (issuer_key.c) */
 };
 
 /*
@@ -114,6 +116,11 @@ struct ca {
 	unsigned long commits;
 	struct ca_kpool *pool;     /* keys made ahead (keypool.c); NULL without params.keypool */
 	struct ca_audit_queue audit_q;
+	/* PKCS#11 CA keys (hsm.c); hsm_lock guards the three fields after the paths. */
+	char *p11_module, *p11_pin_file;
+	pthread_mutex_t hsm_lock;
+	void *hsm;                 /* the pkcs11 ENGINE, started on first use */
+	time_t hsm_failed_at;      /* last failed login or key lookup; 0: none since */
 };
 
 /* ca.c */
@@ -158,6 +165,31 @@ int ca_key_classify(EVP_PKEY *key, enum ca_key_type *out, struct ca_error *err);
 int ca_valid_key_type(struct ca *ca, const char *mailbox, unsigned use, enum ca_key_type *out,
     struct ca_error *err);
 int ca_ca_key_path(struct ca *ca, const char *id, char *buf, size_t cap);
+/* An encrypted (or plain) PEM key file; ca_read_key_file also takes a PKCS#11 URI. */
+int ca_key_file_read(struct ca *ca, const char *path, EVP_PKEY **out, struct ca_error *err);
+
+/*
+ * hsm.c: a private key in a PKCS#11 token by its RFC 7512 URI. The EVP_PKEY is a handle (the
+ * token signs); CA_INVALID for a malformed URI, CA_ERR when the token refuses or is absent.
+ */
+bool ca_hsm_is_uri(const char *s);
+int ca_hsm_uri_check(const char *uri, struct ca_error *err);
+int ca_hsm_key_load(struct ca *ca, const char *uri, EVP_PKEY **out, struct ca_error *err);
+void ca_hsm_close(struct ca *ca);
+/* Sign x with a token RSA key as RSASSA-PSS (SHA-256), encoded as BR 7.1.3.2 asks. */
+int ca_hsm_sign_pss(X509 *x, EVP_PKEY *key, struct ca_error *err);
+
+/*
+ * issuer_key.c: where the key of issuing CA `id` lives. Save writes <id>.uri when uri is set
+ * (the key is in a token), else the encrypted <id>.key; path gets the file written (for the
+ * caller to unlink when what follows fails). Load reads whichever exists.
+ */
+int ca_issuer_key_save(struct ca *ca, const char *id, EVP_PKEY *key, const char *uri,
+    char *path, size_t cap, struct ca_error *err);
+int ca_issuer_key_load(struct ca *ca, const char *id, EVP_PKEY **out, bool *in_token,
+    struct ca_error *err);
+/* A token key (a handle) of an allowed type, checked on its public half. */
+int ca_token_key_type(EVP_PKEY *key, enum ca_key_type *out, struct ca_error *err);
 
 /* mailbox.c */
 int ca_mailbox_normalise(const char *mailbox, char *out, size_t cap, struct ca_error *err);

@@ -248,7 +248,7 @@ ca_ca_key_path(struct ca *ca, const char *id, char *buf, size_t cap)
 }
 
 int
-ca_read_key_file(struct ca *ca, const char *path, EVP_PKEY **out, struct ca_error *err)
+ca_key_file_read(struct ca *ca, const char *path, EVP_PKEY **out, struct ca_error *err)
 {
 	unsigned char *pass = NULL;
 	size_t plen = 0;

@@ -359,7 +359,8 @@ ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_s
 	    ca_add_ext_conf(x, iss->cert, NID_subject_key_identifier, "hash", err) != CA_OK ||
 	    add_san(x, spec->mailbox, req->upn, X509_NAME_entry_count(subj) == 0, err) != CA_OK)
 		goto out;
-	if (ca_sign_cert(x, iss->key, req->rsa_pss, err) != CA_OK)
+	if ((req->rsa_pss && iss->in_token ? ca_hsm_sign_pss(x, iss->key, err) :
+	    ca_sign_cert(x, iss->key, req->rsa_pss, err)) != CA_OK)
 		goto out;
 	*out = x; /* transferred */
 	x = NULL;

@@ -2,7 +2,9 @@
  * cmd_ca: `autosmimectl ca init|show|import|rotate|revoke-issuer`, the administration of the
  * issuing CAs. The root key leaves through the file the admin names in `ca init` (written
  * before anything is stored) and comes back only for `ca rotate`, `ca revoke-issuer` and the
- * root's CRL; it is never stored in the CA's store.
+ * root's CRL; it is never stored in the CA's store. With a PKCS#11 token, --key-uri (or
+ * ca_pkcs11_key_uri) names the issuing CA's token key and any root key "file" may be the URI
+ * of a token key: neither key then leaves the token.
  */
 #include "config.h"
 
@@ -83,7 +85,8 @@ authority_opts(struct cli *cli, int argc, char **argv, bool root_cn_allowed,
 	static const struct option opts[] = {
 		{ "key-type", required_argument, NULL, 'k' }, { "root-cert", required_argument, NULL, 'c' },
 		{ "root-key", required_argument, NULL, 'K' }, { "cn", required_argument, NULL, 'n' },
-		{ "root-cn", required_argument, NULL, 'N' }, { NULL, 0, NULL, 0 } };
+		{ "root-cn", required_argument, NULL, 'N' }, { "key-uri", required_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 } };
 	bool bad = false;
 	int c;
 
@@ -98,6 +101,7 @@ authority_opts(struct cli *cli, int argc, char **argv, bool root_cn_allowed,
 		case 'c': *root_cert = optarg; break;
 		case 'K': *root_key = optarg; break;
 		case 'n': req->common_name = optarg; break;
+		case 'u': req->key_uri = optarg; break;
 		case 'N':
 			if (!root_cn_allowed)
 				bad = true;
@@ -106,6 +110,9 @@ authority_opts(struct cli *cli, int argc, char **argv, bool root_cn_allowed,
 		default: bad = true; break;
 		}
 	}
+	if (req->key_uri == NULL && cli->conf->ca_pkcs11_key_uri != NULL &&
+	    cli->conf->ca_pkcs11_key_uri[0] != '\0')
+		req->key_uri = cli->conf->ca_pkcs11_key_uri;
 	return bad || *root_cert == NULL || *root_key == NULL || optind != argc ? -1 : 0;
 }
 
@@ -131,8 +138,8 @@ ca_init_cmd(struct cli *cli, int argc, char **argv)
 	int r;
 
 	if (authority_opts(cli, argc, argv, true, &req, &root_cert, &root_key) < 0)
-		return cli_usage(cli, "ca init --root-cert FILE --root-key FILE [--key-type T] "
-		    "[--cn NAME] [--root-cn NAME]");
+		return cli_usage(cli, "ca init --root-cert FILE --root-key FILE|URI [--key-type T] "
+		    "[--key-uri URI] [--cn NAME] [--root-cn NAME]");
 	if (cli_ensure_secret(cli->conf->key_encryption_key_file, "key-encryption key") < 0 ||
 	    cli_ensure_secret(cli->conf->ca_passphrase_file, "CA passphrase") < 0) {
 		fprintf(stderr, "%s: error: cannot create the secret files\n", cli->prog);
@@ -170,8 +177,8 @@ ca_rotate_cmd(struct cli *cli, int argc, char **argv)
 	int r;
 
 	if (authority_opts(cli, argc, argv, false, &req, &root_cert, &root_key) < 0)
-		return cli_usage(cli, "ca rotate --root-cert FILE --root-key FILE [--key-type T] "
-		    "[--cn NAME]");
+		return cli_usage(cli, "ca rotate --root-cert FILE --root-key FILE|URI [--key-type T] "
+		    "[--key-uri URI] [--cn NAME]");
 	if ((r = cli_open_ca(cli, false)) != EX_CLI_OK ||
 	    (r = cli_load_root(cli, root_cert, root_key, &root, &rk)) != EX_CLI_OK)
 		return r;
@@ -254,8 +261,11 @@ ca_import_cmd(struct cli *cli, int argc, char **argv)
 		default: bad = true; break;
 		}
 	}
+	if (key == NULL && cli->conf->ca_pkcs11_key_uri != NULL &&
+	    cli->conf->ca_pkcs11_key_uri[0] != '\0')
+		key = cli->conf->ca_pkcs11_key_uri;
 	if (bad || cert == NULL || key == NULL || optind != argc)
-		return cli_usage(cli, "ca import --cert FILE --key FILE [--chain FILE]");
+		return cli_usage(cli, "ca import --cert FILE --key FILE|URI [--chain FILE]");
 	if (cli_ensure_secret(cli->conf->key_encryption_key_file, "key-encryption key") < 0 ||
 	    cli_ensure_secret(cli->conf->ca_passphrase_file, "CA passphrase") < 0)
 		return EX_CLI_ERROR;
@@ -267,12 +277,11 @@ ca_import_cmd(struct cli *cli, int argc, char **argv)
 		r = EX_CLI_ERROR;
 		goto out;
 	}
-	if ((r = ca_read_key_file(cli->ca, key, &k, &err)) != CA_OK) {
-		r = cli_fail(cli, r, &err);
-		goto out;
-	}
-	if ((r = ca_import(cli->ca, sk_X509_value(certs, 0), k, ch, cli->actor, &a,
-	    &err)) != CA_OK) {
+	if (strncmp(key, "pkcs11:", 7) == 0)
+		r = ca_import_token(cli->ca, sk_X509_value(certs, 0), key, ch, cli->actor, &a, &err);
+	else if ((r = ca_read_key_file(cli->ca, key, &k, &err)) == CA_OK)
+		r = ca_import(cli->ca, sk_X509_value(certs, 0), k, ch, cli->actor, &a, &err);
+	if (r != CA_OK) {
 		r = cli_fail(cli, r, &err);
 		goto out;
 	}

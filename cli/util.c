@@ -39,6 +39,8 @@ cli_ca_params(struct cli *cli, struct ca_params *p, bool read_only)
 	p->organization_identifier = nz(cli->conf->organization_identifier);
 	p->organization_country = nz(cli->conf->organization_country);
 	p->read_only = read_only;
+	p->pkcs11_module = nz(cli->conf->ca_pkcs11_module);
+	p->pkcs11_pin_file = nz(cli->conf->ca_pkcs11_pin_file);
 	ca_params_encryption(p, as_conf_enum_word("encryption_key_type",
 	    cli->conf->encryption_key_type));
 }

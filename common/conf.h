@@ -66,6 +66,10 @@ struct as_conf {
 	char *crl_dir;
 	char *ca_base_url;
 	char *ca_domain;
+	/* PKCS#11 CA keys */
+	char *ca_pkcs11_module;
+	char *ca_pkcs11_pin_file;
+	char *ca_pkcs11_key_uri;
 	/* who is local */
 	struct as_conf_list local_domains;
 	struct as_conf_list internal_networks;

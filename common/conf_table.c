@@ -73,6 +73,13 @@ const struct as_conf_option as_conf_options[] = {
 	  "http URL under which CRLs and CA certificates are published (CRL DP and AIA)" },
 	{ "ca_domain", AS_CONF_STRING, F(ca_domain), "", 0, 0, NULL,
 	  "the CA's domain as CAA issuemail records name it" },
+	/* PKCS#11 CA keys */
+	{ "ca_pkcs11_module", AS_CONF_PATH, F(ca_pkcs11_module), "", 0, 0, NULL,
+	  "PKCS#11 module of the token holding CA keys; empty: the p11-kit proxy" },
+	{ "ca_pkcs11_pin_file", AS_CONF_PATH, F(ca_pkcs11_pin_file), "", 0, 0, NULL,
+	  "0600 file holding the user PIN of the token holding CA keys" },
+	{ "ca_pkcs11_key_uri", AS_CONF_STRING, F(ca_pkcs11_key_uri), "", 0, 0, NULL,
+	  "RFC 7512 URI of the token key that ca init, rotate and import take for the issuing CA" },
 	/* who is local */
 	{ "local_domains", AS_CONF_LIST, F(local_domains), "", 0, 0, NULL,
 	  "domains whose senders get certificates and signed mail" },

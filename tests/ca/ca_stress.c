@@ -11,7 +11,8 @@
  *                                 leaving the head and count in meta as they were)
  *   ca_stress tamper DIR rewrite  edit record 2 and re-chain every later record and the head
  *       in meta.db, as someone holding the store would: the chain verifies afterwards
- * DIR holds kek, pass and store (set up by `autosmimectl ca init`).
+ * DIR holds kek, pass and store (set up by `autosmimectl ca init`). With the issuing CA key in
+ * a PKCS#11 token, CA_STRESS_PKCS11_MODULE and CA_STRESS_PKCS11_PIN_FILE name its module and PIN.
  */
 #include "config.h"
 
@@ -263,6 +264,8 @@ main(int argc, char **argv)
 	p.base_url = "http://ca.example.org/pub";
 	p.organization_name = "Example Org";
 	p.organization_country = "GB";
+	p.pkcs11_module = getenv("CA_STRESS_PKCS11_MODULE");
+	p.pkcs11_pin_file = getenv("CA_STRESS_PKCS11_PIN_FILE");
 	if (ca_open(&p, &ca, &err) != CA_OK) {
 		fprintf(stderr, "ca_open: %s\n", err.text);
 		return 1;

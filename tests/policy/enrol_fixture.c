@@ -29,6 +29,9 @@ struct ca *ca;
 struct store *st;
 struct enrol_ctx *ctx;
 struct enrol_params params;
+/* The CA's settings, kept for reopen_ca. */
+static struct ca_params cp;
+static char cp_kek[128], cp_pass[128], cp_store[128], cp_crl[128];
 static char sendmail_cmd[512];
 char *local_items[4] = { "example.org", "other.example", NULL, NULL };
 struct as_conf_list local_list = { local_items, 2 };
@@ -102,46 +105,75 @@ write_secret(const char *path)
 	return close(fd);
 }
 
-int
-setup(void)
+static void
+fixture_paths(void)
 {
-	struct ca_params cp;
-	struct ca_authority_request req;
-	struct ca_authority auth;
+	snprintf(cp_kek, sizeof(cp_kek), "%s/kek", dir);
+	snprintf(cp_pass, sizeof(cp_pass), "%s/pass", dir);
+	snprintf(cp_store, sizeof(cp_store), "%s/store", dir);
+	snprintf(cp_crl, sizeof(cp_crl), "%s/crl", dir);
+	snprintf(outbox, sizeof(outbox), "%s/outbox", dir);
+}
+
+/* The CA's settings for the files under dir; then the CA is opened. */
+static int
+open_in_dir(void)
+{
 	struct ca_error err;
-	char kek[128], pass[128], store_dir[128], crl[128];
 	const char *src = getenv("top_srcdir");
 
-	snprintf(dir, sizeof(dir), "/tmp/enrol-test-XXXXXX");
-	if (src == NULL || mkdtemp(dir) == NULL)
+	if (src == NULL)
 		return -1;
-	snprintf(kek, sizeof(kek), "%s/kek", dir);
-	snprintf(pass, sizeof(pass), "%s/pass", dir);
-	snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
-	snprintf(crl, sizeof(crl), "%s/crl", dir);
-	snprintf(outbox, sizeof(outbox), "%s/outbox", dir);
-	if (write_secret(kek) < 0 || write_secret(pass) < 0 || mkdir(crl, 0700) < 0 ||
-	    mkdir(outbox, 0700) < 0)
-		return -1;
+	fixture_paths();
 	snprintf(sendmail_cmd, sizeof(sendmail_cmd), "%s/tests/policy/capture-sendmail.sh %s -i -t",
 	    src, outbox);
 	memset(&cp, 0, sizeof(cp));
-	cp.store_dir = store_dir;
-	cp.kek_file = kek;
-	cp.ca_passphrase_file = pass;
+	cp.store_dir = cp_store;
+	cp.kek_file = cp_kek;
+	cp.ca_passphrase_file = cp_pass;
 	cp.base_url = "http://ca.example.org/pub";
-	cp.crl_dir = crl;
+	cp.crl_dir = cp_crl;
 	cp.organization_name = "Example Org";
 	cp.organization_identifier = "NTRGB-12345678";
 	cp.organization_country = "GB";
+	/* enrol_pkcs11.sh: the issuing CA key in its SoftHSM2 token */
+	cp.pkcs11_module = getenv("ENROL_PKCS11_MODULE");
+	cp.pkcs11_pin_file = getenv("ENROL_PKCS11_PIN_FILE");
 	if (ca_open(&cp, &ca, &err) != CA_OK) {
 		printf("# ca_open: %s\n", err.text);
+		ca = NULL;
 		return -1;
 	}
+	st = ca_store(ca);
+	return 0;
+}
+
+int
+attach(const char *existing)
+{
+	snprintf(dir, sizeof(dir), "%s", existing);
+	return open_in_dir();
+}
+
+int
+setup(void)
+{
+	struct ca_authority_request req;
+	struct ca_authority auth;
+	struct ca_error err;
+
+	snprintf(dir, sizeof(dir), "/tmp/enrol-test-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	fixture_paths();
+	if (write_secret(cp_kek) < 0 || write_secret(cp_pass) < 0 || mkdir(cp_crl, 0700) < 0 ||
+	    mkdir(outbox, 0700) < 0 || open_in_dir() < 0)
+		return -1;
 	memset(&req, 0, sizeof(req));
 	memset(&auth, 0, sizeof(auth));
 	req.key_type = CA_KEY_EC_P256;
 	req.actor = "test";
+	req.key_uri = getenv("ENROL_PKCS11_KEY_URI");
 	if (ca_init(ca, &req, &auth, &err) != CA_OK) {
 		printf("# ca_init: %s\n", err.text);
 		return -1;

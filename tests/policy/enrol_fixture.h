@@ -38,6 +38,8 @@ int log_leaks(void);
 /* A CA in a new temporary directory, and a handle on its environment. 0 or -1. */
 int setup(void);
 void base_params(struct enrol_params *p);
+/* Open the CA of an existing fixture directory (a second process of one test). 0 or -1. */
+int attach(const char *existing);
 void fixture_cleanup(void);
 
 /* Captured mails: the count, and the newest one's text (malloc'd) when asked. */
