@@ -6,12 +6,15 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD="autoconf automake make gcc pkg-config libc6-dev
-  libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev"
-RUNTIME="openssl ca-certificates postfix"
+  libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev
+  libmicrohttpd-dev"
+RUNTIME="openssl ca-certificates postfix
+  libmicrohttpd12"
 TESTS="gpgsm gpg-agent libnss3-tools swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
-  dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl"
+  dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl
+  curl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it calls apt-get)" >&2

@@ -68,6 +68,7 @@ open_ca(struct milter_runtime *rt, const struct as_conf *conf)
 	params.organization_name = conf->organization_name;
 	params.organization_identifier = conf->organization_identifier;
 	params.organization_country = conf->organization_country;
+	params.ocsp_url = conf->ocsp_url;   /* dup_or_null: empty means no OCSP */
 	params.keypool = true;   /* CA-made RSA keys come ready from a pool: enrolment never waits */
 	params.keypool_warm = keypool_types(conf);
 	ca_params_encryption(&params, as_conf_enum_word("encryption_key_type",
