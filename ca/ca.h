@@ -495,6 +495,12 @@ struct ca_ocsp_params {
 	long long responder_validity;    /* of responder certificates; 0: 30 days */
 	unsigned cache_max;              /* responses kept; 0: 10000 */
 	const char *actor;               /* in the audit record of a responder certificate */
+	/*
+	 * The issuing CA key is read only to issue a responder certificate and freed at once, so
+	 * a network-facing responder does not hold it. Only for a process in which nothing but
+	 * this ca_ocsp uses the CA keys (autosmime-ocspd).
+	 */
+	bool transient_ca_keys;
 };
 
 /* What one answer was, for the log line and the HTTP cache headers. */

@@ -204,6 +204,8 @@ const char *ca_policy_oid(enum ca_profile p, enum ca_generation g);
 int ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **out,
     struct ca_error *err);
 int ca_active_id(struct ca *ca, char id[41], struct ca_error *err);
+/* Free the loaded key of issuing CA id (ca_ocsp_params.transient_ca_keys); NULL-safe. */
+void ca_issuer_drop_key(struct ca *ca, const char *id);
 
 /* crl.c: sign the next CRL of `id` (issuing CA or root) inside txn; its entries are the
  * revocations whose record names id. */
@@ -219,10 +221,19 @@ int ca_root_check(struct ca *ca, X509 *root, EVP_PKEY *root_key, char id[41],
 /*
  * ocsp_responder.c: the delegated responder of an issuing CA: certificate and key, loaded from
  * store_dir/ca/<id>.ocsp.{crt,key} or made (and audited) when missing, damaged or past half
- * of its validity. *renew_at says when to ask again.
+ * of its validity. *renew_at says when to ask again. CA_NOKEY when a new one is due and
+ * iss->key is not loaded: ask again with the key.
  */
+#define CA_NOKEY (-10)
 int ca_ocsp_signer_get(struct ca *ca, const struct ca_issuer *iss, long long validity,
     const char *actor, X509 **cert, EVP_PKEY **key, time_t *renew_at, struct ca_error *err);
+/*
+ * ocsp_check.c: ca_ocsp_response_check when the signer's certificate `checked` has already
+ * passed ca_ocsp_responder_check (when it was loaded or made): a response carrying exactly it
+ * is not checked against the profile again; everything else is.
+ */
+int ca_ocsp_response_check_signed(struct ca *ca, const unsigned char *der, size_t len,
+    X509 *checked, struct ca_error *err);
 /* ocsp_build.c: the responder certificate's TBS, signed by the issuing CA. */
 int ca_ocsp_cert_build(struct ca *ca, const struct ca_issuer *iss, EVP_PKEY *pub,
     time_t now, long long validity, X509 **out, struct ca_error *err);

@@ -50,6 +50,7 @@ struct ca_ocsp {
 	long long validity, responder_validity;
 	unsigned cache_max;
 	char actor[64];
+	bool transient_ca_keys;
 	pthread_mutex_t lock;
 	struct ocsp_issuer issuers[OCSP_ISSUERS_MAX];
 	size_t n_issuers;
@@ -210,9 +211,19 @@ signer_ready(struct ca_ocsp *o, struct ocsp_issuer *is, struct ca_error *err)
 
 	if (is->signer != NULL && ca_now(o->ca) < is->renew_at)
 		return CA_OK;
-	if ((r = ca_issuer_get(o->ca, is->id, true, &iss, err)) != CA_OK ||
-	    (r = ca_ocsp_signer_get(o->ca, iss, o->responder_validity, o->actor, &cert, &key,
-	    &renew_at, err)) != CA_OK)
+	/* the stored responder needs no CA key; only a new one does */
+	if ((r = ca_issuer_get(o->ca, is->id, false, &iss, err)) != CA_OK)
+		return r;
+	r = ca_ocsp_signer_get(o->ca, iss, o->responder_validity, o->actor, &cert, &key,
+	    &renew_at, err);
+	if (r == CA_NOKEY) {
+		if ((r = ca_issuer_get(o->ca, is->id, true, &iss, err)) == CA_OK)
+			r = ca_ocsp_signer_get(o->ca, iss, o->responder_validity, o->actor, &cert,
+			    &key, &renew_at, err);
+		if (o->transient_ca_keys)
+			ca_issuer_drop_key(o->ca, is->id);
+	}
+	if (r != CA_OK)
 		return r;
 	X509_free(is->signer);
 	EVP_PKEY_free(is->signer_key);
@@ -367,7 +378,7 @@ build(struct ca_ocsp *o, struct ocsp_issuer *is, OCSP_REQUEST *req, bool nonce,
 	    (dl = i2d_OCSP_RESPONSE(resp, der)) <= 0)
 		goto ssl;
 	*len = (size_t)dl;
-	if ((r = ca_ocsp_response_check(o->ca, *der, *len, err)) != CA_OK) {
+	if ((r = ca_ocsp_response_check_signed(o->ca, *der, *len, is->signer, err)) != CA_OK) {
 		OPENSSL_free(*der);
 		*der = NULL;
 		r = CA_ERR;
@@ -530,6 +541,7 @@ ca_ocsp_new(struct ca *ca, const struct ca_ocsp_params *p, struct ca_ocsp **out,
 	    OCSP_DEFAULT_RESPONDER;
 	o->cache_max = p->cache_max != 0 ? p->cache_max : 10000;
 	snprintf(o->actor, sizeof(o->actor), "%s", p->actor != NULL ? p->actor : "ocsp");
+	o->transient_ca_keys = p->transient_ca_keys;
 	if (o->validity < CA_OCSP_VALIDITY_MIN || o->validity > CA_OCSP_VALIDITY_MAX ||
 	    o->responder_validity < CA_OCSP_RESPONDER_MIN ||
 	    o->responder_validity > CA_OCSP_RESPONDER_MAX) {

@@ -70,8 +70,8 @@ signer_make(struct ca *ca, const struct ca_issuer *iss, long long validity, cons
 	int len, r = CA_ERR;
 
 	if (iss->key == NULL) {
-		ca_seterr(err, "the issuing CA key is needed for its OCSP responder");
-		return CA_ERR;
+		ca_seterr(err, "the issuing CA key is needed for a new OCSP responder");
+		return CA_NOKEY;
 	}
 	snprintf(ktmp, sizeof(ktmp), "%s.new.%ld", keyp, (long)getpid());
 	snprintf(ctmp, sizeof(ctmp), "%s.new.%ld", crtp, (long)getpid());

@@ -113,6 +113,7 @@ serve(const struct as_conf *conf)
 	op.responder_validity = conf->ocsp_responder_validity;
 	op.cache_max = (unsigned)conf->ocsp_cache_size;
 	op.actor = "ocspd";
+	op.transient_ca_keys = true;   /* this process serves the network: no CA key kept */
 	if (ca_ocsp_new(ca, &op, &ocsp, &err) != CA_OK) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=%s",
 		    as_log_value(err.text, safe, sizeof(safe)));

@@ -86,6 +86,19 @@ C revoke "$(serial "$tmp/late.pem")" --reason superseded >/dev/null
 ask late2 -cert "$tmp/late.pem"
 check "issued while it runs: good; revoked by the CLI: revoked at once" 'grep -q "late.pem: good" "$tmp/late1.out" && grep -q "late.pem: revoked" "$tmp/late2.out" && grep -q "Reason: superseded" "$tmp/late2.out"'
 
+# the CLI writes the store while GETs come in: every answer is still right
+( for i in 1 2 3 4 5 6 7 8; do C issue "bg$i@example.org" --dual-use --out "$tmp/bg$i.pem" >/dev/null 2>&1; done ) &
+bg=$!
+okc=0
+for i in $(seq 1 40); do
+  get_req gg -cert "$tmp/good.pem"
+  get_check gg -cert "$tmp/good.pem" && grep -q "good.pem: good" "$tmp/gg.out" && okc=$((okc + 1))
+done
+wait $bg
+check "40 GETs while the CLI issues 8 certificates: all verified good ($okc)" '[ $okc -eq 40 ]'
+ask bg8 -cert "$tmp/bg8.pem"
+check "... and the last of them is known at once" 'grep -q "bg8.pem: good" "$tmp/bg8.out"'
+
 # hostile requests
 code() { curl -s -o "$tmp/h.der" -w '%{http_code}' "$@"; }
 head -c 100 /dev/urandom > "$tmp/garbage"
