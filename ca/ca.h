@@ -523,7 +523,8 @@ void ca_ocsp_free(struct ca_ocsp *o);
 
 /*
  * Answer a DER OCSPRequest (hostile input) with a DER OCSPResponse (*der malloc'd): successful,
- * malformedRequest, unauthorized (no CertID names an issuing CA of ours) or internalError.
+ * malformedRequest, unauthorized (the CertIDs do not all name one issuing CA of ours) or
+ * internalError.
  * CA_ERR only when not even that could be made (out of memory). Free *der with free().
  */
 int ca_ocsp_respond(struct ca_ocsp *o, const unsigned char *req, size_t len,

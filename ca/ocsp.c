@@ -297,8 +297,10 @@ nonce_usable(OCSP_REQUEST *req)
 		return false;
 	p = ASN1_STRING_get0_data(v);
 	inner = d2i_ASN1_OCTET_STRING(NULL, &p, ASN1_STRING_length(v));
+	/* DER only: the short length form, so the value is two octets longer than the nonce */
 	ok = inner != NULL && p == ASN1_STRING_get0_data(v) + ASN1_STRING_length(v) &&
-	    ASN1_STRING_length(inner) >= 1 && ASN1_STRING_length(inner) <= 32;
+	    ASN1_STRING_length(inner) >= 1 && ASN1_STRING_length(inner) <= 32 &&
+	    ASN1_STRING_length(v) == ASN1_STRING_length(inner) + 2;
 	ASN1_OCTET_STRING_free(inner);
 	return ok;
 }
@@ -361,8 +363,7 @@ build(struct ca_ocsp *o, struct ocsp_issuer *is, OCSP_REQUEST *req, bool nonce,
 
 		if (i == 0)
 			s = *first;
-		else if (status_of(o, issuer_match(o, cid) == is ? is : NULL, cid, &s, serial,
-		    err) != CA_OK)
+		else if (status_of(o, is, cid, &s, serial, err) != CA_OK)
 			goto out;
 		ASN1_TIME_free(rev);
 		rev = s.status == V_OCSP_CERTSTATUS_REVOKED ? ASN1_TIME_set(NULL, s.revoked_at) :
@@ -420,19 +421,18 @@ respond_locked(struct ca_ocsp *o, OCSP_REQUEST *req, unsigned char **der, size_t
 	size_t len = 0;
 	int i, klen;
 
-	for (i = 0; i < (int)ans->certids && is == NULL; i++) {
-		cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
-		is = issuer_find(o, cid);
-	}
-	if (is == NULL)
+	/* one responder signs for one CA: every CertID must name the same issuing CA of ours */
+	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0));
+	if ((is = issuer_find(o, cid)) == NULL)
 		return refuse(ans, OCSP_RESPONSE_STATUS_UNAUTHORIZED, "no issuing CA of ours",
 		    der, der_len);
-	/* the first CertID answered is one of that CA (answers come in request order) */
-	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0));
+	for (i = 1; i < (int)ans->certids; i++)
+		if (issuer_match(o, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i))) != is)
+			return refuse(ans, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+			    "CertIDs of more than one issuer", der, der_len);
 	snprintf(ans->ca_id, sizeof(ans->ca_id), "%s", is->id);
 	if (signer_ready(o, is, &e) != CA_OK ||
-	    status_of(o, issuer_match(o, cid) == is ? is : NULL, cid, &s, ans->serial_hex,
-	    &e) != CA_OK)
+	    status_of(o, is, cid, &s, ans->serial_hex, &e) != CA_OK)
 		return refuse(ans, OCSP_RESPONSE_STATUS_INTERNALERROR, e.text, der, der_len);
 	klen = i2d_OCSP_CERTID(cid, NULL);
 	bool cacheable = ans->certids == 1 && !ans->nonce && s.status !=

@@ -266,6 +266,24 @@ foreign(void)
 	    "a CertID of a foreign issuer: unauthorized");
 	OCSP_RESPONSE_free(resp);
 	OPENSSL_free(req);
+	{
+		/* ours first, then the foreign one: one signer cannot answer both */
+		OCSP_REQUEST *two = OCSP_REQUEST_new();
+
+		req = NULL;
+		OCSP_request_add0_id(two, OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+		    X509_get0_pubkey_bitstr(issuer), sn));
+		OCSP_request_add0_id(two, OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(x),
+		    X509_get0_pubkey_bitstr(x), sn));
+		len = i2d_OCSP_REQUEST(two, &req);
+		resp = ask(req, (size_t)len, &a, NULL, NULL);
+		tap_ok(resp != NULL && OCSP_response_status(resp) ==
+		    OCSP_RESPONSE_STATUS_UNAUTHORIZED, "CertIDs of ours and of a foreign issuer: "
+		    "unauthorized (%s)", a.why);
+		OCSP_RESPONSE_free(resp);
+		OPENSSL_free(req);
+		OCSP_REQUEST_free(two);
+	}
 	ASN1_INTEGER_free(sn);
 	X509_free(x);
 	EVP_PKEY_free(k);
