@@ -21,7 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
-#include "tests/ca/test_store.h"
+#include "tests/ca/store_fixture.h"
 #include "tests/tap.h"
 
 #define DAY 86400
@@ -29,7 +29,7 @@
 #define OCSP_URL "http://ocsp.example.org/ocsp"
 
 static time_t clock_now = T0;
-static struct test_store ts;
+static struct store_fixture ts;
 static struct ca *ca;
 static struct ca_ocsp *oc;
 static X509 *issuer;
@@ -405,7 +405,7 @@ main(void)
 	int len, reason, audits = 0;
 	X509 *resp1;
 
-	test_store_make("ca-ocsp", &ts, &params);
+	store_fixture_make("ca-ocsp", &ts, &params);
 	params.ocsp_url = OCSP_URL;
 	params.now = fixed_now;
 	if (!tap_ok(ca_open(&params, &ca, &err) == CA_OK, "ca_open (%s)", err.text))
@@ -557,6 +557,6 @@ main(void)
 	ca_ocsp_free(oc);
 	ca_authority_free(&auth);
 	ca_close(ca);
-	test_store_remove(&ts);
+	store_fixture_remove(&ts);
 	return tap_done();
 }

@@ -22,7 +22,7 @@
 
 #include "ca/ca.h"
 #include "ocsp/http.h"
-#include "tests/ca/test_store.h"
+#include "tests/ca/store_fixture.h"
 #include "tests/fuzz/fuzz.h"
 
 #define die(what) fuzz_fail("fuzz_ocsp", (what))
@@ -31,7 +31,7 @@ static struct ca *ca;
 static struct ca_ocsp *oc;
 static X509 *issuer;
 static ASN1_INTEGER *good_sn, *revoked_sn;
-static struct test_store ts;
+static struct store_fixture ts;
 
 static void
 cleanup(void)
@@ -41,7 +41,7 @@ cleanup(void)
 	X509_free(issuer);
 	ASN1_INTEGER_free(good_sn);
 	ASN1_INTEGER_free(revoked_sn);
-	test_store_remove(&ts);
+	store_fixture_remove(&ts);
 }
 
 static ASN1_INTEGER *
@@ -75,7 +75,7 @@ setup(void)
 	struct ca_error err = { "" };
 	char root[400];
 
-	test_store_make("fuzz-ocsp", &ts, &p);
+	store_fixture_make("fuzz-ocsp", &ts, &p);
 	snprintf(root, sizeof(root), "%s/root.key", ts.dir);
 	areq.key_type = CA_KEY_EC_P256;
 	areq.actor = "fuzz";

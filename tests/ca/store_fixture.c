@@ -1,5 +1,5 @@
 /*
- * test_store: see test_store.h. Owns the test's directory.
+ * store_fixture: see store_fixture.h. Owns the test's directory.
  */
 #include "config.h"
 
@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "tests/ca/secret_file.h"
-#include "tests/ca/test_store.h"
+#include "tests/ca/store_fixture.h"
 
 void
-test_store_make(const char *tag, struct test_store *t, struct ca_params *p)
+store_fixture_make(const char *tag, struct store_fixture *t, struct ca_params *p)
 {
 	snprintf(t->dir, sizeof(t->dir), "/tmp/%s-XXXXXX", tag);
 	if (mkdtemp(t->dir) == NULL) {
@@ -34,7 +34,7 @@ test_store_make(const char *tag, struct test_store *t, struct ca_params *p)
 }
 
 void
-test_store_remove(const struct test_store *t)
+store_fixture_remove(const struct store_fixture *t)
 {
 	char cmd[400];
 
