@@ -50,14 +50,8 @@ static X509 *
 cp_cert_load(struct ca *ca)
 {
 	char path[4096];
-	X509 *x = NULL;
-	FILE *fp;
 
-	if (cp_path(ca, "pem", path, sizeof(path)) < 0 || (fp = fopen(path, "r")) == NULL)
-		return NULL;
-	x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	return x;
+	return cp_path(ca, "pem", path, sizeof(path)) < 0 ? NULL : ca_cert_file_read(path);
 }
 
 /* A self-signed certificate for the checkpoint key: digitalSignature only, no EKU. */
@@ -117,29 +111,10 @@ static int
 cp_cert_write(struct ca *ca, X509 *x, struct ca_error *err)
 {
 	char path[4096];
-	FILE *fp = NULL;
-	int fd, r = CA_ERR;
 
 	if (cp_path(ca, "pem", path, sizeof(path)) < 0)
 		return CA_ERR;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-		ca_seterr(err, "cannot create %s: %s", path, strerror(errno));
-		return CA_ERR;
-	}
-	if ((fp = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		goto out;
-	}
-	if (PEM_write_X509(fp, x) && fflush(fp) == 0 && fsync(fileno(fp)) == 0)
-		r = CA_OK;
-	else
-		ca_seterr(err, "cannot write %s", path);
-out:
-	if (fp != NULL && fclose(fp) != 0)
-		r = CA_ERR;
-	if (r != CA_OK)
-		unlink(path);
-	return r;
+	return ca_cert_file_write(path, x, err);
 }
 
 /* The checkpoint key and certificate, made the first time. */

@@ -130,6 +130,20 @@ out:
 	return r;
 }
 
+void
+ca_issuer_drop_key(struct ca *ca, const char *id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&ca->lock);
+	for (i = 0; i < ca->n_issuers; i++)
+		if (strcmp(ca->issuers[i]->id, id) == 0) {
+			EVP_PKEY_free(ca->issuers[i]->key);  /* OpenSSL clears private keys it frees */
+			ca->issuers[i]->key = NULL;
+		}
+	pthread_mutex_unlock(&ca->lock);
+}
+
 /* Subject CN, O, C (BR 7.1.4.3.1); the CN is cut so that it stays within 64 characters. */
 static X509_NAME *
 ca_subject(struct ca *ca, const char *cn, const char *kind, time_t now)

@@ -1,6 +1,6 @@
 /*
  * base: what every CA module shares and nothing else: error texts (with OpenSSL's queue),
- * store results as CA codes, the injectable clock, hex. Calls nothing above it in ca/.
+ * store results as CA codes, the injectable clock, hex, ASN.1 times. Calls nothing above it in ca/.
  */
 #include "config.h"
 
@@ -68,4 +68,12 @@ ca_hex(const unsigned char *p, size_t n, char *out)
 		out[2 * i + 1] = digits[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+time_t
+ca_time_of(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return t != NULL && ASN1_TIME_to_tm(t, &tm) == 1 ? timegm(&tm) : (time_t)-1;
 }

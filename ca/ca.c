@@ -48,6 +48,7 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 	ca->org_name = dup_or_null(params->organization_name);
 	ca->org_id = dup_or_null(params->organization_identifier);
 	ca->org_country = dup_or_null(params->organization_country);
+	ca->ocsp_url = dup_or_null(params->ocsp_url);
 	ca->read_only = params->read_only;
 	ca->separate_encryption = params->separate_encryption;
 	ca->enc_key_type = params->encryption_key_type;
@@ -177,6 +178,7 @@ ca_close(struct ca *ca)
 	free(ca->org_name);
 	free(ca->org_id);
 	free(ca->org_country);
+	free(ca->ocsp_url);
 	ca_audit_queue_destroy(&ca->audit_q);
 	pthread_mutex_destroy(&ca->lock);
 	free(ca);

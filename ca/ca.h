@@ -66,10 +66,19 @@ struct ca_params {
 	 */
 	const char *pkcs11_module;
 	const char *pkcs11_pin_file;
+	/* Added for OCSP (issue 16): when set, issued certificates carry it as AIA id-ad-ocsp. */
+	const char *ocsp_url;
 };
 
 /* The encryption_key_type setting: "same" (one dual-use certificate) or a key type word. */
 int ca_params_encryption(struct ca_params *params, const char *word);
+
+/*
+ * The settings of a configuration (common/conf.h) as the CLI and autosmime-ocspd open the CA
+ * with: empty strings unset, encryption_key_type applied. Strings are borrowed from conf.
+ */
+struct as_conf;
+void ca_params_from_conf(struct ca_params *p, const struct as_conf *conf, bool read_only);
 
 int ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err);
 void ca_close(struct ca *ca);
@@ -486,6 +495,82 @@ int ca_audit_verify(struct ca *ca, uint64_t *count, struct ca_error *err);
  * ca_audit_verify does. The records before are taken on the checkpoint's word.
  */
 int ca_audit_verify_from(struct ca *ca, uint64_t after, const char *head, uint64_t *count,
+    struct ca_error *err);
+
+/*
+ * --- OCSP (issue 16; ca/ocsp*.c) ---
+ * Answers RFC 6960 requests per the RFC 5019 profile for every certificate of every issuing CA
+ * of the store. Each issuing CA gets a delegated responder certificate that it issues
+ * (id-kp-OCSPSigning only, id-pkix-ocsp-nocheck, EC P-256; its key encrypted under the CA
+ * passphrase in store_dir/ca/<id>.ocsp.key, the certificate beside it in <id>.ocsp.crt),
+ * renewed when half of its validity is gone. Responses without a nonce are kept per CertID and
+ * signed again only when the status changes or half of the response's validity is gone (at most
+ * 4 days, S/MIME BR 4.9.10). Every response passes ca_ocsp_response_check before it leaves.
+ * Thread-safe; needs a CA opened with keys (not read_only).
+ */
+struct ca_ocsp;
+
+#define CA_OCSP_REQUEST_MAX 4096       /* bytes of DER; longer requests are malformed */
+#define CA_OCSP_CERTIDS_MAX 4          /* CertIDs in one request */
+#define CA_OCSP_VALIDITY_MIN (8LL * 3600)   /* S/MIME BR 4.9.10: at least 8 hours ... */
+#define CA_OCSP_VALIDITY_MAX (10LL * 86400) /* ... and at most 10 days */
+#define CA_OCSP_RESPONDER_MIN (2LL * 86400)
+#define CA_OCSP_RESPONDER_MAX (90LL * 86400)
+
+struct ca_ocsp_params {
+	long long validity;              /* nextUpdate - thisUpdate; 0: 4 days */
+	long long responder_validity;    /* of responder certificates; 0: 30 days */
+	unsigned cache_max;              /* responses kept; 0: 10000 */
+	const char *actor;               /* in the audit record of a responder certificate */
+	/*
+	 * The issuing CA key is read only to issue a responder certificate and freed at once, so
+	 * a network-facing responder does not hold it. Only for a process in which nothing but
+	 * this ca_ocsp uses the CA keys (autosmime-ocspd).
+	 */
+	bool transient_ca_keys;
+};
+
+/* What one answer was, for the log line and the HTTP cache headers. */
+struct ca_ocsp_answer {
+	int response_status;             /* OCSPResponseStatus (RFC 6960 4.2.1) */
+	int cert_status;                 /* of the first CertID: V_OCSP_CERTSTATUS_*, -1: none */
+	int reason;                      /* when revoked; -1: none */
+	char serial_hex[41];             /* of the first CertID */
+	char ca_id[41];                  /* issuing CA that answered */
+	unsigned certids;
+	bool cached, nonce;
+	time_t this_update, next_update;
+	long long max_age;               /* seconds a cache may keep it; 0: do not cache */
+	char why[128];                   /* why a request was refused or failed */
+};
+
+int ca_ocsp_new(struct ca *ca, const struct ca_ocsp_params *p, struct ca_ocsp **out,
+    struct ca_error *err);
+void ca_ocsp_free(struct ca_ocsp *o);
+
+/*
+ * Answer a DER OCSPRequest (hostile input) with a DER OCSPResponse (*der malloc'd): successful,
+ * malformedRequest, unauthorized (the CertIDs do not all name one issuing CA of ours) or
+ * internalError.
+ * CA_ERR only when not even that could be made (out of memory). Free *der with free().
+ */
+int ca_ocsp_respond(struct ca_ocsp *o, const unsigned char *req, size_t len,
+    unsigned char **der, size_t *der_len, struct ca_ocsp_answer *ans);
+
+/* A response of that status without a body (tryLater while the store is being reopened). */
+int ca_ocsp_status_response(int status, unsigned char **der, size_t *der_len);
+
+/* The current responder certificate of issuing CA id (made or renewed first when due). */
+int ca_ocsp_responder(struct ca_ocsp *o, const char *id, X509 **out, struct ca_error *err);
+
+/*
+ * The pre-issuance checks: a responder certificate against the profile above (issuer: the
+ * issuing CA), and a DER OCSPResponse: signed by a responder certificate of ours that passes,
+ * for CertIDs of that CA, validity within S/MIME BR 4.9.10, nonce within RFC 8954.
+ */
+int ca_ocsp_responder_check(struct ca *ca, X509 *issuer, const unsigned char *der, size_t len,
+    struct ca_error *err);
+int ca_ocsp_response_check(struct ca *ca, const unsigned char *der, size_t len,
     struct ca_error *err);
 
 #endif

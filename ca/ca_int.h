@@ -104,6 +104,7 @@ struct ca {
 	DB *certs, *by_mailbox, *keys, *revoked, *recipients, *meta, *audit, *cas;
 	char *store_dir, *kek_file, *pass_file, *base_url, *crl_dir;
 	char *org_name, *org_id, *org_country;
+	char *ocsp_url;            /* AIA id-ad-ocsp of issued certificates; NULL: none */
 	bool read_only;
 	bool separate_encryption;  /* CA-made keys issued as a signing + encryption pair */
 	enum ca_key_type enc_key_type;
@@ -135,6 +136,8 @@ int ca_meta_get_str(struct ca *ca, DB_TXN *txn, const char *key, char *buf, size
 int ca_meta_put_str(struct ca *ca, DB_TXN *txn, const char *key, const char *v);
 int ca_bump_generation(struct ca *ca, DB_TXN *txn);
 void ca_hex(const unsigned char *p, size_t n, char *out);
+/* An ASN.1 time as time_t; -1 when absent or unreadable. */
+time_t ca_time_of(const ASN1_TIME *t);
 /* The hex SHA-256 of audit record n as the chain computes it (64 zeros for n = 0). */
 int ca_audit_hash_at(struct ca *ca, uint64_t n, char hex[65], struct ca_error *err);
 
@@ -209,6 +212,14 @@ int ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_le
     X509 **out, struct ca_error *err);
 int ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *der,
     size_t len, const struct ca_leaf_spec *spec, struct ca_error *err);
+/* certfile.c: a PEM certificate file (NULL when missing or damaged); written exclusively. */
+X509 *ca_cert_file_read(const char *path);
+int ca_cert_file_write(const char *path, X509 *x, struct ca_error *err);
+/* check.c, for the other checkers: the BR 7.1.3 algorithm rules. */
+bool ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key);
+bool ca_spki_ok(X509 *x);
+/* ocsp_url is unset, or an http:// URL without spaces or commas. */
+int ca_ocsp_url_check(struct ca *ca, struct ca_error *err);
 int ca_sign_cert(X509 *x, EVP_PKEY *key, bool pss, struct ca_error *err);
 int ca_ski(X509 *x, unsigned char out[20]);
 int ca_url(struct ca *ca, const char *id, const char *suffix, char *buf, size_t cap);
@@ -225,6 +236,8 @@ const char *ca_policy_oid(enum ca_profile p, enum ca_generation g);
 int ca_issuer_get(struct ca *ca, const char *id, bool need_key, struct ca_issuer **out,
     struct ca_error *err);
 int ca_active_id(struct ca *ca, char id[41], struct ca_error *err);
+/* Free the loaded key of issuing CA id (ca_ocsp_params.transient_ca_keys); NULL-safe. */
+void ca_issuer_drop_key(struct ca *ca, const char *id);
 
 /* crl.c: sign the next CRL of `id` (issuing CA or root) inside txn; its entries are the
  * revocations whose record names id. */
@@ -236,6 +249,26 @@ int ca_crl_mark_stale(struct ca *ca, DB_TXN *txn, const char *id);
  * root's id. */
 int ca_root_check(struct ca *ca, X509 *root, EVP_PKEY *root_key, char id[41],
     struct ca_error *err);
+
+/*
+ * ocsp_responder.c: the delegated responder of an issuing CA: certificate and key, loaded from
+ * store_dir/ca/<id>.ocsp.{crt,key} or made (and audited) when missing, damaged or past half
+ * of its validity. *renew_at says when to ask again. CA_NOKEY when a new one is due and
+ * iss->key is not loaded: ask again with the key.
+ */
+#define CA_NOKEY (-10)
+int ca_ocsp_signer_get(struct ca *ca, const struct ca_issuer *iss, long long validity,
+    const char *actor, X509 **cert, EVP_PKEY **key, time_t *renew_at, struct ca_error *err);
+/*
+ * ocsp_check.c: ca_ocsp_response_check when the signer's certificate `checked` has already
+ * passed ca_ocsp_responder_check (when it was loaded or made): a response carrying exactly it
+ * is not checked against the profile again; everything else is.
+ */
+int ca_ocsp_response_check_signed(struct ca *ca, const unsigned char *der, size_t len,
+    X509 *checked, struct ca_error *err);
+/* ocsp_build.c: the responder certificate's TBS, signed by the issuing CA. */
+int ca_ocsp_cert_build(struct ca *ca, const struct ca_issuer *iss, EVP_PKEY *pub,
+    time_t now, long long validity, X509 **out, struct ca_error *err);
 
 /* lookup.c */
 int ca_cert_rec_load(struct ca *ca, DB_TXN *txn, const char *serial, struct ca_cert_info *out,

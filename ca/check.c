@@ -78,6 +78,18 @@ spki_ok(X509 *x)
 	    algor_hex_is(a, "301006072a8648ce3d020106052b81040022");
 }
 
+bool
+ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key)
+{
+	return sigalg_fits(a, issuer_key);
+}
+
+bool
+ca_spki_ok(X509 *x)
+{
+	return spki_ok(x);
+}
+
 static bool
 only_metadata(const unsigned char *s, int len)
 {
@@ -256,8 +268,8 @@ static void aki_free(void *p) { AUTHORITY_KEYID_free(p); }
 static void bc_free(void *p) { BASIC_CONSTRAINTS_free(p); }
 
 static int
-check_extensions(X509 *x, const struct ca_issuer *iss, const struct ca_leaf_spec *spec,
-    struct ca_error *err)
+check_extensions(struct ca *ca, X509 *x, const struct ca_issuer *iss,
+    const struct ca_leaf_spec *spec, struct ca_error *err)
 {
 	const STACK_OF(X509_EXTENSION) *exts = X509_get0_extensions(x);
 	unsigned int seen = 0, want_ku;
@@ -369,7 +381,7 @@ check_extensions(X509 *x, const struct ca_issuer *iss, const struct ca_leaf_spec
 		case NID_info_access: {
 			AUTHORITY_INFO_ACCESS *aia = v = X509V3_EXT_d2i(ext);
 			vfree = aia_free;
-			int j, n = 0, ca_issuers = 0;
+			int j, n = 0, ca_issuers = 0, ocsp = 0;
 
 			if (aia == NULL || crit)
 				FAIL("authorityInformationAccess must not be critical");
@@ -384,9 +396,17 @@ check_extensions(X509 *x, const struct ca_issuer *iss, const struct ca_leaf_spec
 				if (!ok)
 					FAIL("authorityInformationAccess URIs must be HTTP");
 				ca_issuers |= OBJ_obj2nid(ad->method) == NID_ad_ca_issuers;
+				if (OBJ_obj2nid(ad->method) == NID_ad_OCSP) {
+					if (ca->ocsp_url == NULL || !asn1_eq(
+					    ad->location->d.uniformResourceIdentifier, ca->ocsp_url))
+						FAIL("authorityInformationAccess OCSP is not ocsp_url");
+					ocsp++;
+				}
 			}
 			if (!ca_issuers)
 				FAIL("authorityInformationAccess lacks caIssuers");
+			if (ocsp != (ca->ocsp_url != NULL ? 1 : 0))
+				FAIL("authorityInformationAccess must hold ocsp_url once when set");
 			vfree(v);
 			v = NULL;
 			seen |= 16;
@@ -477,7 +497,7 @@ ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *d
 	    secs <= 0))
 		FAIL("validity must be positive and under 825 days");
 	if (check_subject(ca, x, spec, err) != CA_OK ||
-	    check_extensions(x, iss, spec, err) != CA_OK)
+	    check_extensions(ca, x, iss, spec, err) != CA_OK)
 		goto out;
 	if (X509_verify(x, X509_get0_pubkey(iss->cert)) != 1)
 		FAIL("signature does not verify with the issuing CA key");

@@ -113,6 +113,20 @@ ca_base_url_check(struct ca *ca, struct ca_error *err)
 }
 
 int
+ca_ocsp_url_check(struct ca *ca, struct ca_error *err)
+{
+	const char *u = ca->ocsp_url;
+
+	if (u != NULL && (strncmp(u, "http://", 7) != 0 || strlen(u) > 200 ||
+	    strpbrk(u, " \t\r\n,\"'\\<>") != NULL)) {
+		ca_seterr(err, "ocsp_url must be an http:// URL (RFC 5019, S/MIME BR 7.1.2.3) "
+		    "without spaces or commas");
+		return CA_INVALID;
+	}
+	return CA_OK;
+}
+
+int
 ca_org_check(struct ca *ca, struct ca_error *err)
 {
 	char why[200];
@@ -352,7 +366,13 @@ ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_leaf_s
 		goto out;
 	if (ca_url(ca, iss->id, ".crt", url, sizeof(url)) < 0)
 		goto badurl;
-	snprintf(value, sizeof(value), "caIssuers;URI:%s", url);
+	/* the OCSP responder first (RFC 5019 clients try it before the CRL) */
+	if (ca_ocsp_url_check(ca, err) != CA_OK)
+		goto out;
+	if (ca->ocsp_url != NULL)
+		snprintf(value, sizeof(value), "OCSP;URI:%s,caIssuers;URI:%s", ca->ocsp_url, url);
+	else
+		snprintf(value, sizeof(value), "caIssuers;URI:%s", url);
 	if (ca_add_ext_conf(x, iss->cert, NID_info_access, value, err) != CA_OK ||
 	    ca_add_ext_conf(x, iss->cert, NID_authority_key_identifier, "keyid:always",
 	    err) != CA_OK ||

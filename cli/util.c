@@ -20,29 +20,10 @@
 #include "cli/cli.h"
 #include "common/util.h"
 
-static const char *
-nz(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? s : NULL;
-}
-
 void
 cli_ca_params(struct cli *cli, struct ca_params *p, bool read_only)
 {
-	memset(p, 0, sizeof(*p));
-	p->store_dir = nz(cli->conf->store_dir);
-	p->kek_file = nz(cli->conf->key_encryption_key_file);
-	p->ca_passphrase_file = nz(cli->conf->ca_passphrase_file);
-	p->base_url = nz(cli->conf->ca_base_url);
-	p->crl_dir = nz(cli->conf->crl_dir);
-	p->organization_name = nz(cli->conf->organization_name);
-	p->organization_identifier = nz(cli->conf->organization_identifier);
-	p->organization_country = nz(cli->conf->organization_country);
-	p->read_only = read_only;
-	p->pkcs11_module = nz(cli->conf->ca_pkcs11_module);
-	p->pkcs11_pin_file = nz(cli->conf->ca_pkcs11_pin_file);
-	ca_params_encryption(p, as_conf_enum_word("encryption_key_type",
-	    cli->conf->encryption_key_type));
+	ca_params_from_conf(p, cli->conf, read_only);
 }
 
 int

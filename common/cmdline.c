@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/cmdline.h"
+#include "common/util.h"
 #include "common/conf_warn.h"
 
 struct as_conf *
@@ -60,4 +61,20 @@ as_cmdline_dump(const char *prog, const char *path, int path_given)
 	as_conf_dump(conf, stdout);
 	as_conf_free(conf);
 	return 0;
+}
+
+int
+as_cmdline_early(const char *prog, int check, int dump, const char *path, int path_given)
+{
+	char why[256];
+
+	if (as_openssl_check(why, sizeof(why)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, why);
+		return 1;
+	}
+	if (check)
+		return as_cmdline_check(prog, path, path_given);
+	if (dump)
+		return as_cmdline_dump(prog, path, path_given);
+	return -1;
 }

@@ -22,4 +22,10 @@ int as_cmdline_check(const char *prog, const char *path, int path_given);
 /* -d: print the effective configuration; 0 or 1 like as_cmdline_check. */
 int as_cmdline_dump(const char *prog, const char *path, int path_given);
 
+/*
+ * What a daemon answers before it starts: the OpenSSL version check, then -n or -d. Returns
+ * the exit status when the program is done, -1 when it goes on to start.
+ */
+int as_cmdline_early(const char *prog, int check, int dump, const char *path, int path_given);
+
 #endif

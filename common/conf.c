@@ -400,6 +400,13 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 		set_error(err, name, 0, "ca_base_url must be an http:// URL (S/MIME BR 7.1.2.3)");
 		return -1;
 	}
+	/* OCSP: the same rule as ca_base_url; AIA URIs must be HTTP */
+	if (conf->ocsp_url[0] != '\0' && (strncmp(conf->ocsp_url, "http://", 7) != 0 ||
+	    strpbrk(conf->ocsp_url, " \t,\"'\\<>") != NULL)) {
+		set_error(err, name, 0, "ocsp_url must be an http:// URL without spaces or commas "
+		    "(RFC 5019, S/MIME BR 7.1.2.3)");
+		return -1;
+	}
 	if (conf->organization_country[0] != '\0' &&
 	    !as_country_code_ok(conf->organization_country)) {
 		set_error(err, name, 0, "organization_country \"%.8s\" is not an ISO 3166-1 code "

@@ -131,6 +131,13 @@ struct as_conf {
 	char *crl_cache_dir;
 	long long crl_fetch_timeout;
 	long long crl_wait;
+	/* OCSP responder (autosmime-ocspd) */
+	char *ocsp_url;
+	char *ocsp_listen;
+	long long ocsp_validity;
+	long long ocsp_responder_validity;
+	long long ocsp_cache_size;
+	long long ocsp_connections;
 };
 
 struct as_conf_option {

@@ -203,6 +203,19 @@ const struct as_conf_option as_conf_options[] = {
 	  "longest time one CRL download may take" },
 	{ "crl_wait", AS_CONF_DURATION, F(crl_wait), "2s", 0, MINUTE, NULL,
 	  "how long a message waits for a CRL not yet fetched before it gets smime=temperror" },
+	/* OCSP responder (autosmime-ocspd) */
+	{ "ocsp_url", AS_CONF_STRING, F(ocsp_url), "", 0, 0, NULL,
+	  "http URL of the OCSP responder put in issued certificates (AIA id-ad-ocsp); empty: no OCSP" },
+	{ "ocsp_listen", AS_CONF_STRING, F(ocsp_listen), "127.0.0.1:8080", 0, 0, NULL,
+	  "ADDR:PORT (IPv6 as [ADDR]:PORT) autosmime-ocspd serves HTTP on" },
+	{ "ocsp_validity", AS_CONF_DURATION, F(ocsp_validity), "4d", 8 * HOUR, 10 * DAY, NULL,
+	  "nextUpdate minus thisUpdate of OCSP responses; re-signed after half, at most 4 days" },
+	{ "ocsp_responder_validity", AS_CONF_DURATION, F(ocsp_responder_validity), "30d", 2 * DAY,
+	  90 * DAY, NULL, "validity of the delegated OCSP responder certificates; renewed after half" },
+	{ "ocsp_cache_size", AS_CONF_INT, F(ocsp_cache_size), "10000", 16, 1000000, NULL,
+	  "signed OCSP responses autosmime-ocspd keeps ready" },
+	{ "ocsp_connections", AS_CONF_INT, F(ocsp_connections), "256", 1, 65536, NULL,
+	  "concurrent HTTP connections autosmime-ocspd accepts" },
 };
 
 const size_t as_conf_option_count = sizeof(as_conf_options) / sizeof(as_conf_options[0]);

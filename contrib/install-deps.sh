@@ -6,14 +6,17 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD="autoconf automake make gcc pkg-config libc6-dev
-  libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev"
-RUNTIME="openssl ca-certificates postfix"
+  libmilter-dev libssl-dev libdb5.3-dev libspf2-dev libldns-dev
+  libmicrohttpd-dev"
+RUNTIME="openssl ca-certificates postfix
+  libmicrohttpd12"
 # PKCS#11 CA keys: the OpenSSL engine the CA signs through (used only with a token)
 RUNTIME="$RUNTIME libengine-pkcs11-openssl"
 TESTS="gpgsm gpg-agent libnss3-tools swaks nsd unbound ldnsutils bind9-dnsutils db5.3-util
   opendkim opendkim-tools valgrind procps iproute2 psmisc perl jq
   dovecot-core sasl2-bin libsasl2-modules clang libclang-rt-14-dev systemd
-  dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl"
+  dpkg-dev debhelper fakeroot lintian debootstrap rsyslog libnet-ssleay-perl
+  curl"
 # PKCS#11 CA keys: the token the tests make (SoftHSM2) and pkcs11-tool (opensc) for its keys
 TESTS="$TESTS softhsm2 opensc"
 

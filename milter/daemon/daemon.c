@@ -70,6 +70,7 @@ open_ca(struct milter_runtime *rt, const struct as_conf *conf)
 	params.organization_country = conf->organization_country;
 	params.pkcs11_module = conf->ca_pkcs11_module;   /* CA keys in a token (empty: unused) */
 	params.pkcs11_pin_file = conf->ca_pkcs11_pin_file;
+	params.ocsp_url = conf->ocsp_url;   /* dup_or_null: empty means no OCSP */
 	params.keypool = true;   /* CA-made RSA keys come ready from a pool: enrolment never waits */
 	params.keypool_warm = keypool_types(conf);
 	ca_params_encryption(&params, as_conf_enum_word("encryption_key_type",

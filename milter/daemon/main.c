@@ -33,8 +33,7 @@ main(int argc, char **argv)
 {
 	struct daemon_options opts = { 0 };
 	const char *path = AS_CONF_DEFAULT_PATH;
-	int path_given = 0, check = 0, dump = 0, c;
-	char why[256];
+	int path_given = 0, check = 0, dump = 0, c, rc;
 
 	while ((c = getopt(argc, argv, "c:dfhnr:s:t:V")) != -1) {
 		switch (c) {
@@ -79,14 +78,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (as_openssl_check(why, sizeof(why)) < 0) {
-		fprintf(stderr, "autosmime-milter: %s\n", why);
-		return 1;
-	}
-	if (check)
-		return as_cmdline_check("autosmime-milter", path, path_given);
-	if (dump)
-		return as_cmdline_dump("autosmime-milter", path, path_given);
+	if ((rc = as_cmdline_early("autosmime-milter", check, dump, path, path_given)) >= 0)
+		return rc;
 	opts.conf_path = path;
 	opts.conf_path_given = path_given;
 	return daemon_main(&opts);
