@@ -177,6 +177,11 @@ int ca_leaf_build(struct ca *ca, const struct ca_issuer *iss, const struct ca_le
     X509 **out, struct ca_error *err);
 int ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *der,
     size_t len, const struct ca_leaf_spec *spec, struct ca_error *err);
+/* check.c: the signature algorithm suits the issuer key (BR 7.1.3.2). */
+bool ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key);
+/* crl_check.c: a freshly signed CRL (arl: a root's, of CA certificates) re-decoded and checked. */
+int ca_crl_check(const unsigned char *der, size_t len, X509 *issuer, bool arl,
+    struct ca_error *err);
 int ca_sign_cert(X509 *x, EVP_PKEY *key, bool pss, struct ca_error *err);
 int ca_ski(X509 *x, unsigned char out[20]);
 int ca_url(struct ca *ca, const char *id, const char *suffix, char *buf, size_t cap);
