@@ -419,6 +419,12 @@ int ca_root_crl_make(struct ca *ca, X509 *root, EVP_PKEY *root_key, X509_CRL **o
 int ca_revoke_issuer(struct ca *ca, const char *ca_id, X509 *root, EVP_PKEY *root_key,
     int reason, const char *actor, X509_CRL **arl, struct ca_error *err);
 
+/*
+ * Whether `cert` is one of the store's issuing CAs and revoked (ca_revoke_issuer): CA_OK
+ * with *revoked set (false also for a CA the store does not hold), CA_ERR on a store failure.
+ */
+int ca_issuer_revoked(struct ca *ca, X509 *cert, bool *revoked, struct ca_error *err);
+
 /* What the store knows of the newest CRL of a CA (issuing CA id or root id). */
 struct ca_crl_state {
 	uint64_t number;                 /* 0: none signed yet */

@@ -220,6 +220,9 @@ bool ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key);
 bool ca_spki_ok(X509 *x);
 /* ocsp_url is unset, or an http:// URL without spaces or commas. */
 int ca_ocsp_url_check(struct ca *ca, struct ca_error *err);
+/* crl_check.c: a freshly signed CRL (arl: a root's, of CA certificates) re-decoded and checked. */
+int ca_crl_check(const unsigned char *der, size_t len, X509 *issuer, bool arl,
+    struct ca_error *err);
 int ca_sign_cert(X509 *x, EVP_PKEY *key, bool pss, struct ca_error *err);
 int ca_ski(X509 *x, unsigned char out[20]);
 int ca_url(struct ca *ca, const char *id, const char *suffix, char *buf, size_t cap);

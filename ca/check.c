@@ -49,8 +49,8 @@ algor_hex_is(const X509_ALGOR *a, const char *hex)
 }
 
 /* The signature algorithm must suit the issuer key (BR 7.1.3.2). */
-static bool
-sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key)
+bool
+ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key)
 {
 	size_t i;
 
@@ -76,12 +76,6 @@ spki_ok(X509 *x)
 		return algor_hex_is(a, "300d06092a864886f70d0101010500");
 	return algor_hex_is(a, "301306072a8648ce3d020106082a8648ce3d030107") ||
 	    algor_hex_is(a, "301006072a8648ce3d020106052b81040022");
-}
-
-bool
-ca_sigalg_fits(const X509_ALGOR *a, EVP_PKEY *issuer_key)
-{
-	return sigalg_fits(a, issuer_key);
 }
 
 bool
@@ -483,7 +477,7 @@ ca_leaf_check(struct ca *ca, const struct ca_issuer *iss, const unsigned char *d
 	    BN_num_bits(bn) < 64 || BN_num_bits(bn) > 159)
 		FAIL("serial number must be positive, 64..159 bits");
 	X509_get0_signature(NULL, &outer, x);
-	if (!sigalg_fits(outer, iss->key != NULL ? iss->key : X509_get0_pubkey(iss->cert)) ||
+	if (!ca_sigalg_fits(outer, iss->key != NULL ? iss->key : X509_get0_pubkey(iss->cert)) ||
 	    X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(x)) != 0)
 		FAIL("signature algorithm does not match the issuer key");
 	if (!spki_ok(x))

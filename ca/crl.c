@@ -1,10 +1,11 @@
 /*
  * crl: building and signing CRLs inside a transaction. Each issuing CA's CRL (nextUpdate at
  * most 10 days, S/MIME BR 4.9.7) and each root's CRL of revoked issuing CAs (nextUpdate at most
- * 12 months), with a monotone number per CA and a reason code on every entry. The commands that
- * choose which CA signs are crl_make.c's. Owns the meta words crl_number:<id>,
- * crl_last:<id>, crl_next:<id> (thisUpdate/nextUpdate of the newest CRL) and crl_stale:<id>
- * (a revocation since then), which tell a timer when a CRL is due.
+ * 12 months; an ARL with issuingDistributionPoint onlyContainsCACerts), with a monotone
+ * number per CA and a reason code on every entry, each checked by crl_check.c before it is
+ * returned. The commands that choose which CA signs are crl_make.c's. Owns the meta words
+ * crl_number:<id>, crl_last:<id>, crl_next:<id> (thisUpdate/nextUpdate of the newest CRL) and
+ * crl_stale:<id> (a revocation since then), which tell a timer when a CRL is due.
  */
 #include "config.h"
 
@@ -93,9 +94,11 @@ ca_crl_sign_txn(struct ca *ca, DB_TXN *txn, const char *id, X509 *cert, EVP_PKEY
 	ASN1_INTEGER *num = NULL;
 	X509V3_CTX ctx;
 	X509_EXTENSION *ext = NULL;
+	unsigned char *der = NULL;
 	uint64_t n;
 	time_t now = ca_now(ca);
-	int ret, count = 0;
+	bool arl = X509_self_signed(cert, 0) == 1;
+	int ret, count = 0, der_len;
 
 	*out = NULL;
 	if (meta_key(kn, sizeof(kn), "crl_number", id) < 0 ||
@@ -122,11 +125,22 @@ ca_crl_sign_txn(struct ca *ca, DB_TXN *txn, const char *id, X509 *cert, EVP_PKEY
 	if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_authority_key_identifier,
 	    "keyid:always")) == NULL || !X509_CRL_add_ext(crl, ext, -1))
 		goto fail;
+	/* A root lists only issuing CAs: an ARL proper, which a leaf's check never takes. */
+	if (arl) {
+		X509_EXTENSION_free(ext);
+		if ((ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_issuing_distribution_point,
+		    "critical,onlyCA:TRUE")) == NULL || !X509_CRL_add_ext(crl, ext, -1))
+			goto fail;
+	}
 	if ((ret = crl_entries(ca, txn, id, crl, &count)) != 0)
 		goto out;
 	X509_CRL_sort(crl);
-	if (X509_CRL_sign(crl, key, ca_sig_md(key)) <= 0)
+	if (X509_CRL_sign(crl, key, ca_sig_md(key)) <= 0 || (der_len = i2d_X509_CRL(crl,
+	    &der)) <= 0)
 		goto fail;
+	/* nothing is published that the CA's own CRL check refuses */
+	if ((ret = ca_crl_check(der, (size_t)der_len, cert, arl, err)) != CA_OK)
+		goto out;
 	snprintf(fields, sizeof(fields), "ca_id=%s number=%llu entries=%d next_update=%lld", id,
 	    (unsigned long long)(n + 1), count, (long long)(now + next));
 	if ((ret = ca_audit_append(ca, txn, "crl", actor, fields)) != 0)
@@ -138,6 +152,7 @@ fail:
 	ca_seterr_ssl(err, "cannot build the CRL");
 	ret = CA_ERR;
 out:
+	OPENSSL_free(der);
 	X509_EXTENSION_free(ext);
 	X509_CRL_free(crl);
 	ASN1_TIME_free(t);

@@ -1,7 +1,8 @@
 /*
  * revoke: revocation with RFC 5280 reason codes, of subscriber certificates (into their issuing
- * CA's CRL) and of issuing CAs (into their root's CRL, re-signed at once). Owns revoked.db and
- * the meta words ca_revoked:<ca id>. The CRLs themselves are crl.c's.
+ * CA's CRL) and of issuing CAs (into their root's CRL, re-signed at once), and whether a CA
+ * certificate is a revoked one of ours. Owns revoked.db and the meta words ca_revoked:<ca id>.
+ * The CRLs themselves are crl.c's.
  */
 #include "config.h"
 
@@ -209,4 +210,28 @@ out:
 	OPENSSL_free(hex);
 	BN_free(bn);
 	return r;
+}
+
+int
+ca_issuer_revoked(struct ca *ca, X509 *cert, bool *revoked, struct ca_error *err)
+{
+	struct ca_issuer *iss;
+	struct ca_error ignore;
+	unsigned char ski[20];
+	char id[41], key[64];
+	uint64_t when = 0;
+	int ret;
+
+	*revoked = false;
+	if (X509_check_ca(cert) != 1 || ca_ski(cert, ski) < 0)
+		return CA_OK;
+	ca_hex(ski, 20, id);
+	/* the key identifier names the record; the certificate itself must be the stored one */
+	if (ca_issuer_get(ca, id, false, &iss, &ignore) != CA_OK || X509_cmp(iss->cert, cert) != 0)
+		return CA_OK;
+	snprintf(key, sizeof(key), "ca_revoked:%s", id);
+	if ((ret = ca_meta_get_u64(ca, NULL, key, &when, 0)) != 0)
+		return ca_db_result(ret, err, "issuing CA revocation");
+	*revoked = when != 0;
+	return CA_OK;
 }

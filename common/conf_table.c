@@ -196,13 +196,16 @@ const struct as_conf_option as_conf_options[] = {
 	{ "trust_anchor_dir", AS_CONF_PATH, F(trust_anchor_dir), "", 0, 0, NULL,
 	  "directory of extra trusted roots (*.pem, *.crt) the admin imported" },
 	{ "crl_check", AS_CONF_BOOL, F(crl_check), "yes", 0, 0, NULL,
-	  "check inbound signer certificates against the CRL of their distribution point" },
+	  "check inbound signers, every CA above them and recipient certificates' chains against "
+	  "their CRLs" },
 	{ "crl_cache_dir", AS_CONF_PATH, F(crl_cache_dir), LOCALSTATEDIR "/lib/autosmime/crl-cache",
-	  0, 0, NULL, "where fetched CRLs are cached; empty keeps them in memory only" },
+	  0, 0, NULL, "where fetched CRLs (and in issuers/ the CA certificates of verified chains) "
+	  "are cached; empty keeps them in memory only" },
 	{ "crl_fetch_timeout", AS_CONF_DURATION, F(crl_fetch_timeout), "10s", 1, 5 * MINUTE, NULL,
 	  "longest time one CRL download may take" },
 	{ "crl_wait", AS_CONF_DURATION, F(crl_wait), "2s", 0, MINUTE, NULL,
-	  "how long a message waits for a CRL not yet fetched before it gets smime=temperror" },
+	  "how long a message waits in all for the CRLs of a signer's chain not yet fetched before "
+	  "it gets smime=temperror" },
 	/* OCSP responder (autosmime-ocspd) */
 	{ "ocsp_url", AS_CONF_STRING, F(ocsp_url), "", 0, 0, NULL,
 	  "http URL of the OCSP responder put in issued certificates (AIA id-ad-ocsp); empty: no OCSP" },

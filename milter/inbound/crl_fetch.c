@@ -343,12 +343,36 @@ entry_get(struct crl_cache *c, const char *url, time_t t)
 	return e;
 }
 
+void
+crl_cache_deadline(const struct crl_cache *c, bool wait, struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	if (!wait)
+		return;
+	ts->tv_sec += c->p.wait_ms / 1000;
+	ts->tv_nsec += (long)(c->p.wait_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 enum crl_state
 crl_cache_get(struct crl_cache *c, const char *url, X509_CRL **out, char *why, size_t whycap)
 {
+	struct timespec ts;
+
+	crl_cache_deadline(c, true, &ts);
+	return crl_cache_get_until(c, url, &ts, out, why, whycap);
+}
+
+enum crl_state
+crl_cache_get_until(struct crl_cache *c, const char *url, const struct timespec *deadline,
+    X509_CRL **out, char *why, size_t whycap)
+{
 	struct crl_entry *e;
 	enum crl_state st;
-	struct timespec ts;
+	struct timespec ts = *deadline;
 	time_t t = now(c);
 
 	*out = NULL;
@@ -356,13 +380,6 @@ crl_cache_get(struct crl_cache *c, const char *url, X509_CRL **out, char *why, s
 	if (crl_url_parse(url, &(struct crl_url){ { 0 }, { 0 }, { 0 } }) != 0) {
 		snprintf(why, whycap, "CRL distribution point is not an http URL");
 		return CRL_FAILED;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += c->p.wait_ms / 1000;
-	ts.tv_nsec += (long)(c->p.wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&c->lock);
 	if ((e = entry_get(c, url, t)) == NULL) {

@@ -11,6 +11,7 @@
 #ifndef AUTOSMIME_CRL_FETCH_H
 #define AUTOSMIME_CRL_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -42,6 +43,14 @@ enum crl_state {
 
 enum crl_state crl_cache_get(struct crl_cache *c, const char *url, X509_CRL **out, char *why,
     size_t whycap);
+/*
+ * The same, waiting at most until deadline (CLOCK_REALTIME), so that the CRLs of one chain
+ * share one wait; a deadline already past never waits, yet asks the thread for the CRL.
+ */
+enum crl_state crl_cache_get_until(struct crl_cache *c, const char *url,
+    const struct timespec *deadline, X509_CRL **out, char *why, size_t whycap);
+/* now + the configured wait (wait) or now (never wait), for crl_cache_get_until. */
+void crl_cache_deadline(const struct crl_cache *c, bool wait, struct timespec *ts);
 
 /* The http URLs of a certificate's CRL distribution points (fullName URIs), at most max. */
 size_t crl_dp_urls(X509 *cert, char urls[][1024], size_t max);

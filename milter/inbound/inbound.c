@@ -20,6 +20,7 @@
 #include "milter/inbound/inbound.h"
 #include "milter/inbound/inbound_entity.h"
 #include "milter/inbound/inbound_verify.h"
+#include "milter/inbound/issuer_pool.h"
 #include "milter/engine/mime_canon.h"
 #include "milter/engine/smime_inbound.h"
 #include "milter/engine/spool.h"
@@ -31,6 +32,7 @@ struct inbound {
 	struct ca *ca;
 	STACK_OF(X509) *anchors;
 	struct crl_cache *crls;
+	struct issuer_pool *issuers;     /* CA certificates of verified chains */
 	struct smime_options opt;
 	char *spool_dir;
 	time_t (*now)(void);
@@ -40,6 +42,7 @@ struct inbound *
 inbound_new(const struct inbound_params *p, struct ca *ca, char *why, size_t whycap)
 {
 	struct inbound *ib = calloc(1, sizeof(*ib));
+	char idir[4200] = "";
 
 	if (ib == NULL) {
 		snprintf(why, whycap, "out of memory");
@@ -72,6 +75,17 @@ inbound_new(const struct inbound_params *p, struct ca *ca, char *why, size_t why
 		if ((ib->crls = crl_cache_new(&cp, why, whycap)) == NULL)
 			goto fail;
 	}
+	if (p->crl_cache_dir != NULL && p->crl_cache_dir[0] != '\0' &&
+	    snprintf(idir, sizeof(idir), "%s/issuers", p->crl_cache_dir) >= (int)sizeof(idir)) {
+		snprintf(why, whycap, "crl_cache_dir is too long");
+		goto fail;
+	}
+	/* beside the CRL cache, which is made first */
+	if (p->crl_check && (ib->issuers = issuer_pool_new(idir[0] != '\0' ? idir : NULL)) ==
+	    NULL) {
+		snprintf(why, whycap, "out of memory");
+		goto fail;
+	}
 	return ib;
 fail:
 	inbound_free(ib);
@@ -84,6 +98,7 @@ inbound_free(struct inbound *ib)
 	if (ib == NULL)
 		return;
 	crl_cache_free(ib->crls);
+	issuer_pool_free(ib->issuers);
 	sk_X509_pop_free(ib->anchors, X509_free);
 	free(ib->spool_dir);
 	free(ib);
@@ -99,6 +114,21 @@ STACK_OF(X509) *
 inbound_anchors(const struct inbound *ib)
 {
 	return ib->anchors;
+}
+
+bool
+inbound_recipient_usable(struct inbound *ib, X509 *cert, struct recipient_chain_result *res)
+{
+	STACK_OF(X509) *untrusted;
+	enum recipient_chain_status st;
+
+	memset(res, 0, sizeof(*res));
+	if (ib->crls == NULL)
+		return true;  /* crl_check off */
+	untrusted = issuer_pool_get(ib->issuers);
+	st = recipient_chain_check(cert, ib->anchors, untrusted, ib->crls, ib->ca, ib->now, res);
+	sk_X509_pop_free(untrusted, X509_free);
+	return st != RECIPIENT_CHAIN_REVOKED;
 }
 
 void
@@ -435,7 +465,8 @@ inbound_process(struct inbound *ib, const struct inbound_input *in, struct inbou
 			goto out;
 	}
 	if (ib->verify) {
-		if (inbound_verify(&sm, in->from, ib->anchors, ib->crls, &ib->opt, ib->now, &v) != 0)
+		if (inbound_verify(&sm, in->from, ib->anchors, ib->crls, ib->ca, &ib->opt, ib->now,
+		    &v) != 0)
 			goto out;
 		if (v.signed_message) {
 			struct authres_smime a = { v.result, v.reason, v.identifier, v.serial,
@@ -453,6 +484,8 @@ inbound_process(struct inbound *ib, const struct inbound_input *in, struct inbou
 			    authres_result_word(v.result), as_log_value(in->from, vb, sizeof(vb)),
 			    as_log_value(v.identifier, rb, sizeof(rb)), v.serial[0] ? v.serial : "-",
 			    v.reason[0] ? v.reason : "-");
+			if (v.result == AUTHRES_PASS)
+				issuer_pool_add(ib->issuers, v.chain);
 			if (v.result == AUTHRES_PASS && ib->harvest && ib->ca != NULL &&
 			    v.enc_cert != NULL)
 				out->harvested = harvest(ib, qid, in->from, v.enc_cert,

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "milter/inbound/authres.h"
+#include "milter/inbound/recipient_chain.h"
 #include "milter/engine/smime.h"
 
 struct ca;
@@ -56,6 +57,15 @@ const char *inbound_authserv_id(const struct inbound *ib);
 
 /* The trust anchors (read-only; valid while ib lives), e.g. for SMIMEA PKIX-EE checks. */
 STACK_OF(X509) *inbound_anchors(const struct inbound *ib);
+
+/*
+ * Whether `cert`, a recipient certificate, may be encrypted to as far as revocation goes: its
+ * chain, built from the trust anchors and the CA certificates of chains verified so far, has
+ * no certificate in the CRLs the cache holds now (nothing waits; a missing CRL is fetched for
+ * later). With crl_check off: true. false fills res with the revoked one's depth and subject.
+ */
+bool inbound_recipient_usable(struct inbound *ib, X509 *cert,
+    struct recipient_chain_result *res);
 
 /* One message. Everything is borrowed. */
 struct inbound_input {

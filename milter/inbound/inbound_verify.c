@@ -1,12 +1,12 @@
 /*
- * inbound_verify: trust anchors, per-message verification store with CRL revocation checks,
- * and the mapping of OpenSSL's findings to RFC 7281 results (see inbound_verify.h). Owns the
- * per-message store and the verdict's signer/content until the caller takes them.
+ * inbound_verify: trust anchors, per-message verification store with CRL revocation checks
+ * of the whole chain (chain_crl.c), and the mapping of OpenSSL's findings to RFC 7281
+ * results (see inbound_verify.h). Owns the per-message store and the verdict's
+ * signer/content/chain until the caller takes them.
  */
 #include "config.h"
 
 #include <dirent.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +17,11 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
+#include "milter/inbound/chain_crl.h"
 #include "milter/inbound/inbound_verify.h"
 #include "milter/engine/smime_inbound.h"
 #include "milter/engine/spool.h"
 
-#define MAX_DP_URLS 4
 #define MAX_ANCHOR_FILES 1000
 
 /* ------------------------------------------------------------------ anchors */
@@ -120,32 +120,30 @@ out:
 
 /* What the store callbacks saw during one CMS_verify. Lifetime: one inbound_verify call. */
 struct vstate {
-	struct crl_cache *crls;
+	struct chain_crl cc;    /* the CRLs of the whole chain; cc.owner is this vstate */
 	int err;                /* first certificate error that stops verification */
-	bool crl_temp;          /* a CRL was needed and is not available yet */
-	char crl_why[160];
+	int err_depth;          /* where in the chain (0: the signer) */
 	X509 *leaf;             /* up-referenced */
+	STACK_OF(X509) *chain;  /* the last chain that verified up to the signer */
 };
 
-static int ex_index = -1;
-static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
-
+/* The chain without its first certificate (the signer or partner), added to *to. */
 static void
-ex_init(void)
+keep_chain(STACK_OF(X509) **to, STACK_OF(X509) *chain)
 {
-	ex_index = X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-}
-
-static struct vstate *
-state_of(const X509_STORE_CTX *ctx)
-{
-	return X509_STORE_get_ex_data(X509_STORE_CTX_get0_store(ctx), ex_index);
+	if (*to == NULL && (*to = sk_X509_new_null()) == NULL)
+		return;
+	for (int i = 1; i < sk_X509_num(chain); i++)
+		if (X509_up_ref(sk_X509_value(chain, i)) == 1 &&
+		    !sk_X509_push(*to, sk_X509_value(chain, i)))
+			X509_free(sk_X509_value(chain, i));
 }
 
 static int
 verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-	struct vstate *s = state_of(ctx);
+	struct chain_crl *cc = chain_crl_of(ctx);
+	struct vstate *s = cc != NULL ? cc->owner : NULL;
 	int e = X509_STORE_CTX_get_error(ctx);
 
 	if (s == NULL)
@@ -153,60 +151,23 @@ verify_cb(int ok, X509_STORE_CTX *ctx)
 	if (s->leaf == NULL && X509_STORE_CTX_get0_cert(ctx) != NULL &&
 	    X509_up_ref(X509_STORE_CTX_get0_cert(ctx)))
 		s->leaf = X509_STORE_CTX_get0_cert(ctx);
+	if (ok && chain_crl_own_revoked(cc, ctx)) {
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+		ok = 0;
+		e = X509_V_ERR_CERT_REVOKED;
+	}
+	/* depth 0 last, once every signature above it verified */
+	if (ok && X509_STORE_CTX_get_error_depth(ctx) == 0 && s->chain == NULL)
+		keep_chain(&s->chain, X509_STORE_CTX_get0_chain(ctx));
 	if (ok)
 		return 1;
-	switch (e) {
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		return 1;   /* no distribution point (unchecked) or lookup_crls noted why */
-	case X509_V_ERR_CRL_HAS_EXPIRED:
-	case X509_V_ERR_CRL_NOT_YET_VALID:
-	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
-	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
-	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
-		if (!s->crl_temp)
-			snprintf(s->crl_why, sizeof(s->crl_why), "CRL unusable: %s",
-			    X509_verify_cert_error_string(e));
-		s->crl_temp = true;
-		return 1;
-	default:
-		if (s->err == 0)
-			s->err = e;
-		return 0;
+	if (chain_crl_unknown(cc, e))
+		return 1;   /* temperror below once the signature itself verified */
+	if (s->err == 0) {
+		s->err = e;
+		s->err_depth = X509_STORE_CTX_get_error_depth(ctx);
 	}
-}
-
-static STACK_OF(X509_CRL) *
-lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
-{
-	struct vstate *s = state_of(ctx);
-	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
-	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
-	char urls[MAX_DP_URLS][1024], why[160] = "";
-	size_t n;
-	bool got = false;
-
-	(void)nm;
-	if (sk == NULL || s == NULL || s->crls == NULL || cur == NULL)
-		return sk;
-	n = crl_dp_urls(cur, urls, MAX_DP_URLS);
-	for (size_t i = 0; i < n; i++) {
-		X509_CRL *crl = NULL;
-
-		if (crl_cache_get(s->crls, urls[i], &crl, why, sizeof(why)) == CRL_READY) {
-			if (sk_X509_CRL_push(sk, crl))
-				got = true;
-			else
-				X509_CRL_free(crl);
-		}
-	}
-	if (n > 0 && !got) {
-		s->crl_temp = true;
-		snprintf(s->crl_why, sizeof(s->crl_why), "%s", why);
-	}
-	return sk;
+	return 0;
 }
 
 void
@@ -214,6 +175,7 @@ inbound_verdict_clear(struct inbound_verdict *v)
 {
 	X509_free(v->signer);
 	X509_free(v->enc_cert);
+	sk_X509_pop_free(v->chain, X509_free);
 	free(v->caps);
 	spool_free(v->content);
 	memset(v, 0, sizeof(*v));
@@ -252,19 +214,22 @@ describe(X509 *cert, const char *from, struct inbound_verdict *v)
 }
 
 static void
-classify_cert_error(int e, struct inbound_verdict *v)
+classify_cert_error(int e, int depth, struct inbound_verdict *v)
 {
-	switch (e) {
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_CERT_UNTRUSTED:
+	if (e == X509_V_ERR_CERT_REVOKED && depth > 0) {
+		/* a CA above the signer is in its issuer's CRL (or ARL) */
+		v->result = AUTHRES_FAIL;
+		snprintf(v->reason, sizeof(v->reason), "issuer revoked: the CA at depth %d of the "
+		    "signer's chain is revoked", depth);
+		return;
+	}
+	if (chain_untrusted(e)) {
 		v->result = AUTHRES_NEUTRAL;
 		snprintf(v->reason, sizeof(v->reason),
 		    "signer certificate does not chain to a trusted root");
 		return;
+	}
+	switch (e) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		v->result = AUTHRES_FAIL;
 		snprintf(v->reason, sizeof(v->reason), "signer certificate expired");
@@ -306,7 +271,7 @@ may_encrypt(X509 *c)
  */
 static X509 *
 encryption_cert(X509 *signer, const struct smime_signer_keys *k, STACK_OF(X509) *anchors,
-    const char *from, time_t (*now)(void))
+    const char *from, time_t (*now)(void), STACK_OF(X509) **chain)
 {
 	X509_STORE *plain = NULL;
 	X509_STORE_CTX *ctx = NULL;
@@ -325,8 +290,10 @@ encryption_cert(X509 *signer, const struct smime_signer_keys *k, STACK_OF(X509) 
 		goto signer;
 	if (now != NULL)
 		X509_STORE_CTX_set_time(ctx, 0, now());
-	if (X509_verify_cert(ctx) == 1 && X509_up_ref(e) == 1)
+	if (X509_verify_cert(ctx) == 1 && X509_up_ref(e) == 1) {
 		out = e;
+		keep_chain(chain, X509_STORE_CTX_get0_chain(ctx));
+	}
 signer:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
@@ -338,10 +305,10 @@ signer:
 
 int
 inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509) *anchors,
-    struct crl_cache *crls, const struct smime_options *opt, time_t (*now)(void),
-    struct inbound_verdict *v)
+    struct crl_cache *crls, struct ca *ca, const struct smime_options *opt,
+    time_t (*now)(void), struct inbound_verdict *v)
 {
-	struct vstate s = { crls, 0, false, "", NULL };
+	struct vstate s = { .err = 0 };
 	struct smime_error err = { "" };
 	X509_STORE *store = NULL;
 	X509 *signer = NULL;
@@ -351,19 +318,15 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 	int r = -1;
 
 	memset(v, 0, sizeof(*v));
-	pthread_once(&ex_once, ex_init);
-	if (ex_index < 0 || (store = X509_STORE_new()) == NULL)
+	if ((store = X509_STORE_new()) == NULL)
 		goto out;
 	for (int i = 0; i < sk_X509_num(anchors); i++)
 		if (X509_STORE_add_cert(store, sk_X509_value(anchors, i)) != 1)
 			ERR_clear_error();  /* a duplicate anchor is fine */
-	if (!X509_STORE_set_ex_data(store, ex_index, &s))
+	/* the signer's CRL and every CA's above it, within one crl_wait in all */
+	if (chain_crl_attach(store, &s.cc, crls, ca, true, &s) != 0)
 		goto out;
 	X509_STORE_set_verify_cb(store, verify_cb);
-	if (crls != NULL) {
-		X509_STORE_set_lookup_crls(store, lookup_crls);
-		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-	}
 	if (now != NULL)
 		X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), now());
 	st = smime_verify_keys(msg, store, opt, &signer, &content, &keys, &err);
@@ -380,7 +343,7 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 		describe(s.leaf, from, v);
 	if (st == SMIME_FAIL) {
 		if (s.err != 0) {
-			classify_cert_error(s.err, v);
+			classify_cert_error(s.err, s.err_depth, v);
 		} else if (strncmp(err.text, "malformed", 9) == 0 ||
 		    strncmp(err.text, "not CMS", 7) == 0 || strncmp(err.text, "no signer", 9) == 0) {
 			v->result = AUTHRES_PERMERROR;
@@ -393,9 +356,9 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 		goto out;
 	}
 	describe(signer, from, v);
-	if (s.crl_temp) {
+	if (s.cc.temp) {
 		v->result = AUTHRES_TEMPERROR;
-		snprintf(v->reason, sizeof(v->reason), "revocation status unknown: %s", s.crl_why);
+		snprintf(v->reason, sizeof(v->reason), "revocation status unknown: %s", s.cc.why);
 		goto out;
 	}
 	if (from == NULL || X509_check_email(signer, from, 0, 0) != 1) {
@@ -406,7 +369,9 @@ inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509)
 		goto out;
 	}
 	v->result = AUTHRES_PASS;
-	v->enc_cert = encryption_cert(signer, &keys, anchors, from, now);
+	v->enc_cert = encryption_cert(signer, &keys, anchors, from, now, &s.chain);
+	v->chain = s.chain; /* transferred */
+	s.chain = NULL;
 	v->signer = signer; /* transferred */
 	signer = NULL;
 	v->caps = keys.caps; /* transferred */
@@ -418,6 +383,7 @@ out:
 	if (r != 0)
 		memset(v, 0, sizeof(*v));
 	X509_free(s.leaf);
+	sk_X509_pop_free(s.chain, X509_free);
 	X509_free(signer);
 	smime_signer_keys_clear(&keys);
 	spool_free(content);

@@ -41,6 +41,8 @@ struct inbound_verdict {
 	unsigned char *caps;       /* pass only: signer's SMIMECapabilities DER, or NULL */
 	size_t caps_len;
 	struct spool *content;     /* pass only: the signed entity */
+	STACK_OF(X509) *chain;     /* pass only: the verified chain above the signer (and above
+	                              the partner it names), anchors included; or NULL */
 	char identifier[256];      /* the certificate mailbox that matched From (pass), or the first one */
 	char serial[80];
 	char issuer[256];
@@ -51,11 +53,12 @@ void inbound_verdict_clear(struct inbound_verdict *v);
 
 /*
  * Verify `msg` if it is signed. `from` is the From: mailbox (NULL when none or several).
- * `crls` may be NULL (revocation then unchecked); `now` NULL means the real clock.
+ * `crls` may be NULL (revocation then unchecked); `ca` (may be NULL) says which of the
+ * gateway's own issuing CAs are revoked; `now` NULL means the real clock.
  * Returns 0 (verdict filled; result NONE when not signed) or -1 on an internal failure.
  */
 int inbound_verify(const struct smime_message *msg, const char *from, STACK_OF(X509) *anchors,
-    struct crl_cache *crls, const struct smime_options *opt, time_t (*now)(void),
-    struct inbound_verdict *v);
+    struct crl_cache *crls, struct ca *ca, const struct smime_options *opt,
+    time_t (*now)(void), struct inbound_verdict *v);
 
 #endif

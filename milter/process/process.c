@@ -100,6 +100,28 @@ reads_gcm(struct milter_runtime *rt, const struct snapshot *snap, const char *rc
 }
 
 /*
+ * A recipient certificate whose chain holds a revoked certificate (per the CRLs the gateway
+ * holds now; nothing waits) is not encrypted to: the message goes as for a recipient without
+ * a certificate, and the log says which CA.
+ */
+static bool
+chain_usable(struct milter_runtime *rt, const struct snapshot *snap, const struct msg_ctx *msg,
+    const char *rcpt, X509 *cert)
+{
+	struct inbound *ib = runtime_inbound(rt, snap);
+	struct recipient_chain_result res;
+	char rb[300], sb[300];
+
+	if (ib == NULL || inbound_recipient_usable(ib, cert, &res))
+		return true;
+	as_log(AS_LEVEL_NOTICE, msg->qid, "event=recipient-unusable rcpt=%s reason=%s depth=%d "
+	    "revoked=%s action=%s", as_log_value(rcpt, rb, sizeof(rb)), res.depth > 0 ?
+	    "\"issuer revoked\"" : "\"certificate revoked\"", res.depth,
+	    as_log_value(res.subject, sb, sizeof(sb)), snap->conf->sign ? "sign-only" : "pass");
+	return false;
+}
+
+/*
  * Every recipient's certificate and last the sender's own encryption certificate (the
  * sender's copy): the count, 0 when one is unknown, -1 on error. *no_gcm (when not NULL) is
  * set to the first recipient not known to read AES-256-GCM.
@@ -123,6 +145,11 @@ recipient_certs(struct milter_runtime *rt, const struct snapshot *snap, const st
 		if (rc == CA_NOTFOUND && snap->smimea != NULL)
 			rc = smimea_cert(rt, snap, msg, msg->rcpts[i], &certs[n]);
 
+		if (rc == CA_OK && !chain_usable(rt, snap, msg, msg->rcpts[i], certs[n])) {
+			X509_free(certs[n]);
+			certs[n] = NULL;
+			rc = CA_NOTFOUND;  /* as for a recipient without a certificate */
+		}
 		if (rc == CA_NOTFOUND || rc == CA_INVALID) {
 			r = 0;
 			goto out;

@@ -109,5 +109,19 @@ check "a second revoke-issuer is refused" '[ $rc -eq 4 ]'
 chmod 700 "$tmp/crl"
 (umask 077; C crl >/dev/null 2>&1)
 check "crl under umask 077 leaves crl_dir 0755 and the CRLs 0644 for a web server" '[ "$(stat -c %a "$tmp/crl")" = 755 ] && [ -z "$(find "$tmp/crl" -type f ! -perm 644)" ]'
+# The root's CRL is an ARL proper, passes the CA's CRL check (or it would not be published),
+# and with every published CRL openssl verify -crl_check_all refuses the revoked CA's leaf.
+check "an issuing CA names the root's published CRL as its distribution point" 'openssl x509 -in "$tmp/ica_old.pem" -noout -ext crlDistributionPoints | grep -qx " *URI:http://ca.example.org/pub/$root_id.crl" && [ -s "$tmp/crl/$root_id.crl" ]'
+check "the root CRL is an ARL: critical issuingDistributionPoint, onlyContainsCACerts" 'grep -A1 "Issuing Distribution Point: critical" "$tmp/arl.txt" | grep -q "Only CA Certificates"'
+check "its entry has a reason code and the ARL's nextUpdate stays within 12 months" 'grep -q "CRL Reason Code" "$tmp/arl.txt" && ! grep -q "Unspecified" "$tmp/arl.txt" && lu=$(date -d "$(sed -n "s/.*Last Update: //p" "$tmp/arl.txt")" +%s) && nu=$(date -d "$(sed -n "s/.*Next Update: //p" "$tmp/arl.txt")" +%s) && [ $((nu - lu)) -le $((365 * 86400)) ]'
+new_id=$(sed -n 's/^ca_id=\([0-9a-f]*\) active=yes.*/\1/p' "$tmp/rot.out")
+C issue new@example.org --out "$tmp/new.pem" >/dev/null 2>&1
+C crl >/dev/null 2>&1
+check "the issuing CAs' CRLs are no ARLs (no issuingDistributionPoint)" '[ -n "$new_id" ] && ! openssl crl -inform DER -in "$tmp/crl/$new_id.crl" -noout -text | grep -q "Issuing Distribution Point"'
+for f in "$tmp"/crl/*.crl; do openssl crl -inform DER -in "$f"; done > "$tmp/crls.pem"
+openssl x509 -inform DER -in "$tmp/crl/$new_id.crt" -out "$tmp/ica_new.pem"
+openssl verify -crl_check_all -CAfile "$tmp/root.pem" -untrusted "$tmp/ica_old.pem" -CRLfile "$tmp/crls.pem" "$tmp/old.pem" > "$tmp/vall.out" 2>&1; rc=$?
+check "openssl verify -crl_check_all with the published CRLs rejects a leaf of the revoked issuing CA" '[ $rc -ne 0 ] && grep -q "error 23 at 1 depth lookup: certificate revoked" "$tmp/vall.out"'
+check "... and accepts a leaf of the active issuing CA" 'openssl verify -crl_check_all -CAfile "$tmp/root.pem" -untrusted "$tmp/ica_new.pem" -CRLfile "$tmp/crls.pem" "$tmp/new.pem" 2>&1 | sed "s/^/# /" | grep -q ": OK"'
 check "audit verify passes after it all" 'C audit verify >/dev/null'
 echo "1..$n"

@@ -84,32 +84,38 @@ start_server() {
 	eval "PORT_$mode=$(cat "$T/port.$mode")"
 }
 
-# make_pki CRL_URL: root.pem, int.pem (+ keys), senders alice (RSA), carol (EC), dave (RSA,
-# expired), eve (EC, revoked in int.crl), rita (RSA, for gpgsm), and an untrusted root
-# evilroot.pem with mallory (EC). Leaves carry CRL_URL as their distribution point.
-make_pki() {
-	local url=$1
-	mkdir -p "$T/ca/new" "$T/www"
-	: > "$T/ca/index.txt"
-	echo 1000 > "$T/ca/serial"
-	echo 01 > "$T/ca/crlnumber"
-	cat > "$T/ca.cnf" <<EOC
-[ca]
-default_ca = int
-[int]
-dir = $T/ca
+# ca_section NAME DIR CERT KEY: an openssl ca section over DIR (made here, serials from 1000).
+ca_section() {
+	mkdir -p "$2/new"
+	: > "$2/index.txt"
+	echo 1000 > "$2/serial"
+	echo 01 > "$2/crlnumber"
+	cat <<EOC
+[$1]
+dir = $2
 database = \$dir/index.txt
 new_certs_dir = \$dir/new
 serial = \$dir/serial
 crlnumber = \$dir/crlnumber
-certificate = $T/int.pem
-private_key = $T/int.key
+certificate = $3
+private_key = $4
 default_md = sha256
 default_days = 30
 default_crl_days = 7
 policy = pol
 unique_subject = no
 email_in_dn = no
+EOC
+}
+
+# make_pki CRL_URL: root.pem, int.pem (+ keys), senders alice (RSA), carol (EC), dave (RSA,
+# expired), eve (EC, revoked in int.crl), rita (RSA, for gpgsm), and an untrusted root
+# evilroot.pem with mallory (EC). Leaves carry CRL_URL as their distribution point.
+make_pki() {
+	local url=$1
+	mkdir -p "$T/www"
+	{ printf '[ca]\ndefault_ca = int\n'; ca_section int "$T/ca" "$T/int.pem" "$T/int.key"; } > "$T/ca.cnf"
+	cat >> "$T/ca.cnf" <<EOC
 [pol]
 commonName = supplied
 [v3int]

@@ -1,13 +1,13 @@
 #!/bin/sh
-# valgrind.sh: the verify, decrypt and hostile-input suites again with inbound-tool under
-# valgrind (memcheck; definite leaks and memory errors fail). Skipped in the sanitizer build
-# (ASan covers it there) and without valgrind.
+# valgrind.sh: the verify, chain revocation, decrypt and hostile-input suites again with
+# inbound-tool under valgrind (memcheck; definite leaks and memory errors fail). Skipped in
+# the sanitizer build (ASan covers it there) and without valgrind.
 . "${top_srcdir:-../..}/tests/inbound/common.sh"
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
 is_sanitized && skip_all "sanitizer build (ASan covers it)"
 TOOL_RUN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 export TOOL_RUN
-for s in verify.sh decrypt.sh badinput.sh; do
+for s in verify.sh chaincrl.sh decrypt.sh badinput.sh; do
 	sh "$top_srcdir/tests/inbound/$s" > "$T/$s.tap" 2>&1
 	rc=$?
 	bad=$(grep -c '^not ok' "$T/$s.tap")
