@@ -127,6 +127,10 @@ struct as_conf {
 	char *crl_cache_dir;
 	long long crl_fetch_timeout;
 	long long crl_wait;
+	/* domain control validation and multi-perspective DNS (issue 16) */
+	struct as_conf_list dns_perspectives;
+	long long dns_perspective_quorum;   /* 0: a majority of dns_perspectives */
+	long long domain_validation_reuse;
 };
 
 struct as_conf_option {
