@@ -72,7 +72,8 @@ ca_open(const struct ca_params *params, struct ca **out, struct ca_error *err)
 	    sizeof(why)) < 0 ||
 	    store_db_open(ca->st, "meta.db", DB_BTREE, 0, &ca->meta, why, sizeof(why)) < 0 ||
 	    store_db_open(ca->st, "audit.db", DB_RECNO, 0, &ca->audit, why, sizeof(why)) < 0 ||
-	    store_db_open(ca->st, "cas.db", DB_BTREE, 0, &ca->cas, why, sizeof(why)) < 0) {
+	    store_db_open(ca->st, "cas.db", DB_BTREE, 0, &ca->cas, why, sizeof(why)) < 0 ||
+	    store_db_open(ca->st, "domains.db", DB_BTREE, 0, &ca->domains, why, sizeof(why)) < 0) {
 		ca_seterr(err, "%s", why);
 		goto out;
 	}
@@ -147,7 +148,7 @@ ca_close(struct ca *ca)
 		return;
 	ca_kpool_free(ca->pool);   /* joins the thread first: nothing may use ca after this */
 	DB **dbs[] = { &ca->by_mailbox, &ca->certs, &ca->keys, &ca->revoked, &ca->recipients,
-		&ca->meta, &ca->audit, &ca->cas };
+		&ca->meta, &ca->audit, &ca->cas, &ca->domains };
 	/* The secondary index closes before its primary. */
 	if (ca->st != NULL) {
 		for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)

@@ -11,6 +11,7 @@
  *   meta.db        word -> value (generation, crl number per CA, active CA, audit head)
  *   audit.db       recno -> audit record text (append only, hash chained)
  *   cas.db         CA id -> issuing CA record (header + cert DER + root DER)
+ *   domains.db     domain -> domain control validation record (domain.c, ca_domain.h)
  * CA private keys live in store_dir/ca/<id>.key, encrypted PEM, 0600, or in a PKCS#11 token
  * named by store_dir/ca/<id>.uri (the key's RFC 7512 URI, 0600; issuer_key.c).
  */
@@ -102,6 +103,7 @@ struct ca_audit_queue {
 struct ca {
 	struct store *st;
 	DB *certs, *by_mailbox, *keys, *revoked, *recipients, *meta, *audit, *cas;
+	DB *domains;               /* domain control validations (domain.c) */
 	char *store_dir, *kek_file, *pass_file, *base_url, *crl_dir;
 	char *org_name, *org_id, *org_country;
 	char *ocsp_url;            /* AIA id-ad-ocsp of issued certificates; NULL: none */
@@ -283,5 +285,10 @@ int ca_serial_normalise(const char *in, char out[41]);
 /* issue.c: the shared body of ca_issue and ca_renew. */
 int ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const char *event,
     const char *extra_fields, struct ca_issued *out, struct ca_error *err);
+
+/* domain.c: the validation covering normalised domain d at now, inside txn (ca_domain.h). */
+struct ca_domain_info;
+int ca_domain_covering(struct ca *ca, DB_TXN *txn, const char *d, time_t now,
+    struct ca_domain_info *out, bool *expired);
 
 #endif

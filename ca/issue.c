@@ -12,6 +12,7 @@
 
 #include <openssl/x509.h>
 
+#include "ca/ca_domain.h"
 #include "ca/ca_int.h"
 #include "ca/keypool.h"
 #include "common/log.h"
@@ -170,6 +171,9 @@ struct issue_txn_arg {
 	const char *event, *actor;
 	int (*in_txn)(void *db_txn, void *arg);
 	void *in_txn_arg;
+	const char *org_domain;   /* organization-validated: the domain that must stay validated */
+	time_t now;
+	bool domain_gone;         /* it was revoked or expired meanwhile */
 };
 
 static int
@@ -179,6 +183,19 @@ issue_txn(DB_TXN *txn, void *argp)
 	DBT k, d;
 	int ret;
 
+	if (a->org_domain != NULL) {
+		struct ca_domain_info dv;
+		bool expired;
+
+		/* Read in the transaction: a domain revoke that commits first stops this issuance. */
+		ret = ca_domain_covering(a->ca, txn, a->org_domain, a->now, &dv, &expired);
+		if (ret == DB_NOTFOUND) {
+			a->domain_gone = true;
+			return CA_INVALID;
+		}
+		if (ret != 0)
+			return ret;
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct leaf_made *m = &a->leaves[i];
 
@@ -212,6 +229,27 @@ struct issue_ctx {
 	const struct ca_issue_request *req;
 	time_t not_before, not_after;
 };
+
+/*
+ * Organization-validated issuance rests on a domain control validation (S/MIME BR 3.2.2.1):
+ * find the one covering the mailbox's domain and name it in the audit fields.
+ */
+static int
+org_domain_check(struct ca *ca, const char *mailbox, const char *extra, char *fields,
+    size_t cap, char domain[CA_DOMAIN_MAX + 1], struct ca_error *err)
+{
+	struct ca_domain_info dv;
+	const char *at = strrchr(mailbox, '@');
+	int r;
+
+	if (at == NULL || ca_domain_normalise(at + 1, domain, err) != CA_OK)
+		return CA_INVALID;
+	if ((r = ca_domain_valid_for(ca, domain, ca_now(ca), &dv, err)) != CA_OK)
+		return r == CA_ERR ? CA_ERR : CA_INVALID;
+	snprintf(fields, cap, "domain_validation=%s validated_domain=%s%s%s", dv.id, dv.domain,
+	    extra != NULL ? " " : "", extra != NULL ? extra : "");
+	return CA_OK;
+}
 
 /* Build, check and encode one certificate for `key`; `wrap` keeps the key (CA-made). */
 static int
@@ -297,7 +335,9 @@ int
 ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const char *event,
     const char *extra_fields, struct ca_issued *out, struct ca_error *err)
 {
-	char mailbox[CA_MAILBOX_MAX + 2], id[41], ab[80];
+	char mailbox[CA_MAILBOX_MAX + 2], id[41], ab[80], org_fields[CA_DOMAIN_MAX + 160];
+	char org_dom[CA_DOMAIN_MAX + 1];
+	const char *org_domain = NULL;
 	struct issue_ctx c;
 	struct leaf_made leaves[2];
 	struct issue_txn_arg a;
@@ -317,6 +357,13 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 	if ((r = ca_mailbox_normalise(req->mailbox, mailbox, sizeof(mailbox), err)) != CA_OK ||
 	    (r = check_request(ca, req, err)) != CA_OK)
 		return r;
+	if (req->profile == CA_PROFILE_ORGANIZATION) {
+		if ((r = org_domain_check(ca, mailbox, extra_fields, org_fields, sizeof(org_fields),
+		    org_dom, err)) != CA_OK)
+			return r;
+		extra_fields = org_fields;
+		org_domain = org_dom;
+	}
 	if (req->csr_der != NULL) {
 		if ((r = csr_key(req->csr_der, req->csr_len, &key, err)) != CA_OK ||
 		    (r = ca_key_classify(key, &kt, err)) != CA_OK)
@@ -360,10 +407,14 @@ ca_issue_with_event(struct ca *ca, const struct ca_issue_request *req, const cha
 		n++;
 	}
 	a = (struct issue_txn_arg){ ca, leaves, n, event, as_log_value(req->actor != NULL ?
-		req->actor : "-", ab, sizeof(ab)), req->in_txn, req->in_txn_arg };
+		req->actor : "-", ab, sizeof(ab)), req->in_txn, req->in_txn_arg, org_domain,
+		ca_now(ca), false };
 	err->text[0] = '\0';
 	if ((ret = store_txn_run(ca->st, issue_txn, &a)) != 0) {
 		r = ca_db_result(ret, err, "issue");
+		if (a.domain_gone)
+			ca_seterr(err, "the domain validation of %s ended during issuance: autosmimectl "
+			    "domain validate %s", org_domain, org_domain);
 		if (err->text[0] == '\0')
 			ca_seterr(err, "issue: the work that commits with it failed; nothing was issued");
 		goto out;

@@ -24,6 +24,7 @@ static const struct {
 	{ "export-p12", cmd_export_p12 }, { "import", cmd_import }, { "audit", cmd_audit },
 	{ "recipients", cmd_recipients }, { "enrol", cmd_enrol }, { "sponsors", cmd_sponsors },
 	{ "backup", cmd_backup }, { "restore", cmd_restore },
+	{ "domain", cmd_domain },
 };
 
 static void
@@ -52,6 +53,8 @@ usage(FILE *out)
 	    "  recipients import|list|show|remove   recipient certificates for encryption\n"
 	    "  enrol status|start|cancel MAILBOX    in-band enrolment of a mailbox\n"
 	    "  sponsors import FILE|list   the sponsor table (given name, surname)\n"
+	    "  domain validate DOMAIN [--new] | list | revoke DOMAIN\n"
+	    "                              domain control by DNS TXT (organization-validated)\n"
 	    "  backup DIR                  consistent copy of the store, also while the daemon runs\n"
 	    "  restore DIR                 put a backup in place of the store (daemon stopped)\n"
 	    "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 refused\n", AS_CONF_DEFAULT_PATH);

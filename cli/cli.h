@@ -79,6 +79,7 @@ int cmd_audit_verify_checkpoint(struct cli *cli, const char *file, const char *s
 int cmd_recipients(struct cli *cli, int argc, char **argv);
 int cmd_enrol(struct cli *cli, int argc, char **argv);      /* cmd_enrol.c */
 int cmd_sponsors(struct cli *cli, int argc, char **argv);   /* cmd_sponsors.c */
+int cmd_domain(struct cli *cli, int argc, char **argv);     /* cmd_domain.c */
 int cmd_backup(struct cli *cli, int argc, char **argv);     /* cmd_backup.c */
 int cmd_restore(struct cli *cli, int argc, char **argv);    /* cmd_backup.c */
 

@@ -420,6 +420,14 @@ as_conf_check(const struct as_conf *conf, const char *name, struct as_conf_error
 		    conf->organization_identifier, why);
 		return -1;
 	}
+	/* multi-perspective DNS (issue 16); each address is checked when the resolvers are made */
+	if (conf->dns_perspectives.count > 8 || (conf->dns_perspectives.count > 0 &&
+	    (unsigned long long)conf->dns_perspective_quorum > conf->dns_perspectives.count)) {
+		set_error(err, name, 0, "dns_perspectives: at most 8, and dns_perspective_quorum "
+		    "(%lld) at most their number (%zu)", conf->dns_perspective_quorum,
+		    conf->dns_perspectives.count);
+		return -1;
+	}
 	if (conf->memory_spool_limit > conf->message_size_limit) {
 		set_error(err, name, 0, "memory_spool_limit is larger than message_size_limit");
 		return -1;

@@ -138,6 +138,10 @@ struct as_conf {
 	long long ocsp_responder_validity;
 	long long ocsp_cache_size;
 	long long ocsp_connections;
+	/* domain control validation and multi-perspective DNS (issue 16) */
+	struct as_conf_list dns_perspectives;
+	long long dns_perspective_quorum;   /* 0: a majority of dns_perspectives */
+	long long domain_validation_reuse;
 };
 
 struct as_conf_option {

@@ -219,6 +219,15 @@ const struct as_conf_option as_conf_options[] = {
 	  "signed OCSP responses autosmime-ocspd keeps ready" },
 	{ "ocsp_connections", AS_CONF_INT, F(ocsp_connections), "256", 1, 65536, NULL,
 	  "concurrent HTTP connections autosmime-ocspd accepts" },
+	/* domain control validation and multi-perspective DNS (issue 16) */
+	{ "dns_perspectives", AS_CONF_LIST, F(dns_perspectives), "", 0, 0, NULL,
+	  "resolvers (ADDR or ADDR@PORT each) that CAA, domain TXT and DNSSEC checks are asked of; "
+	  "empty: dns_resolver alone" },
+	{ "dns_perspective_quorum", AS_CONF_INT, F(dns_perspective_quorum), "0", 0, 8, NULL,
+	  "how many dns_perspectives must agree; 0 means a majority" },
+	{ "domain_validation_reuse", AS_CONF_DURATION, F(domain_validation_reuse), "398d", 1,
+	  398 * DAY, NULL, "how long a domain control validation (autosmimectl domain validate) "
+	  "lets organization-validated certificates be issued (at most 398d)" },
 };
 
 const size_t as_conf_option_count = sizeof(as_conf_options) / sizeof(as_conf_options[0]);

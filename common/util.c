@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -20,6 +21,19 @@ as_errf(char *err, size_t cap, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(err, cap, fmt, ap);
+	va_end(ap);
+}
+
+void
+as_appendf(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t len = strnlen(buf, cap);
+	va_list ap;
+
+	if (len + 1 >= cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, cap - len, fmt, ap);
 	va_end(ap);
 }
 

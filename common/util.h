@@ -14,6 +14,9 @@
 /* Format an error message into err (cap bytes); a NULL err or zero cap is ignored. */
 void as_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Append to the text in buf (cap bytes, NUL-terminated); silently truncated at the bound. */
+void as_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Overwrite a secret so the compiler cannot drop the write. */
 void as_wipe(void *p, size_t n);
 

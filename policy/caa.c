@@ -313,6 +313,7 @@ as_caa_check(const struct as_caa_params *p, const char *domain, struct as_caa_re
 		out->outcome = AS_CAA_ALLOWED;
 	}
 	ev(out, "; dnssec=%s", as_dnssec_state_name(worst));
+	out->secure = worst == AS_DNSSEC_SECURE;
 	r = 0;
 out:
 	if (set != NULL)

@@ -42,6 +42,7 @@ struct as_caa_params {
 struct as_caa_result {
 	enum as_caa_outcome outcome;
 	char evidence[AS_CAA_EVIDENCE_MAX];
+	bool secure;   /* the decision rests on DNSSEC-secure answers all the way (issue 16) */
 };
 
 /*

@@ -18,7 +18,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/domain_profile.h"
-#include "policy/caa.h"
+#include "ca/ca_domain.h"
+#include "policy/caa_quorum.h"
 #include "policy/challenge_mail.h"
 #include "policy/enrol_int.h"
 #include "policy/sendmail.h"
@@ -209,7 +210,7 @@ caa_step(struct enrol_ctx *ctx, const char *mailbox, const char *actor, time_t n
 		snprintf(res->evidence, sizeof(res->evidence), "caa_check off");
 		return true;
 	}
-	as_caa_check(&p, strrchr(mailbox, '@') + 1, res);
+	as_caa_check_quorum(&p, &ctx->perspectives, strrchr(mailbox, '@') + 1, res);
 	enrol_audit(ctx, "enrol-caa", actor, "mailbox=%s result=%s evidence=%s",
 	    v(mailbox, b1, sizeof(b1)), as_caa_outcome_name(res->outcome),
 	    v(res->evidence, b2, sizeof(b2)));
@@ -281,6 +282,7 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 	const char *extra[] = { "-f", ctx->p.enrol_address, NULL };
 	const struct as_sponsor_entry *se = NULL;
 	struct as_domain_profile defaults, dp;
+	struct ca_domain_info dv;
 	struct ca_issue_request req;
 	struct ca_issued is;
 	struct ca_error cerr;
@@ -315,6 +317,17 @@ issue_step(struct enrol_ctx *ctx, const char *mailbox, const char *validation_id
 		}
 		req.given_name = se->given_name;
 		req.surname = se->surname;
+	}
+	if (req.profile == CA_PROFILE_ORGANIZATION &&
+	    (k = ca_domain_valid_for(ctx->p.ca, strrchr(mailbox, '@') + 1, now, &dv, &cerr)) !=
+	    CA_OK) {
+		if (k == CA_ERR)
+			return -1;   /* the store failed: a temporary error, not a verdict */
+		/* S/MIME BR 3.2.2.1: no organization-validated certificate without domain control */
+		enrol_audit(ctx, "enrol-issue", actor, "mailbox=%s validation=%s result=blocked "
+		    "reason=no-domain-validation detail=%s", v(mailbox, b1, sizeof(b1)), validation_id,
+		    v(cerr.text, b2, sizeof(b2)));
+		return 1;
 	}
 	if ((k = ca_issue(ctx->p.ca, &req, &is, &cerr)) != CA_OK) {
 		enrol_audit(ctx, "enrol-issue", actor, "mailbox=%s validation=%s result=error "
@@ -518,6 +531,15 @@ enrol_handle_reply(struct enrol_ctx *ctx, const struct enrol_reply_facts *f,
 		struct tm tm;
 
 		as_wipe(tok, sizeof(tok));
+		if (caa.outcome == AS_CAA_LOOKUP_FAILED) {
+			/* DNS gave no verdict (e.g. too few perspectives answered): try again later */
+			out->status = ENROL_REPLY_TEMPFAIL;
+			snprintf(out->answer, sizeof(out->answer), "%s", answer_tempfail);
+			memcpy(out->challenge_id, c.id, sizeof(out->challenge_id));
+			enrol_audit(ctx, "enrol-reply", actor, "mailbox=%s challenge=%s result=tempfail "
+			    "reason=caa-lookup-failed challenge_kept=yes", v(from, b2, sizeof(b2)), c.id);
+			return 0;
+		}
 		gmtime_r(&c.expires, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 		out->status = ENROL_REPLY_BLOCKED;

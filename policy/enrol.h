@@ -58,6 +58,9 @@ struct enrol_params {
 	const char *dns_resolver, *dns_trust_anchor_file, *ca_domain;
 	bool caa_check, spf_check, allow_internal_unauthenticated;
 	const char *actor;                  /* audit actor; NULL: "enrol" */
+	/* multi-perspective DNS (issue 16): NULL or empty list: dns_resolver alone */
+	const struct as_conf_list *dns_perspectives;
+	long long dns_perspective_quorum;   /* 0: a majority */
 };
 
 /* Copy the enrolment settings of `conf` (ca and store are left NULL for the caller). */

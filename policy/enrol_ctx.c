@@ -77,6 +77,8 @@ enrol_params_from_conf(struct enrol_params *p, const struct as_conf *c)
 	p->caa_check = c->caa_check;
 	p->spf_check = c->spf_check;
 	p->allow_internal_unauthenticated = c->allow_internal_unauthenticated;
+	p->dns_perspectives = &c->dns_perspectives;
+	p->dns_perspective_quorum = c->dns_perspective_quorum;
 }
 
 const char *
@@ -113,6 +115,9 @@ enrol_open(const struct enrol_params *p, struct enrol_ctx **out, char *err, size
 		return -1;
 	}
 	ctx->p = *p;
+	if (as_perspectives_from(p->dns_perspectives, p->dns_perspective_quorum, p->dns_resolver,
+	    &ctx->perspectives, err, errcap) < 0)
+		goto out;
 	if (as_estore_open(p->store, &ctx->es, err, errcap) < 0)
 		goto out;
 	if (p->challenge_template_file != NULL && p->challenge_template_file[0] != '\0' &&

@@ -7,6 +7,7 @@
 
 #include "policy/enrol.h"
 #include "policy/enrol_store.h"
+#include "policy/perspective.h"
 #include "policy/sponsor.h"
 
 /* Per process; see enrol.h. `last_purge` is touched atomically. */
@@ -16,6 +17,7 @@ struct enrol_ctx {
 	char *template_text;                /* NULL: the built-in text */
 	struct as_sponsor_table *sponsors;  /* NULL: no table */
 	long long last_purge;
+	struct as_perspectives perspectives; /* dns_perspectives, or dns_resolver alone */
 };
 
 /* "Local@Example.ORG" -> "local@example.org" (ASCII folded, as Postfix delivers); refuses what ca_mailbox_check refuses.

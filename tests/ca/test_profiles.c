@@ -16,7 +16,8 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
-#include "tests/ca/secret_file.h"
+#include "tests/ca/ca_fixture.h"
+#include "tests/ca/domain_fixture.h"
 #include "tests/tap.h"
 
 static char dir[256];
@@ -249,7 +250,8 @@ main(void)
 	const char *max_bits_env = getenv("AUTOSMIME_TEST_RSA_MAX_BITS");
 	int rsa_max_bits = max_bits_env != NULL ? atoi(max_bits_env) : 4096;
 	int nkts = (int)(sizeof(kts) / sizeof(kts[0])) - (rsa_max_bits < 3072 ? 1 : 0);
-	char kek[300], pass[300], store[300], label[128], mb[128];
+	char label[128], mb[128];
+	struct ca_fixture fx;
 	struct ca_params params;
 	struct ca_authority_request areq;
 	struct ca_authority auth;
@@ -266,22 +268,8 @@ main(void)
 	uint64_t n;
 	int p, g, i, r, count = 0;
 
-	snprintf(dir, sizeof(dir), "/tmp/ca-test-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		tap_skip_all("no temporary directory");
-	snprintf(kek, sizeof(kek), "%s/kek", dir);
-	snprintf(pass, sizeof(pass), "%s/pass", dir);
-	snprintf(store, sizeof(store), "%s/store", dir);
-	write_secret(kek, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
-	write_secret(pass, "a CA passphrase for tests\n");
-	memset(&params, 0, sizeof(params));
-	params.store_dir = store;
-	params.kek_file = kek;
-	params.ca_passphrase_file = pass;
-	params.base_url = "http://ca.example.org/pub";
-	params.organization_name = "Example Org";
-	params.organization_identifier = "NTRGB-12345678";
-	params.organization_country = "GB";
+	ca_fixture_params(&fx, &params);
+	snprintf(dir, sizeof(dir), "%s", fx.dir);
 	r = ca_open(&params, &ca, &err);
 	tap_ok(r == CA_OK, "ca_open on a new store (%s)", err.text);
 	if (r != CA_OK)
@@ -301,6 +289,9 @@ main(void)
 	tap_ok(X509_get_ext_by_NID(auth.root, NID_certificate_policies, -1) < 0 &&
 	    X509_get_ext_by_NID(auth.root, NID_ext_key_usage, -1) < 0,
 	    "root: no certificatePolicies, no EKU");
+	/* Organization-validated rows rest on a domain control validation (test_domain.c). */
+	tap_ok(fixture_domain_validate(ca, "example.org", 86400, NULL, &err) == CA_OK,
+	    "domain control validation of example.org recorded (%s)", err.text);
 
 	for (p = 0; p < 3; p++)
 		for (g = 0; g < 2; g++)
@@ -506,12 +497,6 @@ main(void)
 	r = ca_open(&params, &ca, &err);
 	tap_ok(r == CA_OK && ca_audit_verify(ca, &n, &err) == CA_OK, "reopen and verify again");
 	ca_close(ca);
-	{
-		char cmd[400];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			tap_diag("cannot remove %s", dir);
-	}
+	ca_fixture_remove(&fx);
 	return tap_done();
 }

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "common/log.h"
+#include "tests/ca/domain_fixture.h"
 #include "tests/policy/enrol_fixture.h"
 #include "tests/tap.h"
 
@@ -522,6 +523,73 @@ sponsor_cases(time_t now)
 		ctx = NULL;
 }
 
+/* An audit record of this event whose fields hold `text`? */
+struct find_arg {
+	const char *event, *text;
+	bool found;
+};
+
+static int
+find_cb(const struct ca_audit_record *r, void *arg)
+{
+	struct find_arg *a = arg;
+
+	if (strcmp(r->event, a->event) == 0 && strstr(r->fields, a->text) != NULL)
+		a->found = true;
+	return 0;
+}
+
+/*
+ * Organization-validated profile (S/MIME BR 3.2.2.1): the daemon's path refuses issuance
+ * while the domain has no domain control validation, keeps the mailbox proof, and issues
+ * on it once the domain is validated.
+ */
+static void
+organization_cases(time_t now)
+{
+	struct enrol_reply_facts f;
+	struct enrol_reply_result res;
+	struct enrol_decision d;
+	struct ca_cert_info info;
+	struct ca_error cerr = { "" };
+	struct find_arg fa = { "enrol-issue", "reason=no-domain-validation", false };
+	char tok[AS_TOKEN_LEN + 1], *mail, *text;
+	int certs;
+
+	enrol_close(ctx);
+	params.profile = AS_PROFILE_ORGANIZATION;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open for the organization profile: %s", err_buf);
+		return;
+	}
+	if ((mail = challenge_for("olga@example.org", now, tok)) == NULL)
+		return;
+	f = facts_for("olga@example.org");
+	text = make_reply(mail, "olga@example.org", tok, tok);
+	certs = cert_count();
+	reply(text, &f, now, &res);
+	ca_audit_foreach(ca, find_cb, &fa, &cerr);
+	tap_ok(res.status == ENROL_REPLY_BLOCKED && cert_count() == certs && fa.found,
+	    "organization profile without a domain validation: blocked, nothing issued, audited");
+	free(text);
+	free(mail);
+	tap_ok(fixture_domain_validate(ca, "example.org", 90 * 86400LL, NULL, &cerr) == CA_OK,
+	    "domain control validation of example.org recorded (%s)", cerr.text);
+	memset(&info, 0, sizeof(info));
+	if (enrol_unenrolled_sender(ctx, "olga@example.org", now, &d) != 0 ||
+	    d.event != ENROL_EV_ISSUED || ca_cert_get(ca, d.serial_hex, &info, &cerr) != CA_OK)
+		info.profile = CA_PROFILE_MAILBOX;
+	tap_ok(d.event == ENROL_EV_ISSUED && info.profile == CA_PROFILE_ORGANIZATION,
+	    "then the kept mailbox proof gives an organization-validated certificate (%s)",
+	    enrol_event_name(d.event));
+	ca_cert_info_free(&info);
+	ca_domain_revoke(ca, "example.org", "test", &cerr);
+	enrol_close(ctx);
+	params.profile = AS_PROFILE_MAILBOX;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0)
+		ctx = NULL;
+}
+
 /* domain_profiles: the mailbox's domain picks the key type and validity of its certificate. */
 static void
 domain_profile_case(time_t now)
@@ -574,6 +642,63 @@ domain_profile_case(time_t now)
 }
 
 /* With the harness DNS (enrol_dns.sh): CAA before issuance, SPF for internal hosts. */
+/*
+ * CAA asked of three DNS perspectives, two of them down: no quorum, so a temporary failure
+ * (the challenge stays open, nothing issued); with the perspectives back the same reply
+ * issues.
+ */
+static void
+perspective_cases(time_t now, const char *ours)
+{
+	char dead1[64], dead2[64], *items[3], tok[AS_TOKEN_LEN + 1], mb[300], *mail, *text;
+	struct as_conf_list list = { items, 3 };
+	const struct as_conf_list *saved = params.dns_perspectives;
+	struct enrol_reply_facts f;
+	struct enrol_reply_result res;
+	struct enrol_status s;
+	int certs;
+
+	if (getenv("DNS_DEAD_PORT") == NULL)
+		return;
+	snprintf(dead1, sizeof(dead1), "127.0.0.1@%s", getenv("DNS_DEAD_PORT"));
+	snprintf(dead2, sizeof(dead2), "127.0.0.2@%s", getenv("DNS_DEAD_PORT"));
+	items[0] = (char *)params.dns_resolver;
+	items[1] = dead1;
+	items[2] = dead2;
+	enrol_close(ctx);
+	params.dns_perspectives = &list;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0) {
+		tap_ok(0, "enrol_open with three perspectives: %s", err_buf);
+		params.dns_perspectives = saved;
+		enrol_open(&params, &ctx, err_buf, sizeof(err_buf));
+		return;
+	}
+	snprintf(mb, sizeof(mb), "per@%s", ours);
+	if ((mail = challenge_for(mb, now, tok)) == NULL)
+		return;
+	f = facts_for(mb);
+	text = make_reply(mail, mb, tok, tok);
+	certs = cert_count();
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_TEMPFAIL && cert_count() == certs &&
+	    enrol_status(ctx, mb, now, &s, err_buf, sizeof(err_buf)) == 0 && s.challenge_open,
+	    "CAA with 2 of 3 perspectives down: temporary failure, challenge kept, nothing issued "
+	    "(%s)", enrol_reply_status_name(res.status));
+	enrol_close(ctx);
+	params.dns_perspectives = saved;
+	if (enrol_open(&params, &ctx, err_buf, sizeof(err_buf)) < 0) {
+		ctx = NULL;
+		free(text);
+		free(mail);
+		return;
+	}
+	reply(text, &f, now, &res);
+	tap_ok(res.status == ENROL_REPLY_ISSUED, "the same reply issues once DNS answers again (%s)",
+	    enrol_reply_status_name(res.status));
+	free(text);
+	free(mail);
+}
+
 static void
 dns_cases(time_t now)
 {
@@ -629,6 +754,7 @@ dns_cases(time_t now)
 	    "recorded (\"%s\")", res.answer);
 	free(text);
 	free(mail);
+	perspective_cases(now, ours);
 	/* Internal host without SMTP AUTH: SPF must pass for the client address. */
 	snprintf(mb, sizeof(mb), "cid@%s", ours);
 	if ((mail = challenge_for(mb, now, tok)) == NULL)
@@ -759,6 +885,7 @@ run_cases(void)
 	action_cases(now + 45 * 86400LL);
 	sponsor_cases(now + 46 * 86400LL);
 	domain_profile_case(now + 47 * 86400LL);
+	organization_cases(now + 48 * 86400LL);
 	bounce_cases(now + 60 * 86400LL);
 	client_flood_cases(now + 62 * 86400LL);
 	dns_cases(time(NULL));    /* DNSSEC signatures are checked at this time */
