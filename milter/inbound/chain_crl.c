@@ -11,6 +11,7 @@
 
 #include "ca/ca.h"
 #include "milter/inbound/chain_crl.h"
+#include "milter/inbound/crl_check.h"
 
 #define MAX_DP_URLS 4
 
@@ -74,6 +75,15 @@ lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
 	return sk;
 }
 
+/* OpenSSL's CRL check, without hashing each cached CRL again for every message. */
+static int
+check_crl(X509_STORE_CTX *ctx, X509_CRL *crl)
+{
+	struct chain_crl *cc = chain_crl_of(ctx);
+
+	return crl_check_cached(ctx, crl, cc != NULL ? cc->crls : NULL);
+}
+
 int
 chain_crl_attach(X509_STORE *store, struct chain_crl *cc, struct crl_cache *crls,
     struct ca *ca, bool wait, void *owner)
@@ -87,6 +97,7 @@ chain_crl_attach(X509_STORE *store, struct chain_crl *cc, struct crl_cache *crls
 		return 0;
 	crl_cache_deadline(crls, wait, &cc->deadline);
 	X509_STORE_set_lookup_crls(store, lookup_crls);
+	X509_STORE_set_check_crl(store, check_crl);
 	return X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL) == 1 ?
 	    0 : -1;
 }

@@ -37,6 +37,8 @@ struct crl_entry {
 	bool tried;             /* at least one fetch finished (ok or not) */
 	unsigned waiters;
 	char why[128];          /* last failure */
+	EVP_PKEY *sig_key;      /* crl's signature was checked with this key (NULL: not yet) */
+	bool sig_ok;            /* and this was the outcome; both go when crl is replaced */
 };
 
 struct crl_cache {
@@ -151,6 +153,15 @@ disk_save(const struct crl_cache *c, const char *url, X509_CRL *crl)
 	OPENSSL_free(der);
 }
 
+/* Called wherever e->crl changes: a remembered signature check belongs to one CRL object. */
+static void
+entry_forget_signature(struct crl_entry *e)
+{
+	EVP_PKEY_free(e->sig_key);
+	e->sig_key = NULL;
+	e->sig_ok = false;
+}
+
 static bool
 needs_fetch(const struct crl_cache *c, const struct crl_entry *e, time_t t)
 {
@@ -189,6 +200,7 @@ fetch_one(struct crl_cache *c, struct crl_entry *e)
 	e->tried = true;
 	e->last_try = now(c);
 	if (crl != NULL) {
+		entry_forget_signature(e);
 		X509_CRL_free(e->crl);
 		e->crl = crl; /* transferred */
 		e->next_update = crl_next_update(crl);
@@ -280,6 +292,7 @@ entry_free(struct crl_entry *e)
 {
 	if (e == NULL)
 		return;
+	entry_forget_signature(e);
 	X509_CRL_free(e->crl);
 	free(e->url);
 	free(e);
@@ -446,4 +459,41 @@ crl_dp_urls(X509 *cert, char urls[][1024], size_t max)
 	}
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	return n;
+}
+
+/* The entry that holds crl. crl is alive (the caller holds a reference), so no other entry's
+ * CRL can share its address. */
+static struct crl_entry *
+entry_of_crl(const struct crl_cache *c, const X509_CRL *crl)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i]->crl == crl)
+			return c->e[i];
+	return NULL;
+}
+
+bool
+crl_cache_signature_ok(struct crl_cache *c, X509_CRL *crl, EVP_PKEY *key)
+{
+	struct crl_entry *e;
+	bool ok;
+
+	pthread_mutex_lock(&c->lock);
+	e = entry_of_crl(c, crl);
+	if (e != NULL && e->sig_key != NULL && EVP_PKEY_eq(e->sig_key, key) == 1) {
+		ok = e->sig_ok;
+		pthread_mutex_unlock(&c->lock);
+		return ok;
+	}
+	pthread_mutex_unlock(&c->lock);
+	/* outside the lock: hashing a large CRL must not hold up the other milter threads */
+	ok = X509_CRL_verify(crl, key) > 0;
+	pthread_mutex_lock(&c->lock);
+	if ((e = entry_of_crl(c, crl)) != NULL && EVP_PKEY_up_ref(key) == 1) {
+		entry_forget_signature(e);
+		e->sig_key = key;
+		e->sig_ok = ok;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
 }

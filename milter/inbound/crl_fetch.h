@@ -5,8 +5,9 @@
  * bounded time for the first fetch and otherwise gets CRL_PENDING (a temperror result).
  *
  * Fetched CRLs are also kept on disk (cache_dir/<sha256 of the URL>.crl, DER) so a restart
- * does not refetch. Their signatures are NOT checked here: certificate verification checks
- * each CRL against its issuer. Lifetime: one per process; thread-safe.
+ * does not refetch. Their signatures are NOT checked when fetched: certificate verification
+ * checks each CRL against its issuer (crl_cache_signature_ok remembers the outcome).
+ * Lifetime: one per process; thread-safe.
  */
 #ifndef AUTOSMIME_CRL_FETCH_H
 #define AUTOSMIME_CRL_FETCH_H
@@ -51,6 +52,14 @@ enum crl_state crl_cache_get_until(struct crl_cache *c, const char *url,
     const struct timespec *deadline, X509_CRL **out, char *why, size_t whycap);
 /* now + the configured wait (wait) or now (never wait), for crl_cache_get_until. */
 void crl_cache_deadline(const struct crl_cache *c, bool wait, struct timespec *ts);
+
+/*
+ * Whether crl's signature verifies with key. Checked once per cached CRL object and issuer
+ * key and remembered in its cache entry until a newer fetch (or eviction) replaces the CRL,
+ * so the message path does not hash the whole CRL again; a CRL not (or no longer) in the
+ * cache is checked every time.
+ */
+bool crl_cache_signature_ok(struct crl_cache *c, X509_CRL *crl, EVP_PKEY *key);
 
 /* The http URLs of a certificate's CRL distribution points (fullName URIs), at most max. */
 size_t crl_dp_urls(X509 *cert, char urls[][1024], size_t max);
