@@ -229,7 +229,8 @@ on_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTermi
 	*state = NULL;
 }
 
-static void
+/* libmicrohttpd's own messages: the format comes from the library, not from a request */
+__attribute__((format(printf, 2, 0))) static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[512], safe[600];
