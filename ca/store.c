@@ -249,7 +249,8 @@ store_leave(struct store *st)
 int
 store_note(struct store *st, int ret)
 {
-	if (ret == DB_RUNRECOVERY && st != NULL) {
+	/* A missing page: the files lack what only the log holds (a write that failed). */
+	if ((ret == DB_RUNRECOVERY || ret == DB_PAGE_NOTFOUND) && st != NULL) {
 		__atomic_store_n(&st->suspect, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&st->broken, 1, __ATOMIC_RELEASE);
 	}

@@ -106,7 +106,10 @@ int store_on_reopen(struct store *st, int (*fn)(void *arg), void *arg);
 int store_enter(struct store *st);
 void store_leave(struct store *st);
 int store_watch_start(struct store *st);
-/* Record a Berkeley DB result: DB_RUNRECOVERY marks the store for a reopen. Returns ret. */
+/*
+ * Record a Berkeley DB result: DB_RUNRECOVERY and DB_PAGE_NOTFOUND mark the store for a
+ * reopen with recovery. Returns ret.
+ */
 int store_note(struct store *st, int ret);
 
 /* A unit of work run inside one transaction. Return 0 to commit, a DB error to abort. */

@@ -177,6 +177,12 @@ env_configure(struct store *st, DB_ENV **out)
 	env->set_event_notify(env, store_event);
 	env->set_shm_key(env, st->shm_key);
 	env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
+	/*
+	 * A new log file is written in full when it is made: on a full disk making it fails, so
+	 * no commit lands in a file the disk could only half hold (commits made into such a
+	 * file were gone after recovery: store_faults.sh).
+	 */
+	env->log_set_config(env, DB_LOG_ZERO, 1);
 	*out = env;
 	return 0;
 }
@@ -295,27 +301,35 @@ void
 store_detach(struct store *st)
 {
 	DB_ENV *env;
-	int open_fd;
+	int open_fd = -1;
+	bool last = false;
 	char err[200];
 
+	/*
+	 * The last one out frees the shared memory (it would outlive the directory), unless the
+	 * environment panicked: then the regions stay, so that the next one to open recovers.
+	 * Removing the regions drops the cache, and a page whose write failed (a full disk) lives
+	 * only there and in the log: so the last one out first writes every page back, and when
+	 * that fails it leaves the regions too. Under store.openlock nobody joins meanwhile.
+	 */
+	if (st->users_fd >= 0 && !__atomic_load_n(&st->suspect, __ATOMIC_ACQUIRE) &&
+	    (open_fd = lock_file(st->dir, "store.openlock", err, sizeof(err))) >= 0 &&
+	    lock_wait(open_fd, LOCK_EX) == 0 && flock(st->users_fd, LOCK_EX | LOCK_NB) == 0) {
+		last = true;
+		if (st->env == NULL || st->env->txn_checkpoint(st->env, 0, 0, DB_FORCE) != 0)
+			__atomic_store_n(&st->suspect, 1, __ATOMIC_RELEASE);
+	}
 	if (st->env != NULL)
 		st->env->close(st->env, 0);
 	st->env = NULL;
 	store_shm_release(st);
-	if (st->users_fd < 0)
-		return;
-	/*
-	 * The last one out frees the shared memory (it would outlive the directory), unless the
-	 * environment panicked: then the regions stay, so that the next one to open recovers.
-	 */
-	open_fd = lock_file(st->dir, "store.openlock", err, sizeof(err));
-	if (open_fd >= 0 && !__atomic_load_n(&st->suspect, __ATOMIC_ACQUIRE) &&
-	    lock_wait(open_fd, LOCK_EX) == 0 &&
-	    flock(st->users_fd, LOCK_EX | LOCK_NB) == 0 && env_configure(st, &env) == 0) {
+	if (last && !__atomic_load_n(&st->suspect, __ATOMIC_ACQUIRE) &&
+	    env_configure(st, &env) == 0) {
 		env->app_private = NULL;
 		env->remove(env, st->dir, 0);   /* frees env, whatever it returns */
 	}
-	close(st->users_fd);
+	if (st->users_fd >= 0)
+		close(st->users_fd);
 	st->users_fd = -1;
 	if (open_fd >= 0)
 		close(open_fd);

@@ -14,7 +14,10 @@
  * caller to retry after they left. *recovered says whether recovery ran. 0 or a DB error.
  */
 int store_attach(struct store *st, bool *recovered, char *err, size_t errcap);
-/* Close st->env; the last process out removes the shared-memory regions. */
+/*
+ * Close st->env; the last process out writes the cache back and removes the shared-memory
+ * regions, or keeps them for the next opener to recover when that write fails.
+ */
 void store_detach(struct store *st);
 
 #define STORE_SHM_SPAN 64   /* keys base .. base+63 are the environment's regions */
