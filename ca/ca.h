@@ -97,6 +97,13 @@ struct store *ca_store(struct ca *ca);
  * ca_enter and ca_leave; ca_enter fails (CA_ERR, nothing may be used) while the store is being
  * or could not be reopened: answer 4xx. Not nested. Short-lived processes need neither.
  */
+/*
+ * Bulk loading (bench/store_fill only): with `on`, this handle's commits are atomic but not
+ * durable (no log flush each); turning it off flushes the log and checkpoints, so everything
+ * committed is durable when it returns. Not for the daemon or the CLI (ca/bulk.c).
+ */
+int ca_bulk_load(struct ca *ca, bool on, struct ca_error *err);
+
 int ca_watch_start(struct ca *ca, struct ca_error *err);
 int ca_enter(struct ca *ca, struct ca_error *err);
 void ca_leave(struct ca *ca);

@@ -214,6 +214,34 @@ filter_match(struct ca *ca, const struct ca_cert_filter *f, const struct ca_cert
 	return true;
 }
 
+/*
+ * Whether a record can match the filter, from its fixed header alone: a listing over the whole
+ * store then decodes (and looks up the revocation of) only the records that may match, not
+ * every certificate. false only when filter_match would refuse it whatever its revocation.
+ */
+static bool
+header_may_match(struct ca *ca, const struct ca_cert_filter *f, const DBT *d)
+{
+	struct ca_cert_rec h;
+	time_t now;
+
+	if (f == NULL || d->size < sizeof(h))
+		return true;   /* rec_to_info reports a damaged record */
+	memcpy(&h, d->data, sizeof(h));
+	h.ca_id[sizeof(h.ca_id) - 1] = '\0';
+	if (f->ca_id != NULL && strcmp(f->ca_id, h.ca_id) != 0)
+		return false;
+	now = ca_now(ca);
+	/* expired (not_after passed) overrides valid; revocation can only take valid away */
+	if ((f->status == CA_STATUS_VALID || f->expiring_within > 0) && now > (time_t)h.not_after)
+		return false;
+	if (f->status == CA_STATUS_EXPIRED && now <= (time_t)h.not_after)
+		return false;
+	if (f->expiring_within > 0 && (time_t)h.not_after > now + f->expiring_within)
+		return false;
+	return true;
+}
+
 int
 ca_cert_foreach(struct ca *ca, const struct ca_cert_filter *f, ca_cert_cb cb, void *arg,
     struct ca_error *err)
@@ -267,6 +295,8 @@ ca_cert_foreach(struct ca *ca, const struct ca_cert_filter *f, ca_cert_cb cb, vo
 			memcpy(serial, sk->data, sk->size);
 			serial[sk->size] = '\0';
 		}
+		if (!header_may_match(ca, f, &d))
+			continue;
 		if ((r = rec_to_info(ca, NULL, serial, &d, &info, true, err)) != CA_OK)
 			break;
 		if (filter_match(ca, f, &info) && cb(&info, arg) != 0) {
