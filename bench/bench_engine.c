@@ -7,10 +7,14 @@
  * Beside each key it measures OpenSSL's own limits in the same run: EVP_DigestSign of 32 bytes
  * (small messages cannot sign faster) and SHA-256 throughput (large ones cannot hash faster).
  * Last, the RSS growth while signing a 100 MB message with a 1 MB memory spool limit.
+ * -R instead times the growth with recipients: encrypt and sign+encrypt of 2 KB and 100 KB to
+ * 1, 10 and 100 recipients (all P-256 or all RSA-2048, plus the sender's copy of "pair"),
+ * beside OpenSSL's own per-recipient work (an RSA public encryption; for P-256 an ephemeral
+ * key and one ECDH derivation, as CMS key agreement does per recipient).
  * Every case runs in a forked child so that its peak RSS is its own.
  *
  *   bench_engine [-t seconds_per_case] [-o results.tsv] [-d spool_dir] [-m mem_limit]
- *                [-B big_message_MB] [-q] [-c case]
+ *                [-B big_message_MB] [-q] [-c case] [-R]
  *   -q: 2 KB and 100 KB only, no 100 MB case; -c: only the cases whose name contains `case`
  *   (e.g. -c sign-p256-2KB, for profiling with valgrind --tool=callgrind)
  * The -o file gets one line per figure: bench<TAB>case<TAB>metric<TAB>value<TAB>unit.
@@ -40,6 +44,7 @@
 #define LINE_LEN 64
 #define NKEYS 4
 #define MIN_ITER 3
+#define MAX_RCPTS 100
 
 enum op { OP_SIGN, OP_ENCRYPT, OP_SIGN_ENCRYPT };
 static const char *const op_name[] = { "sign", "encrypt", "sign+encrypt" };
@@ -66,6 +71,8 @@ struct bench {
 	STACK_OF(X509) *chain;
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
+	X509 *const *rcpts;        /* -R: these recipients (then the sender's copy), else NULL */
+	size_t nrcpts;
 };
 
 /* What a child reports through its pipe. */
@@ -266,15 +273,20 @@ run_op(const struct bench *b, const struct ident *id, enum op op, const struct s
 {
 	struct smime_signer sg = { id->key, id->cert, b->chain, id->tmpl, id->ecert, 0 };
 	struct smime_options opt = { false, SMIME_AES256_CBC, b->mem_limit, b->spool_dir, 0 };
-	/* the recipient and the sender's own copy */
-	X509 *rcpts[2] = { id->rcert, id->ecert != NULL ? id->ecert : id->cert };
+	/* the recipient(s) and the sender's own copy */
+	X509 *rcpts[MAX_RCPTS + 1] = { id->rcert };
+	size_t n = 1;
 	struct smime_result res;
 	enum smime_status st;
 
+	if (b->rcpts != NULL)
+		for (n = 0; n < b->nrcpts && n < MAX_RCPTS; n++)
+			rcpts[n] = b->rcpts[n];
+	rcpts[n++] = id->ecert != NULL ? id->ecert : id->cert;
 	if (op == OP_SIGN)
 		st = smime_sign(m, &sg, &opt, &res, err);
 	else
-		st = smime_encrypt(m, op == OP_SIGN_ENCRYPT ? &sg : NULL, rcpts, 2, &opt, &res, err);
+		st = smime_encrypt(m, op == OP_SIGN_ENCRYPT ? &sg : NULL, rcpts, n, &opt, &res, err);
 	if (st == SMIME_OK)
 		smime_result_free(&res);
 	return st;
@@ -383,9 +395,131 @@ sha256_mb_s(const struct bench *b)
 	return (double)n * sizeof(buf) / 1e6 / t;
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------------------------ growth with recipients */
 
 static const char *const size_name[] = { "2KB", "100KB", "10MB" };
+
+/*
+ * OpenSSL's own work for one recipient, in ms of CPU: an RSA public encryption of a 32-byte
+ * content key, or for P-256 an ephemeral key pair and one ECDH derivation (what CMS key
+ * agreement does per recipient, before its KDF and key wrap).
+ */
+static double
+raw_rcpt_ms(const struct bench *b, EVP_PKEY *peer, bool ec)
+{
+	unsigned char in[32] = { 1 }, out[512];
+	double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t = 0;
+	long n = 0;
+
+	while (n < MIN_ITER || t < b->seconds) {
+		EVP_PKEY *eph = ec ? EVP_EC_gen("P-256") : NULL;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(ec ? eph : peer, NULL);
+		size_t len = sizeof(out);
+		int ok = ctx != NULL && (!ec || eph != NULL);
+
+		if (ok && ec)
+			ok = EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+			    EVP_PKEY_derive(ctx, out, &len) == 1;
+		else if (ok)
+			ok = EVP_PKEY_encrypt_init(ctx) == 1 &&
+			    EVP_PKEY_encrypt(ctx, out, &len, in, sizeof(in)) == 1;
+		if (!ok)
+			die("raw recipient operation");
+		EVP_PKEY_CTX_free(ctx);
+		EVP_PKEY_free(eph);
+		n++;
+		t = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	}
+	return t * 1e3 / (double)n;
+}
+
+/* MAX_RCPTS recipient certificates of one key type, signed by the bench CA. */
+static void
+make_rcpts(const struct bench *b, const char *type, X509 **certs, EVP_PKEY **keys)
+{
+	char cn[64];
+
+	for (int i = 0; i < MAX_RCPTS; i++) {
+		keys[i] = gen_key(type);
+		snprintf(cn, sizeof(cn), "rcpt%d-%s@remote.test", i, type);
+		certs[i] = make_cert(keys[i], cn, b->ca_cert, b->ca_key, false,
+		    strcmp(type, "p256") == 0);
+	}
+}
+
+/*
+ * -R: encrypt and sign+encrypt with the default pair to 1, 10 and 100 recipients of each
+ * type. ms/rcpt divides by the recipients plus the sender's copy; "added" is the cost of each
+ * recipient beyond the first (the growth), to compare with OpenSSL's raw figure.
+ */
+static int
+recipients_table(struct bench *b, const struct ident *pair)
+{
+	static const char *const types[] = { "p256", "rsa2048" };
+	static const size_t counts[] = { 1, 10, 100 };
+	static const size_t sizes[] = { 2 * 1024, 100 * 1024 };
+	X509 *certs[MAX_RCPTS];
+	EVP_PKEY *keys[MAX_RCPTS];
+	struct figures f;
+	int failures = 0;
+	char cs[80];
+
+	printf("Growth with recipients: sender \"pair\" (P-256 signing, RSA-2048 sender's copy)\n");
+	printf("%-8s %-13s %-6s %5s %10s %9s %9s %10s\n", "rcpt", "operation", "size", "rcpts",
+	    "ms/msg", "ms/rcpt", "added", "raw/rcpt");
+	for (int t = 0; t < 2; t++) {
+		bool ec = t == 0;
+		double raw;
+
+		make_rcpts(b, types[t], certs, keys);
+		raw = raw_rcpt_ms(b, keys[0], ec);
+		snprintf(cs, sizeof(cs), "openssl-rcpt-%s", types[t]);
+		record(b, "engine-rcpts", cs, "cpu", raw, "ms/rcpt");
+		for (int o = OP_ENCRYPT; o <= OP_SIGN_ENCRYPT; o++)
+			for (size_t s = 0; s < 2; s++) {
+				double first = 0;
+
+				for (size_t c = 0; c < 3; c++) {
+					double ms, per, added;
+					char ab[16] = "-";
+
+					snprintf(cs, sizeof(cs), "%s-%s-%s-%zurcpt", op_name[o], types[t],
+					    size_name[s], counts[c]);
+					if (b->only != NULL && strstr(cs, b->only) == NULL)
+						continue;
+					b->rcpts = certs;
+					b->nrcpts = counts[c];
+					if (run_case(b, pair, (enum op)o, sizes[s], 0, &f) != 0) {
+						printf("%s FAILED: %s\n", cs, f.err);
+						failures++;
+						continue;
+					}
+					ms = f.cpu_s * 1e3 / (double)f.iterations;
+					per = ms / (double)(counts[c] + 1);
+					if (c == 0)
+						first = ms;
+					added = c > 0 && first > 0 ? (ms - first) / (double)(counts[c] - 1) : 0;
+					if (c > 0 && first > 0)
+						snprintf(ab, sizeof(ab), "%.3f", added);
+					printf("%-8s %-13s %-6s %5zu %10.3f %9.3f %9s %10.3f\n", types[t],
+					    op_name[o], size_name[s], counts[c], ms, per, ab, raw);
+					record(b, "engine-rcpts", cs, "cpu", ms, "ms/msg");
+					record(b, "engine-rcpts", cs, "cpu-per-rcpt", per, "ms/rcpt");
+					if (c > 0 && first > 0)
+						record(b, "engine-rcpts", cs, "cpu-added-rcpt", added, "ms/rcpt");
+				}
+			}
+		b->rcpts = NULL;
+		b->nrcpts = 0;
+		for (int i = 0; i < MAX_RCPTS; i++) {
+			X509_free(certs[i]);
+			EVP_PKEY_free(keys[i]);
+		}
+	}
+	return failures;
+}
+
+/* ------------------------------------------------------------ main */
 
 /* Does -c select any case of this key? */
 static bool
@@ -408,7 +542,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_engine [-t seconds] [-o results.tsv] [-d spool_dir] "
-	    "[-m mem_limit] [-B big_MB] [-q] [-c case]\n");
+	    "[-m mem_limit] [-B big_MB] [-q] [-c case] [-R]\n");
 	exit(2);
 }
 
@@ -416,7 +550,7 @@ int
 main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 2 * 1024, 100 * 1024, 10 * 1024 * 1024 };
-	struct bench b = { 1.5, "/tmp", NULL, 1 << 20, NULL, NULL, NULL, NULL };
+	struct bench b = { 1.5, "/tmp", NULL, 1 << 20, NULL, NULL, NULL, NULL, NULL, 0 };
 	struct ident ids[NKEYS];
 	struct figures f;
 	size_t nsizes = 3, big_mb = 100;
@@ -424,7 +558,9 @@ main(int argc, char **argv)
 	int c, failures = 0;
 	char cs[64];
 
-	while ((c = getopt(argc, argv, "t:o:d:m:B:qc:")) != -1) {
+	bool rcpt_growth = false;
+
+	while ((c = getopt(argc, argv, "t:o:d:m:B:qc:R")) != -1) {
 		switch (c) {
 		case 't': b.seconds = atof(optarg); break;
 		case 'o':
@@ -436,12 +572,17 @@ main(int argc, char **argv)
 		case 'B': big_mb = strtoul(optarg, NULL, 10); break;
 		case 'q': nsizes = 2; big_mb = 0; break;
 		case 'c': b.only = optarg; break;
+		case 'R': rcpt_growth = true; break;
 		default: usage();
 		}
 	}
 	if (b.seconds <= 0 || b.mem_limit < 4096)
 		usage();
 	setup(&b, ids);
+	if (rcpt_growth) {
+		failures = recipients_table(&b, &ids[NKEYS - 1]);
+		goto done;
+	}
 	printf("S/MIME engine, CPU time per case >= %.1f s, memory spool limit %zu bytes\n",
 	    b.seconds, b.mem_limit);
 	sha = sha256_mb_s(&b);
@@ -513,6 +654,7 @@ main(int argc, char **argv)
 			    "MB/s");
 		}
 	}
+done:
 	for (int k = 0; k < NKEYS; k++) {
 		cms_signed_template_free(ids[k].tmpl);
 		EVP_PKEY_free(ids[k].key);

@@ -11,6 +11,8 @@
 #   bench_hz                       clock ticks per second
 #   bench_ca_dir DIR               secrets (kek, ca.pass, 0600) and store/crl/spool dirs in DIR
 #   bench_ca_conf DIR SOCKET       DIR/autosmime.conf for a daemon on SOCKET over DIR's store
+#   bench_scratch NAME             $tmp = a new /tmp/NAME.XXXXXX; on every exit the daemon in
+#                                  $pid (when set) is stopped and $tmp removed
 # results.tsv columns: date host cpu openssl postfix benchmark case metric value unit
 # (one line per figure; "metric" names the figure, e.g. rate, cpu, rss-growth).
 
@@ -76,4 +78,20 @@ local_domains bench.test
 spool_dir $1/spool
 log_level warning
 CONF
+}
+
+bench_scratch() {
+	tmp=$(mktemp -d "/tmp/$1.XXXXXX") || exit 1
+	pid=""
+	trap _bench_scratch_clean EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+_bench_scratch_clean() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || :
+		wait "$pid" 2>/dev/null || :
+	fi
+	rm -rf "$tmp"
 }

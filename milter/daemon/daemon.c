@@ -17,6 +17,7 @@
 #include "common/domain_profile.h"
 #include "common/log.h"
 #include "milter/daemon/daemon.h"
+#include "milter/daemon/fdlimit.h"
 #include "milter/process/enrol_hook.h"
 #include "milter/process/keycache.h"
 #include "milter/daemon/milterlib.h"
@@ -167,6 +168,7 @@ serve(struct milter_runtime *rt, const struct daemon_options *opts)
 	sdnotify_init();
 	if (procsetup_pidfile_check(conf->pid_file) < 0)
 		goto out;
+	(void)fdlimit_raise();   /* one descriptor per MTA connection: 1024 is too few */
 	if (milterlib_register(rt) < 0) {
 		as_log(AS_LEVEL_ERR, NULL, "event=start status=failed reason=\"smfi_register\"");
 		goto out;

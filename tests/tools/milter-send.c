@@ -23,7 +23,7 @@
 
 #define MAX_RCPT 100
 #define MAX_FILE (256u * 1024 * 1024)
-#define MAX_CONNECTIONS 256
+#define MAX_CONNECTIONS 1024
 
 static void
 usage(void)
