@@ -177,12 +177,6 @@ env_configure(struct store *st, DB_ENV **out)
 	env->set_event_notify(env, store_event);
 	env->set_shm_key(env, st->shm_key);
 	env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
-	/*
-	 * A new log file is written in full when it is made: on a full disk making it fails, so
-	 * no commit lands in a file the disk could only half hold (commits made into such a
-	 * file were gone after recovery: store_faults.sh).
-	 */
-	env->log_set_config(env, DB_LOG_ZERO, 1);
 	*out = env;
 	return 0;
 }

@@ -8,9 +8,7 @@
 #   - a backup taken under that load, restored into a fresh directory and verified;
 #   - db5.3_recover run by hand under the running daemon;
 #   - (as root) the store on a small tmpfs filled up during signing and issuance: no crash,
-#     4xx while full, no partial issuance, signing again by itself once space is freed;
-#   - (as root) the daemon stopped while the disk is full: after space is freed every message
-#     it signed has its audit record and the store opens and signs again.
+#     4xx while full, no partial issuance, signing again by itself once space is freed.
 # The daemon is never restarted by the test; it must heal alone.
 set -u
 b="$top_builddir"
@@ -239,35 +237,6 @@ stop_daemon() {
 	! kill -0 "$pid" 2>/dev/null
 }
 
-# Part 4: the daemon stopped while the disk is full. What it signed is in the log only (the
-# pages could not be written): its stop must leave the store so that the next start recovers
-# them, not drop the cache with them.
-if [ -n "$mnt" ]; then
-	records0=$(C audit verify | sed -n 's/^audit=ok records=\([0-9]*\).*/\1/p')
-	certs0=$(C list | wc -l)
-	# 1 MB left: the cache's pages soon cannot be written back, while messages are still
-	# signed as long as the log has room (bounded bursts): their records are in the log only.
-	avail=$(df -k --output=avail "$mnt" | tail -n 1)
-	dd if=/dev/zero of="$mnt/fill" bs=64k count=$(((avail - 1024) / 64)) 2>/dev/null
-	k=0 failures=0 signed=0
-	while [ $k -lt 40 ] && [ "$failures" -eq 0 ]; do
-		burst 200
-		signed=$((signed + 200 - failures - unmod))
-		k=$((k + 1))
-	done
-	check "daemon stopped on the full disk after signing $signed more messages ($failures of the last 200 refused)" \
-		'[ "$signed" -gt 0 ] && stop_daemon'
-	rm -f "$mnt/fill"
-	C audit verify > "$tmp/verify4" 2>&1
-	records=$(sed -n 's/^audit=ok records=\([0-9]*\).*/\1/p' "$tmp/verify4")
-	check "space freed: the audit chain verifies and holds a record for each ($records >= ${records0:-?} + $signed): $(head -c 160 "$tmp/verify4")" \
-		'[ -n "$records" ] && [ -n "$records0" ] && [ "$records" -ge $((records0 + signed)) ]'
-	check "the certificates are all there ($certs0)" '[ "$(C list | wc -l)" -eq "$certs0" ]'
-	"$milter" -f -c "$tmp/conf" 2>>"$tmp/log" &
-	pid=$!
-	ms=$(signs_within "$HEAL_MS")
-	check "started again, it signs (${ms} ms)" '[ "$ms" -lt "$HEAL_MS" ]'
-fi
 check "SIGTERM stops it cleanly" 'stop_daemon'
 pid=""
 echo "1..$n"
