@@ -20,10 +20,7 @@ fill="$build/bench/store_fill"
 [ -x "$ctl" ] || { echo "audit-bench: build first ($ctl missing)" >&2; exit 1; }
 [ -x "$fill" ] || make -C "$build/bench" store_fill >/dev/null
 
-tmp=$(mktemp -d /tmp/autosmime-audit.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_scratch autosmime-audit
 bench_ca_dir "$tmp"
 bench_ca_conf "$tmp" "unix:$tmp/milter.sock"
 C() { "$ctl" -c "$tmp/autosmime.conf" "$@"; }

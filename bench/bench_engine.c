@@ -448,19 +448,60 @@ make_rcpts(const struct bench *b, const char *type, X509 **certs, EVP_PKEY **key
 }
 
 /*
- * -R: encrypt and sign+encrypt with the default pair to 1, 10 and 100 recipients of each
- * type. ms/rcpt divides by the recipients plus the sender's copy; "added" is the cost of each
+ * One series of -R: op on a message of `size` to 1, 10 and 100 recipients of `type`.
+ * ms/rcpt divides by the recipients plus the sender's copy; "added" is the cost of each
  * recipient beyond the first (the growth), to compare with OpenSSL's raw figure.
  */
+static int
+recipients_series(struct bench *b, const struct ident *pair, const char *type, enum op op,
+    size_t size, const char *size_label, double raw)
+{
+	static const size_t counts[] = { 1, 10, 100 };
+	struct figures f;
+	double first = 0;
+	int failures = 0;
+	char cs[80];
+
+	for (size_t c = 0; c < 3; c++) {
+		double ms, added = 0;
+		bool grows;
+		char ab[16] = "-";
+
+		snprintf(cs, sizeof(cs), "%s-%s-%s-%zurcpt", op_name[op], type, size_label, counts[c]);
+		if (b->only != NULL && strstr(cs, b->only) == NULL)
+			continue;
+		b->nrcpts = counts[c];
+		if (run_case(b, pair, op, size, 0, &f) != 0) {
+			printf("%s FAILED: %s\n", cs, f.err);
+			failures++;
+			continue;
+		}
+		ms = f.cpu_s * 1e3 / (double)f.iterations;
+		if (c == 0)
+			first = ms;
+		grows = c > 0 && first > 0;
+		if (grows) {
+			added = (ms - first) / (double)(counts[c] - 1);
+			snprintf(ab, sizeof(ab), "%.3f", added);
+		}
+		printf("%-8s %-13s %-6s %5zu %10.3f %9.3f %9s %10.3f\n", type, op_name[op],
+		    size_label, counts[c], ms, ms / (double)(counts[c] + 1), ab, raw);
+		record(b, "engine-rcpts", cs, "cpu", ms, "ms/msg");
+		record(b, "engine-rcpts", cs, "cpu-per-rcpt", ms / (double)(counts[c] + 1), "ms/rcpt");
+		if (grows)
+			record(b, "engine-rcpts", cs, "cpu-added-rcpt", added, "ms/rcpt");
+	}
+	return failures;
+}
+
+/* -R: encrypt and sign+encrypt with the default pair, to recipients of each key type. */
 static int
 recipients_table(struct bench *b, const struct ident *pair)
 {
 	static const char *const types[] = { "p256", "rsa2048" };
-	static const size_t counts[] = { 1, 10, 100 };
 	static const size_t sizes[] = { 2 * 1024, 100 * 1024 };
 	X509 *certs[MAX_RCPTS];
 	EVP_PKEY *keys[MAX_RCPTS];
-	struct figures f;
 	int failures = 0;
 	char cs[80];
 
@@ -468,47 +509,17 @@ recipients_table(struct bench *b, const struct ident *pair)
 	printf("%-8s %-13s %-6s %5s %10s %9s %9s %10s\n", "rcpt", "operation", "size", "rcpts",
 	    "ms/msg", "ms/rcpt", "added", "raw/rcpt");
 	for (int t = 0; t < 2; t++) {
-		bool ec = t == 0;
 		double raw;
 
 		make_rcpts(b, types[t], certs, keys);
-		raw = raw_rcpt_ms(b, keys[0], ec);
+		raw = raw_rcpt_ms(b, keys[0], t == 0);
 		snprintf(cs, sizeof(cs), "openssl-rcpt-%s", types[t]);
 		record(b, "engine-rcpts", cs, "cpu", raw, "ms/rcpt");
+		b->rcpts = certs;
 		for (int o = OP_ENCRYPT; o <= OP_SIGN_ENCRYPT; o++)
-			for (size_t s = 0; s < 2; s++) {
-				double first = 0;
-
-				for (size_t c = 0; c < 3; c++) {
-					double ms, per, added;
-					char ab[16] = "-";
-
-					snprintf(cs, sizeof(cs), "%s-%s-%s-%zurcpt", op_name[o], types[t],
-					    size_name[s], counts[c]);
-					if (b->only != NULL && strstr(cs, b->only) == NULL)
-						continue;
-					b->rcpts = certs;
-					b->nrcpts = counts[c];
-					if (run_case(b, pair, (enum op)o, sizes[s], 0, &f) != 0) {
-						printf("%s FAILED: %s\n", cs, f.err);
-						failures++;
-						continue;
-					}
-					ms = f.cpu_s * 1e3 / (double)f.iterations;
-					per = ms / (double)(counts[c] + 1);
-					if (c == 0)
-						first = ms;
-					added = c > 0 && first > 0 ? (ms - first) / (double)(counts[c] - 1) : 0;
-					if (c > 0 && first > 0)
-						snprintf(ab, sizeof(ab), "%.3f", added);
-					printf("%-8s %-13s %-6s %5zu %10.3f %9.3f %9s %10.3f\n", types[t],
-					    op_name[o], size_name[s], counts[c], ms, per, ab, raw);
-					record(b, "engine-rcpts", cs, "cpu", ms, "ms/msg");
-					record(b, "engine-rcpts", cs, "cpu-per-rcpt", per, "ms/rcpt");
-					if (c > 0 && first > 0)
-						record(b, "engine-rcpts", cs, "cpu-added-rcpt", added, "ms/rcpt");
-				}
-			}
+			for (size_t s = 0; s < 2; s++)
+				failures += recipients_series(b, pair, types[t], (enum op)o, sizes[s],
+				    size_name[s], raw);
 		b->rcpts = NULL;
 		b->nrcpts = 0;
 		for (int i = 0; i < MAX_RCPTS; i++) {

@@ -27,18 +27,7 @@ for f in "$milter" "$ctl"; do [ -x "$f" ] || { echo "scale-bench: build first ($
 [ -x "$send" ] || make -C "$build/tests/tools" milter-send >/dev/null
 [ -x "$fill" ] || make -C "$build/bench" store_fill >/dev/null
 
-tmp=$(mktemp -d /tmp/autosmime-scale.XXXXXX)
-pid=""
-cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null || :
-		wait "$pid" 2>/dev/null || :
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_scratch autosmime-scale
 
 bench_ca_dir "$tmp"
 bench_ca_conf "$tmp" "unix:$tmp/milter.sock"
